@@ -1,0 +1,261 @@
+"""Cantonese readings: Han → Jyutping → the *set* of Hong Kong and Macau spellings → a coarse key.
+
+Hong Kong government romanization is "a system without a system": one Jyutping syllable has several
+spellings in real use (zi → Chi / Tsz / Tze, oeng → eung / eong), and the choice is lexical (research
+note chinese-names.md §1.5). So we generate every common spelling per syllable from initial and final
+tables (§2.3, from cccconverter-ostrichb's table plus the endings it misses: ee, -ah, -or, Tsz, Lee)
+and Macau's Portuguese-based forms (§1.6: w→v, y→i, eung→eong, au→ao, o→ou, yu→u), then collapse
+each spelling with :func:`skeleton` to a coarse key. Latin input goes through the same
+:func:`skeleton`, so "CHAN Tai Man", "Chan Tai-man" and 陳大文 meet on the key "can tai man".
+
+Jyutping comes from ToJyutping (BSD-2): it reads Simplified and Traditional alike (pycantonese returns
+None for Simplified). Surname positions are overridden (區 au1, not keoi1; §1.10). The generated
+spellings are cross-checked against the MIT chunlaw character table in tests/test_cantonese.py.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import ToJyutping
+
+# Jyutping surname readings where ToJyutping's default reading is not the surname one (§1.10 and the
+# surname table §2.2): 區 Au, 單 Sin, 解 Haai, 曾 Tsang, 查 Cha, 仇 Kau, 覃 Tsam/Tam, 朴 Piu, 繆 Miu,
+# 樂 Lok, 蓋 Koi, 翟 Chak, 尉 Wai. Keys are Simplified (the folded form).
+SURNAME_JYUTPING: dict[str, tuple[str, ...]] = {
+    "区": ("au1",),
+    "单": ("sin6",),
+    "解": ("haai6",),
+    "曾": ("zang1",),
+    "查": ("caa4",),
+    "仇": ("kau4", "sau4"),
+    "覃": ("cam4", "taam4"),
+    "朴": ("piu4",),
+    "缪": ("miu6",),
+    "乐": ("lok6",),
+    "盖": ("koi3",),
+    "翟": ("zaak6",),
+    "尉": ("wai3",),
+    "长": ("zoeng2",),
+    "燕": ("jin3",),
+    "任": ("jam4",),
+    "沈": ("sam2",),
+    "华": ("waa4",),
+}
+
+_INITIALS = ("ng", "gw", "kw", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "w", "z", "c", "s", "j")
+
+# Hong Kong spelling choices per Jyutping initial (aspiration is ignored in practice: 大 daai → Tai).
+_HK_INITIAL: dict[str, tuple[str, ...]] = {
+    "": ("",),
+    "ng": ("ng",),
+    "gw": ("kw",),
+    "kw": ("kw",),
+    "b": ("p",),
+    "p": ("p",),
+    "m": ("m",),
+    "f": ("f",),
+    "d": ("t",),
+    "t": ("t",),
+    "n": ("n",),
+    "l": ("l",),
+    "g": ("k",),
+    "k": ("k",),
+    "h": ("h",),
+    "w": ("w",),
+    "z": ("ch", "ts"),
+    "c": ("ch", "ts"),
+    "s": ("s", "sh"),
+    "j": ("y",),
+}
+
+# Hong Kong spelling choices per Jyutping final.
+_HK_FINAL: dict[str, tuple[str, ...]] = {
+    "aa": ("a", "ah"),
+    "aai": ("ai", "aai"),
+    "aau": ("au", "aau"),
+    "aam": ("am", "aam"),
+    "aan": ("an", "aan"),
+    "aang": ("ang", "aang"),
+    "aap": ("ap", "aap"),
+    "aat": ("at", "aat"),
+    "aak": ("ak", "aak"),
+    "ai": ("ai",),  # cccconverter also lists "ei", but HKID practice is Wai / Fai / Tai
+    "au": ("au", "ow"),
+    "am": ("am", "um"),
+    "an": ("an", "un"),
+    "ang": ("ang",),
+    "ap": ("ap", "up"),
+    "at": ("at",),
+    "ak": ("ak",),
+    "e": ("e", "eh"),
+    "ei": ("ei", "i", "ee"),
+    "eng": ("eng",),
+    "ek": ("ek",),
+    "eu": ("eu",),
+    "i": ("i", "ee"),
+    "iu": ("iu",),
+    "im": ("im",),
+    "in": ("in",),
+    "ing": ("ing",),
+    "ip": ("ip",),
+    "it": ("it",),
+    "ik": ("ik",),
+    "o": ("o", "oh", "or"),
+    "oi": ("oi",),
+    "on": ("on",),
+    "ong": ("ong",),
+    "ot": ("ot",),
+    "ok": ("ok",),
+    "ou": ("o", "ou", "oo"),
+    "oe": ("oe", "eur"),
+    "oeng": ("eung", "eong"),
+    "oek": ("euk", "eok"),
+    "eoi": ("ui", "eui", "oi"),
+    "eon": ("un", "eun"),
+    "eot": ("ut", "eut"),
+    "u": ("u", "oo"),
+    "ui": ("ui", "ooi"),
+    "un": ("un", "oon"),
+    "ung": ("ung", "ong"),
+    "ut": ("ut",),
+    "uk": ("uk",),
+    "yu": ("yu", "u", "ue"),
+    "yun": ("uen", "un"),
+    "yut": ("uet", "ut"),
+    "m": ("m",),
+    "ng": ("ng",),
+}
+
+_JYUTPING_RE = re.compile(r"^(ng|gw|kw|[bpmfdtnlgkhwzcsj])?([a-z]+?)([1-6])?$")
+
+
+def split_jyutping(syllable: str) -> tuple[str, str]:
+    """Split a Jyutping syllable (tone optional) into (initial, final). 'ng' alone is a final."""
+    body = syllable.rstrip("123456")
+    if body in ("m", "ng"):
+        return "", body
+    for ini in _INITIALS:
+        if body.startswith(ini) and len(body) > len(ini):
+            return ini, body[len(ini) :]
+    return "", body
+
+
+@lru_cache(maxsize=5_000)
+def hk_spellings(syllable: str) -> tuple[str, ...]:
+    """Hong Kong and Macau spellings in real use for one Jyutping syllable (tone ignored)."""
+    ini, fin = split_jyutping(syllable)
+    finals = _HK_FINAL.get(fin, (fin,))
+    out: list[str] = []
+    for i in _HK_INITIAL.get(ini, (ini,)):
+        for f in finals:
+            if i == "y" and f.startswith("y"):
+                spelling = f  # jyu → yu, jyun → yuen
+            elif i == "y" and f.startswith("u"):
+                spelling = "y" + f
+            else:
+                spelling = i + f
+            out.append(spelling)
+    if fin == "i" and ini in ("z", "c"):
+        out.extend(("tsz", "tsze", "tze"))  # 子 zi → Tsz / Tze / Chi: the HKID "z" endings (§2.3)
+    elif fin == "i" and ini == "s":
+        out.extend(("sze", "see"))  # 思 si → Sze / See
+    out.extend(_macau(s) for s in list(out))
+    return tuple(dict.fromkeys(out))
+
+
+def _macau(spelling: str) -> str:
+    """Macau's Portuguese-based spelling of a Hong Kong spelling (§1.6)."""
+    s = spelling
+    if s.startswith("w"):
+        s = "v" + s[1:]
+    if s.startswith(("yu", "yi")):
+        s = s[1:]  # 袁 Yuen → Un, 葉 Yip → Ip
+    elif s.startswith("y"):
+        s = "i" + s[1:]  # 楊 Yeung → Ieong
+    s = s.replace("eung", "eong")
+    if s.endswith("au"):
+        s = s[:-2] + "ao"
+    if s.endswith("o") and not s.endswith(("ao", "oo")):
+        s = s + "u"
+    return s
+
+
+# Ordered rewrite rules from any Latin Cantonese spelling to its skeleton. Each rule names the
+# variants it merges; the test suite checks every HK/Macau surname pair in research note §2.2.
+_SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"^v", "w"),  # Macau Vong = HK Wong
+        (r"^i(?=[aeo])", "y"),  # Macau Ieong = Yeong, Iam = Yam
+        (r"^yi", "i"),  # Yip = Ip, Yiu = Iu
+        (r"^yu", "u"),  # Yuen = Uen, Yu = U (Macau)
+        (r"^(ts|t(?=z)|ch|c|z|j)", "c"),  # 陳 Chan / Tsan; 子 Tsz / Tze / Chi
+        (r"^sh", "s"),  # 沈 Shum / Sum
+        (r"^(gw|qu)", "kw"),
+        (r"^b", "p"),
+        (r"^d", "t"),
+        (r"^g", "k"),
+        (r"(?<=^[cs])(ze|zi|zu|z)$", "i"),  # Tsz, Sze, Tsze → ci, si
+        (r"(eung|eong|oeng)", "eung"),
+        (r"aa", "a"),
+        (r"(?<=[aeiou])h$", ""),  # Ha / Hah, Lo / Loh
+        (r"or$", "o"),  # 柯 Or, 娥 Ngor
+        (r"(ee|ey|ei)$", "i"),  # 李 Lee / Li / Macau Lei
+        (r"oo", "u"),
+        (r"ou$", "o"),  # Macau Lou, Sou = HK Lo, So
+        (r"(uen|oon|eun)$", "un"),
+        (r"(uet|eut)$", "ut"),
+        (r"(eui|oi)$", "ui"),  # 呂 Lui / Macau Loi; 徐 Tsui / Choi
+        (r"(ao|ow)$", "au"),  # Macau Lao, Chow = Chau
+        (r"eok$", "euk"),
+        (r"ong$", "ung"),  # Macau Chong = HK Chung
+    )
+)
+
+
+@lru_cache(maxsize=50_000)
+def skeleton(spelling: str) -> str:
+    """Collapse one Latin Cantonese syllable to its coarse key: Chan, Tsan → can; Cheung, Cheong → ceung."""
+    s = spelling.lower()
+    for pattern, repl in _SKELETON_RULES:
+        s = pattern.sub(repl, s)
+    return s
+
+
+@lru_cache(maxsize=5_000)
+def jyutping_keys(syllable: str) -> tuple[str, ...]:
+    """Distinct skeletons of every spelling of a Jyutping syllable, most common spelling first."""
+    return tuple(dict.fromkeys(skeleton(s) for s in hk_spellings(syllable)))
+
+
+@lru_cache(maxsize=100_000)
+def char_jyutping(text: str) -> tuple[str, ...]:
+    """One Jyutping reading per character of a Simplified or Traditional string ('' if unknown)."""
+    return tuple(j or "" for _, j in ToJyutping.get_jyutping_list(text))
+
+
+def surname_jyutping(surname: str) -> tuple[str, ...] | None:
+    """The Jyutping surname reading of a one-character surname, if it differs from the default."""
+    override = SURNAME_JYUTPING.get(surname)
+    return override[:1] if override else None
+
+
+def _load_spelling_inventory() -> frozenset[str]:
+    """Every HK/Macau spelling of every syllable in the chunlaw table, plus the table's own
+    romanizations: the inventory used to split run-together Latin names ("Taiman" → tai man)."""
+    out: set[str] = set()
+    text = resources.files("indexer.data").joinpath("chunlaw_cantonese_romanisation_chars.tsv")
+    for line in text.read_text("utf-8").splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) < 3:
+            continue
+        out.update(p for p in parts[1].split() if p.isalpha())
+        for jp in parts[2].split():
+            out.update(hk_spellings(jp))
+    return frozenset(s for s in out if s.isascii() and s.isalpha())
+
+
+SPELLINGS: frozenset[str] = _load_spelling_inventory()

@@ -1,0 +1,175 @@
+"""Company names → :class:`CompanyForm`: region, brand (字号), industry, legal form, branch.
+
+PRC names follow 行政区划 + 字号 + 行业 + 组织形式, with the region also allowed in brackets after the
+字号 (企业名称登记管理规定 art. 6; research note §1.11). We strip the parts from the ends inwards:
+brackets, legal form, leading regions, trailing industry words; what is left is the brand, the part
+that identifies the firm. English names ("Guangzhou Xinghui Trading Co., Ltd.", "Sing Fai Trading
+Company Limited") are parsed the same way, their region words mapped back to Chinese and their brand
+read as pinyin, Wade-Giles or Cantonese syllables, so both scripts meet on the brand's readings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+from indexer import cantonese, company_terms, mandarin, regions, romanized
+from indexer.regions import Region
+from indexer.text import fold, han_only, has_han
+
+Reading = tuple[str, ...]
+
+_BRACKETS = re.compile(r"\(([^()]*)\)")
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyForm:
+    """One written form of a company name, parsed and read."""
+
+    original: str
+    folded: str  # folded full name (Simplified; lower-case Latin)
+    brand: str  # brand in Han characters ("" for an English name)
+    brand_latin: str  # brand as written in Latin letters, joined ("" for a Han name)
+    industries: frozenset[str]
+    region: Region | None
+    legal_form: str
+    branch: bool
+    wg: tuple[Reading, ...]  # brand readings, coarse Wade-Giles
+    ct: tuple[Reading, ...]  # brand readings, Cantonese skeletons
+    py: tuple[Reading, ...]  # brand readings, pinyin
+
+    @property
+    def is_han(self) -> bool:
+        return bool(self.brand) or has_han(self.folded)
+
+
+def _strip_legal(text: str) -> tuple[str, str, bool]:
+    legal = ""
+    branch = False
+    changed = True
+    while changed and text:
+        changed = False
+        for word, cls in company_terms.LEGAL_FORMS_HAN:
+            if text.endswith(word) and len(text) > len(word):
+                text = text[: -len(word)]
+                branch = branch or cls == "branch"
+                legal = legal or cls
+                changed = True
+                break
+    return text, legal, branch
+
+
+def _strip_industry(text: str) -> tuple[str, set[str]]:
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for word in company_terms.INDUSTRY_HAN_SORTED:
+            if text.endswith(word) and len(text) > len(word) + 1:
+                text = text[: -len(word)]
+                found.add(company_terms.INDUSTRY_HAN[word])
+                changed = True
+                break
+        for word in company_terms.MODIFIERS_HAN:
+            if text.endswith(word) and len(text) > len(word) + 1:
+                text = text[: -len(word)]
+                changed = True
+    return text, found
+
+
+@lru_cache(maxsize=100_000)
+def _han_company(original: str, folded: str) -> CompanyForm:
+    region: Region | None = None
+    body = folded
+    for inner in _BRACKETS.findall(folded):
+        r = regions.han_region(han_only(inner))
+        if r is not None:
+            region = r
+    body = han_only(_BRACKETS.sub("", body))
+    body, legal, branch = _strip_legal(body)
+    if branch:
+        # 深圳市腾达电子科技有限公司东莞分公司: the parent is what precedes the last legal form.
+        body, _, _ = _strip_legal(_cut_branch_location(body))
+    lead, rest = regions.leading_region(body)
+    region = region or lead
+    for word in company_terms.MODIFIERS_HAN:
+        if rest.startswith(word) and len(rest) > len(word) + 1:
+            rest = rest[len(word) :]
+    brand, industries = _strip_industry(rest)
+    if len(brand) < 2:
+        # 东方电子有限公司: the "region" (东方, a Hainan city) was the brand itself.
+        brand, industries = _strip_industry(body)
+        region = None if lead is not None and region is lead else region
+    if len(brand) < 2:
+        brand = body
+    py = (mandarin.text_readings(brand),)
+    wg = (tuple(mandarin.coarse(s) for s in py[0]),)
+    jp = cantonese.char_jyutping(brand)
+    per = [cantonese.jyutping_keys(j)[:2] if j else (ch,) for ch, j in zip(brand, jp, strict=True)]
+    ct = tuple(tuple(p) for p in product(*per))[:4]
+    return CompanyForm(original, folded, brand, "", frozenset(industries), region, legal, branch, wg, ct, py)
+
+
+def _cut_branch_location(body: str) -> str:
+    for word, _ in company_terms.LEGAL_FORMS_HAN:
+        idx = body.rfind(word)
+        if idx > 0 and word != "分公司":
+            return body[: idx + len(word)]
+    return body
+
+
+@lru_cache(maxsize=100_000)
+def _latin_company(original: str, folded: str) -> CompanyForm:
+    region: Region | None = None
+    text = folded.replace("h.k.", "hk").replace("hong kong", "hongkong").replace("&", " ")
+    for inner in _BRACKETS.findall(text):
+        r = regions.latin_region(inner.replace(" ", ""))
+        if r is not None:
+            region = r
+    words = _LATIN_WORD.findall(_BRACKETS.sub(" ", text))
+    legal = ""
+    branch = False
+    while words and words[-1] in company_terms.LEGAL_TOKENS_LATIN:
+        cls = company_terms.LEGAL_TOKENS_LATIN[words.pop()]
+        branch = branch or cls == "branch"
+        legal = cls if legal in ("", "ltd") else legal
+    industries: set[str] = set()
+    brand_words: list[str] = []
+    for i, w in enumerate(words):
+        r = regions.latin_region(w)
+        if r is not None and (i == 0 or i == len(words) - 1 or not brand_words):
+            region = region or r
+            continue
+        if w in company_terms.INDUSTRY_LATIN and brand_words:
+            industries.add(company_terms.INDUSTRY_LATIN[w])
+            continue
+        if w in company_terms.MODIFIERS_LATIN or w in company_terms.LEGAL_TOKENS_LATIN:
+            continue
+        brand_words.append(w)
+    brand_latin = "".join(brand_words)
+    name = romanized.LatinName(tuple(brand_words), 0, (), ())
+    py = tuple(dict.fromkeys(r for r, _ in romanized.readings(name, "py")))[:2]
+    wg = tuple(
+        dict.fromkeys(
+            [tuple(mandarin.coarse(s) for s in r) for r in py] + [r for r, _ in romanized.readings(name, "wg")]
+        )
+    )[:2]
+    ct = tuple(
+        dict.fromkeys(tuple(cantonese.skeleton(s) for s in r) for r, _ in romanized.readings(name, "ct"))
+    )[:2]
+    return CompanyForm(original, folded, "", brand_latin, frozenset(industries), region, legal, branch, wg, ct, py)
+
+
+def company_forms(raw: str) -> list[CompanyForm]:
+    """The parsed form of one raw company name; [] for text with no name in it. Never raises."""
+    if not raw or not raw.strip():
+        return []
+    folded = fold(raw)
+    if has_han(folded):
+        return [_han_company(raw, folded)]
+    if _LATIN_WORD.search(folded):
+        return [_latin_company(raw, folded)]
+    return []

@@ -1,0 +1,145 @@
+"""Blocking keys: a bounded set of weighted strings per record and per query.
+
+Both storage backends index exactly these strings (a SQLite table, an Elasticsearch keyword field)
+and rank candidates by the sum of the weights of the keys they share with the query, so the weights
+live here, once. Each key is ``<type>:<value>``; its weight depends only on the type.
+
+Design rules, each checked by the benchmark (bench/accuracy.py reports blocking recall):
+- every true match shares at least one *strong* key (exact name, a full reading, an identifier);
+- no key is so common that it alone returns thousands of records: there is no surname-only or
+  legal-form-only key, and every romanized key holds the whole name;
+- keys are order-free where the source order is unknown (syllables sorted), so "Dawen Chen" and
+  陈大文 meet without guessing which token is the surname.
+"""
+
+from __future__ import annotations
+
+import re
+
+from indexer.companies import CompanyForm
+from indexer.names import NameForm
+from indexer.records import Profile
+
+# Weight per key type. Identifiers are decisive; an exact written name is next; a full reading in
+# one system is strong; fuzzy and one-edit keys only rescue typos and must not outrank a real
+# reading match. 'sb' (surname + birth date) rescues English-name-only records ("Peter Chan",
+# 1971-02-11) whose given name cannot be read.
+KEY_WEIGHTS: dict[str, float] = {
+    "id": 20.0,
+    "n": 10.0,
+    "nd": 3.0,
+    "py": 8.0,
+    "wg": 6.0,
+    "ct": 6.0,
+    "fz": 3.0,
+    "ed": 2.0,
+    "sb": 4.0,
+    "cn": 10.0,
+    "cb": 8.0,
+    "cbh": 3.0,
+    "cbw": 6.0,
+    "cbc": 6.0,
+    "cbr": 2.0,
+}
+
+# Keys kept per record: a Han name with a heteronym surname and aliases yields about 30.
+MAX_KEYS = 64
+
+_FZ_RULES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"^(ch|ts|tz)", "c"),  # zh/ch/z/c/j/q merge: IME fuzzy initials (research note §1.9)
+        (r"^(sh|hs|ss|sz)", "s"),  # sh/s/x
+        (r"^n", "l"),  # n/l
+        (r"^f", "h"),  # f/h
+        (r"ng$", "n"),  # -ng/-n
+        (r"ih$", "i"),  # chih/shih/jih → chi/shi/ji
+    )
+)
+
+
+def fuzzy(syllable: str) -> str:
+    """Fuzzy-pinyin class of a coarse (Wade-Giles) syllable: 陈 chen and 程 cheng meet as 'cen'."""
+    for pattern, repl in _FZ_RULES:
+        syllable = pattern.sub(repl, syllable)
+    return syllable
+
+
+def key_type(key: str) -> str:
+    """The type prefix of a key ('py:chen da wen' → 'py')."""
+    return key.split(":", 1)[0]
+
+
+def weight(key: str) -> float:
+    """The weight of a key, from its type."""
+    return KEY_WEIGHTS[key_type(key)]
+
+
+def _bag(reading: tuple[str, ...]) -> str:
+    return " ".join(sorted(reading))
+
+
+def _edits(surname: str, given: str) -> list[str]:
+    # One-deletion neighbourhood of the joined given name (SymSpell): "dawen" and the typo "dawne"
+    # share "dawn"/"dawe", so a keyboard typo in a romanized name still meets its record.
+    out = [f"{surname}|{given}"]
+    if len(given) >= 3:
+        out.extend(f"{surname}|{given[:i]}{given[i + 1:]}" for i in range(len(given)))
+    return out
+
+
+def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
+    if form.han:
+        keys.append("n:" + form.han)
+        if len(form.han) >= 3:
+            keys.extend("nd:" + form.han[:i] + form.han[i + 1 :] for i in range(len(form.han)))
+    for system in ("py", "wg", "ct"):
+        for reading in form.readings(system):
+            keys.append(f"{system}:{_bag(reading)}")
+    for reading in form.wg[:2]:
+        keys.append("fz:" + _bag(tuple(fuzzy(s) for s in reading)))
+    # Edit keys (pinyin, where keyboard typos happen, and Cantonese) and surname + birth date keys:
+    # the first reading per system, and for a romanized
+    # name of unknown order also the second (last token as surname, "Dawen Chen").
+    per_system = 1 if form.han else 2
+    for system in ("py", "wg", "ct"):
+        for reading in form.readings(system)[:per_system]:
+            if system != "wg":
+                keys.extend(f"ed:{system}|{e}" for e in _edits(reading[0], "".join(reading[1:])))
+            if system != "py" and birth_date and len(birth_date) == 10:
+                keys.append(f"sb:{system}|{reading[0]}|{birth_date}")
+
+
+def _company_keys(form: CompanyForm, keys: list[str]) -> None:
+    keys.append("cn:" + form.folded)
+    industries = sorted(form.industries) or ["-"]
+    region = form.region.city or form.region.name if form.region is not None else ""
+    if form.brand:
+        for ind in industries:
+            keys.append(f"cb:{form.brand}|{ind}")
+        keys.append("cbh:" + form.brand)
+    for system, readings in (("cbw", form.wg), ("cbc", form.ct)):
+        for reading in readings:
+            joined = "".join(reading)
+            for ind in industries:
+                keys.append(f"{system}:{joined}|{ind}")
+            if region:
+                keys.append(f"cbr:{system}|{joined}|{region}")
+
+
+def profile_keys(p: Profile) -> dict[str, float]:
+    """The weighted blocking keys of a normalized record or query, at most ``MAX_KEYS``."""
+    keys: list[str] = []
+    for ident in p.identifiers:
+        keys.append("id:" + ident.key)
+    for form in p.names:
+        _name_keys(form, p.birth_date, keys)
+    for company in p.companies:
+        _company_keys(company, keys)
+    out: dict[str, float] = {}
+    for key in keys:
+        if key not in out:
+            out[key] = weight(key)
+            if len(out) >= MAX_KEYS:
+                break
+    return out
