@@ -19,7 +19,13 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+import opencc
 import ToJyutping
+
+# Simplified → Traditional for *reading* only (never for keys or display): ToJyutping reads
+# Traditional input more reliably. One-to-many S→T choices do not matter for the reading.
+_S2HK = opencc.OpenCC("s2hk")
+_HK2S = opencc.OpenCC("hk2s")
 
 # Jyutping surname readings where ToJyutping's default reading is not the surname one (§1.10 and the
 # surname table §2.2): 區 Au, 單 Sin, 解 Haai, 曾 Tsang, 查 Cha, 仇 Kau, 覃 Tsam/Tam, 朴 Piu, 繆 Miu,
@@ -121,7 +127,7 @@ _HK_FINAL: dict[str, tuple[str, ...]] = {
     "un": ("un", "oon"),
     "ung": ("ung", "ong"),
     "ut": ("ut",),
-    "uk": ("uk",),
+    "uk": ("uk", "ok"),  # 鈺 Yok (曾鈺成 Tsang Yok-sing), 祿 Lok
     "yu": ("yu", "u", "ue"),
     "yun": ("uen", "un"),
     "yut": ("uet", "ut"),
@@ -202,6 +208,8 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(eung|eong|oeng)", "eung"),
         (r"aa", "a"),
         (r"(?<=[aeiou])h$", ""),  # Ha / Hah, Lo / Loh
+        (r"(?<=[ao])r(?=[kptmn])", ""),  # chunlaw's British-style r: Jark = Jaak, Hork = Hok, Harm = Haam
+        (r"ay$", "ei"),  # 希 Hay = Hei
         (r"or$", "o"),  # 柯 Or, 娥 Ngor
         (r"(ee|ey|ei)$", "i"),  # 李 Lee / Li / Macau Lei
         (r"oo", "u"),
@@ -231,31 +239,81 @@ def jyutping_keys(syllable: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(skeleton(s) for s in hk_spellings(syllable)))
 
 
-@lru_cache(maxsize=100_000)
-def char_jyutping(text: str) -> tuple[str, ...]:
-    """One Jyutping reading per character of a Simplified or Traditional string ('' if unknown)."""
-    return tuple(j or "" for _, j in ToJyutping.get_jyutping_list(text))
+def _load_chunlaw() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The chunlaw table keyed by *Simplified* character: HK-style spellings per character (all
+    readings merged), and the inventory of every spelling it lists or our tables generate."""
+    import opencc
 
-
-def surname_jyutping(surname: str) -> tuple[str, ...] | None:
-    """The Jyutping surname reading of a one-character surname, if it differs from the default."""
-    override = SURNAME_JYUTPING.get(surname)
-    return override[:1] if override else None
-
-
-def _load_spelling_inventory() -> frozenset[str]:
-    """Every HK/Macau spelling of every syllable in the chunlaw table, plus the table's own
-    romanizations: the inventory used to split run-together Latin names ("Taiman" → tai man)."""
-    out: set[str] = set()
+    hk2s = opencc.OpenCC("hk2s")
+    spellings: dict[str, list[str]] = {}
+    inventory: set[str] = set()
     text = resources.files("indexer.data").joinpath("chunlaw_cantonese_romanisation_chars.tsv")
     for line in text.read_text("utf-8").splitlines()[1:]:
         parts = line.split("\t")
-        if len(parts) < 3:
+        if len(parts) < 3 or not parts[0]:
             continue
-        out.update(p for p in parts[1].split() if p.isalpha())
+        romans = [p for p in parts[1].split() if p.isascii() and p.isalpha()]
+        simplified = hk2s.convert(parts[0])
+        spellings.setdefault(simplified, []).extend(r for r in romans if r not in spellings.get(simplified, []))
+        inventory.update(romans)
         for jp in parts[2].split():
-            out.update(hk_spellings(jp))
-    return frozenset(s for s in out if s.isascii() and s.isalpha())
+            inventory.update(hk_spellings(jp))
+    frozen = {k: tuple(v) for k, v in spellings.items()}
+    return frozen, frozenset(s for s in inventory if s.isascii() and s.isalpha())
 
 
-SPELLINGS: frozenset[str] = _load_spelling_inventory()
+CHUNLAW_SPELLINGS, SPELLINGS = _load_chunlaw()
+
+
+def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
+    """HK and Macau spellings per surname (data/surname_spellings.tsv, research note §2.2), keyed
+    by both the Simplified and the Traditional character."""
+    import csv
+
+    text = resources.files("indexer.data").joinpath("surname_spellings.tsv").read_text("utf-8")
+    rows = csv.DictReader([x for x in text.splitlines() if not x.startswith("#")], delimiter="\t")
+    out: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        if len(row["simplified"]) != 1:
+            continue
+        spellings = tuple(s.lower() for s in (row["hong_kong"] + "/" + row["macau"]).split("/") if s.isalpha())
+        out[row["simplified"]] = out[row["traditional"]] = spellings
+    return out
+
+
+SURNAME_SPELLINGS = _load_surname_spellings()
+SKELETONS: frozenset[str] = frozenset(skeleton(s) for s in SPELLINGS)
+
+# Options kept per character: the first reading's two commonest spellings, the second reading's
+# commonest, then the chunlaw table's spellings (香 Heung *and* Hong, 平 Ping and Peng).
+MAX_CHAR_KEYS = 4
+
+
+@lru_cache(maxsize=50_000)
+def char_keys(ch: str, surname: bool = False) -> tuple[str, ...]:
+    """Ordered Cantonese skeleton options for one character as written (most likely first).
+
+    Readings come from ToJyutping's candidates for the *Traditional* character: on Simplified input
+    it reads 达 as dai3 rather than daat6 (measured), and names use the character reading, not a
+    phrase reading. A surname position takes its surname reading first (区 Au, 曾 Tsang), then the
+    spellings HK and Macau registries use for that surname (杜 To / Tao / Toe, 趙 Chiu / Chio)."""
+    trad = _S2HK.convert(ch)
+    readings = [r for _, cands in ToJyutping.get_jyutping_candidates(trad) for r in cands][:2]
+    if surname and ch in SURNAME_JYUTPING:
+        readings = [SURNAME_JYUTPING[ch][0], *readings]
+    out: list[str] = []
+    for i, reading in enumerate(readings):
+        out.extend(jyutping_keys(reading)[: 2 if i == 0 else 1])
+    if surname:
+        out.extend(skeleton(sp) for sp in SURNAME_SPELLINGS.get(ch, ()))
+    out.extend(skeleton(sp) for sp in CHUNLAW_SPELLINGS.get(ch, CHUNLAW_SPELLINGS.get(_HK2S.convert(ch), ())))
+    return tuple(dict.fromkeys(out))[: MAX_CHAR_KEYS + (2 if surname else 0)] or (ch,)
+
+
+def ranked_product(options: list[tuple[str, ...]], limit: int) -> list[tuple[str, ...]]:
+    """Combinations of per-position options, most likely first (smallest sum of option ranks),
+    at most ``limit``. itertools.product would vary only the last position in its first results."""
+    from itertools import product
+
+    ranked = sorted(product(*(range(len(o)) for o in options)), key=sum)[:limit]
+    return [tuple(options[i][k] for i, k in enumerate(combo)) for combo in ranked]

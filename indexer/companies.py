@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
 
 from indexer import cantonese, company_terms, mandarin, regions, romanized
 from indexer.regions import Region
@@ -107,9 +106,7 @@ def _han_company(original: str, folded: str) -> CompanyForm:
         brand = body
     py = (mandarin.text_readings(brand),)
     wg = (tuple(mandarin.coarse(s) for s in py[0]),)
-    jp = cantonese.char_jyutping(brand)
-    per = [cantonese.jyutping_keys(j)[:2] if j else (ch,) for ch, j in zip(brand, jp, strict=True)]
-    ct = tuple(tuple(p) for p in product(*per))[:4]
+    ct = tuple(cantonese.ranked_product([cantonese.char_keys(ch) for ch in brand], 4))
     return CompanyForm(original, folded, brand, "", frozenset(industries), region, legal, branch, wg, ct, py)
 
 
@@ -140,7 +137,13 @@ def _latin_company(original: str, folded: str) -> CompanyForm:
     brand_words: list[str] = []
     for i, w in enumerate(words):
         r = regions.latin_region(w)
-        if r is not None and (i == 0 or i == len(words) - 1 or not brand_words):
+        # A place word is the region only where a brand follows it ("Guangzhou Xinghui Trading");
+        # before an industry word it is the brand ("Zhongwei Technology": 中尾, not the city 中卫).
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if r is not None and (i == 0 or not brand_words) and nxt and nxt not in company_terms.INDUSTRY_LATIN:
+            region = region or r
+            continue
+        if r is not None and i == len(words) - 1 and brand_words:
             region = region or r
             continue
         if w in company_terms.INDUSTRY_LATIN and brand_words:

@@ -45,21 +45,24 @@ KEY_WEIGHTS: dict[str, float] = {
 # Keys kept per record: a Han name with a heteronym surname and aliases yields about 30.
 MAX_KEYS = 64
 
+# Fuzzy-pinyin merges that pinyin IMEs offer because southern speakers make them (research note
+# §1.9): zh/z, ch/c, sh/s, n/l, f/h, -ng/-n. Applied to pinyin syllables.
 _FZ_RULES = tuple(
     (re.compile(p), r)
     for p, r in (
-        (r"^(ch|ts|tz)", "c"),  # zh/ch/z/c/j/q merge: IME fuzzy initials (research note §1.9)
-        (r"^(sh|hs|ss|sz)", "s"),  # sh/s/x
-        (r"^n", "l"),  # n/l
-        (r"^f", "h"),  # f/h
-        (r"ng$", "n"),  # -ng/-n
-        (r"ih$", "i"),  # chih/shih/jih → chi/shi/ji
+        (r"^zh", "z"),
+        (r"^ch", "c"),
+        (r"^sh", "s"),
+        (r"^n(?=[aeiouv])", "l"),
+        (r"^f", "h"),
+        (r"(?<=[aeiu])ng$", "n"),
     )
 )
 
 
 def fuzzy(syllable: str) -> str:
-    """Fuzzy-pinyin class of a coarse (Wade-Giles) syllable: 陈 chen and 程 cheng meet as 'cen'."""
+    """Fuzzy-pinyin class of a pinyin syllable: 陈 chen and 程 cheng meet as 'cen', 张 zhang and
+    'zang' as 'zan'."""
     for pattern, repl in _FZ_RULES:
         syllable = pattern.sub(repl, syllable)
     return syllable
@@ -96,7 +99,7 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
     for system in ("py", "wg", "ct"):
         for reading in form.readings(system):
             keys.append(f"{system}:{_bag(reading)}")
-    for reading in form.wg[:2]:
+    for reading in form.py[:2]:
         keys.append("fz:" + _bag(tuple(fuzzy(s) for s in reading)))
     # Edit keys (pinyin, where keyboard typos happen, and Cantonese) and surname + birth date keys:
     # the first reading per system, and for a romanized

@@ -13,7 +13,7 @@ from functools import lru_cache
 from itertools import product
 
 from indexer import cantonese, mandarin, romanized
-from indexer.text import fold, fold_keep_case, fold_surname, has_han, has_latin, is_han
+from indexer.text import fold, fold_keep_case, fold_surname, fold_width, han_only, has_han, has_latin, is_han
 
 Reading = tuple[str, ...]
 
@@ -38,6 +38,9 @@ class NameForm:
     ct: tuple[Reading, ...]  # Cantonese skeleton readings
     english: tuple[str, ...] = ()  # English given names set aside ("peter")
     initials: tuple[str, ...] = ()
+    # Han names only: Cantonese skeleton options per position (surname first, a compound surname's
+    # options joined), so the scorer can accept any real spelling of each syllable.
+    ct_sets: tuple[tuple[str, ...], ...] = ()
 
     @property
     def is_han(self) -> bool:
@@ -62,23 +65,31 @@ def _join(syllables: tuple[str, ...], surname_len: int) -> Reading:
 
 @lru_cache(maxsize=100_000)
 def han_form(original: str, han: str) -> NameForm:
-    """Normalize a Simplified Han person name (already folded, Han characters only)."""
+    """Normalize a Han person name. ``han`` is the folded (Simplified) character string, used for
+    character comparison; readings are taken from the characters as *written*, because T→S folding
+    is lossy for names: 乾 (qian, as in 乾隆) folds to 干 (gan)."""
+    written = han_only(fold_width(original))
+    if len(written) != len(han):
+        written = han
     surname, given = mandarin.split_surname(han)
-    surname = fold_surname(surname) if len(surname) == 1 else surname
-    han = surname + given
     n = len(surname)
-    py_raw = [s + g for s in mandarin.surname_readings(surname) for g in mandarin.given_readings(given)]
+    if n == 1:
+        surname = fold_surname(surname)
+    han = surname + given
+    py_raw = [s + g for s in mandarin.surname_readings(surname) for g in mandarin.given_readings(written[n:])]
     py = _dedupe([_join(r, n) for r in py_raw])
     wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
+    ct_sets = _ct_sets(surname + written[n:], n)
+    ct = _dedupe(cantonese.ranked_product(list(ct_sets), MAX_READINGS))
+    return NameForm(original, han, han, surname, py, wg, ct, ct_sets=ct_sets)
 
-    jp = list(cantonese.char_jyutping(han))
-    override = cantonese.surname_jyutping(surname) if n == 1 else None
-    if override:
-        jp[0] = override[0]
-    # Two skeletons per syllable at most: the most common HK spelling and the next distinct one.
-    per_syllable = [cantonese.jyutping_keys(j)[:2] if j else (ch,) for ch, j in zip(han, jp, strict=True)]
-    ct = _dedupe([_join(tuple(p), n) for p in product(*per_syllable)])
-    return NameForm(original, han, han, surname, py, wg, ct)
+
+def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
+    per_char = [cantonese.char_keys(ch, surname=i < surname_len) for i, ch in enumerate(han)]
+    if surname_len == 1:
+        return tuple(per_char)
+    joined = tuple("".join(c) for c in cantonese.ranked_product(per_char[:surname_len], 4))
+    return (joined, *per_char[surname_len:])
 
 
 @lru_cache(maxsize=100_000)

@@ -14,6 +14,8 @@ import csv
 from dataclasses import dataclass
 from importlib import resources
 
+from pypinyin import lazy_pinyin
+
 from indexer import mandarin
 
 _SUFFIXES = ("特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "自治州", "自治县", "新区", "省", "市", "区", "县", "盟", "旗")
@@ -61,13 +63,18 @@ def _build() -> tuple[dict[str, Region], dict[str, Region]]:
             # A more specific entry never overwrites a province or city of the same short name.
             by_han.setdefault(form, region)
         if latin:
-            key = "".join(mandarin.text_readings(_short(full)))
-            by_latin.setdefault(key, region)
+            # Phrase-aware pinyin: 成都 is cheng du, not cheng dou; 长沙 chang sha.
+            by_latin.setdefault("".join(lazy_pinyin(_short(full))), region)
+            by_latin.setdefault("".join(mandarin.text_readings(_short(full))), region)
 
-    for row in _read("all_provinces.csv"):
+    # PPRD places first, so an ambiguous English spelling resolves inside the region this service
+    # serves: "Yichun" is 宜春 (Jiangxi), not 伊春 (Heilongjiang).
+    pprd = {r["code"] for r in _read("pprd_provinces.csv")}
+    for row in sorted(_read("all_provinces.csv"), key=lambda r: r["code"] not in pprd):
         short = _short(row["name"])
         add(row["name"], Region(short, "", short), True)
-    for row in _read("all_cities.csv"):
+    cities = sorted(_read("all_cities.csv"), key=lambda r: r["province_code"] not in pprd)
+    for row in cities:
         if row["name"] in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
             continue
         short = _short(row["name"])
@@ -104,7 +111,9 @@ def leading_region(text: str) -> tuple[Region | None, str]:
     while True:
         for n in range(min(_MAX_HAN_LEN, len(text) - 1), 1, -1):
             region = REGIONS_HAN.get(text[:n])
-            if region is not None:
+            # A second place name is stripped only when it lies inside the first (广州市白云区);
+            # otherwise it is the brand (昆明市桃源谷: 桃源 is a county in Hunan, here a brand).
+            if region is not None and (found is None or region.relation(found) != "conflict"):
                 found = region if found is None or region.city or not found.city else found
                 text = text[n:]
                 break

@@ -61,14 +61,20 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
         if alias is not None:
             out.extend(alias)
             continue
-        found = _segment(part, inventory)
+        found = _segment(part, inventory, system == "ct")
         if found is None:
             return None
         out.extend(found)
     return tuple(out) if out else None
 
 
-def _segment(word: str, inventory: frozenset[str]) -> tuple[str, ...] | None:
+def _known(piece: str, inventory: frozenset[str], by_skeleton: bool) -> bool:
+    # Cantonese spellings vary without end (Chau / Chow / Jau / Jao); a piece is a syllable if it
+    # is a listed spelling or collapses to the skeleton of one.
+    return piece in inventory or (by_skeleton and cantonese.skeleton(piece) in cantonese.SKELETONS)
+
+
+def _segment(word: str, inventory: frozenset[str], by_skeleton: bool = False) -> tuple[str, ...] | None:
     n = len(word)
     # best[i] = fewest-syllable split of word[i:], tie broken toward longer first syllables.
     best: list[tuple[str, ...] | None] = [None] * (n + 1)
@@ -76,7 +82,7 @@ def _segment(word: str, inventory: frozenset[str]) -> tuple[str, ...] | None:
     for i in range(n - 1, -1, -1):
         for j in range(min(n, i + 7), i, -1):
             rest = best[j]
-            if rest is not None and word[i:j] in inventory:
+            if rest is not None and _known(word[i:j], inventory, by_skeleton):
                 cand = (word[i:j], *rest)
                 current = best[i]
                 if current is None or len(cand) < len(current):
@@ -119,8 +125,12 @@ def parse_latin(raw: str) -> LatinName:
             comma_english = [tail_tokens[0].lower()]  # "Chan Tai Man, Peter"
             raw = head
     raw_tokens = _tokens(raw.replace(",", " "))
-    initials = tuple(t.lower() for t in raw_tokens if len(t) == 1)
-    raw_tokens = [t for t in raw_tokens if len(t) > 1]
+    # A lone letter is an initial ("Peter T.M. Chan", "Chan T M") unless it is a syllable with no
+    # dot after it (Macau's 余 is "U").
+    dotted = set(re.findall(r"\b([A-Za-z])\.", raw))
+    lone = [t for t in raw_tokens if len(t) == 1 and (t in dotted or not _is_syllabic(t.lower()))]
+    initials = tuple(t.lower() for t in lone)
+    raw_tokens = [t for t in raw_tokens if not (len(t) == 1 and t in lone)]
     mixed_case = any(not t.isupper() for t in raw_tokens)
     caps = [i for i, t in enumerate(raw_tokens) if _CAPS_RE.match(t)] if mixed_case else []
 
@@ -166,17 +176,20 @@ def readings(name: LatinName, system: str) -> list[tuple[tuple[str, ...], int]]:
     """Readings of a parsed name in one system, one per token order: the syllables (surname
     token's first) and how many of them the surname has. Empty if a token is unreadable."""
     out: list[tuple[tuple[str, ...], int]] = []
+    segs = {tok: _segment_hyphenated(tok, system) for tok in name.tokens}
+    if not any(v is not None for v in segs.values()):
+        if any(not _unreadable(tok) for tok in name.tokens):
+            return []  # wholly another system's spelling ("Cheung Kwok Wing" has no pinyin reading)
     for order in orders(name):
         syllables: list[str] = []
         surname_len = 0
         for k, tok in enumerate(order):
-            seg = _segment_hyphenated(tok, system)
-            if seg is None and _unreadable(tok):
-                # Readable in no system at all: a typo ("Dawne") or a rare spelling. Keep the token
-                # whole so the scorer can still measure its distance to the other record's reading.
-                seg = (tok.replace("-", "").replace("'", ""),)
+            seg = segs[tok]
             if seg is None:
-                return []
+                # Unreadable in this system while the other tokens read: a typo ("Chen Dawne") or
+                # a mixed spelling ("Kon Huichen"). Keep the token whole so the scorer can still
+                # measure its distance to the other record's reading.
+                seg = (tok.replace("-", "").replace("'", ""),)
             if k == 0:
                 surname_len = len(seg)
             syllables.extend(seg)

@@ -154,6 +154,12 @@ def fold(text: str) -> str:
     return text
 
 
+def fold_width(text: str) -> str:
+    """NFKC only (full-width → half-width, compatibility ideographs → unified): the characters as
+    written, without script conversion."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def fold_keep_case(text: str) -> str:
     """Fold width, separators and accents but keep letter case (case marks the surname in
     "CHAN Tai Man"); used only to parse romanized names."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from indexer.keys import profile_keys
 from indexer.records import Profile, clean_date, profile
+from indexer.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
 from indexer.synth.pairs import Pair, generate_pairs
 from search.scoring import score
 
@@ -96,15 +97,32 @@ def legco_pairs() -> list[Pair]:
     for i, row in enumerate(rows):
         zh = row["name_zh_hant"]
         english = [row["name_en"]] + [n for n in row["other_latin_names"].split("|") if n.strip()]
-        has_given = not row["given_name_en"]
-        category = "legco_chinese_given" if has_given else "legco_english_given"
         for en in english:
+            # "Holden Chow" carries only the surname in Chinese: no name matcher should call it
+            # 周浩鼎 on the name alone, so it is reported as its own category.
+            if not en.isascii():
+                category = "legco_other_language"  # Vietnamese or Hakka forms in Wikidata
+            elif _romanized_given(en):
+                category = "legco_full_romanized"
+            else:
+                category = "legco_surname_plus_english_name"
             out.append(Pair(category, True, {"entity_type": "person", "name": en}, {"entity_type": "person", "name": zh}))
         others = rows[i + 1 :] + rows[:i]
         other = next((o for o in others if o["name_zh_hant"][0] == zh[0]), others[0])
         neg = "legco_same_surname_other" if other["name_zh_hant"][0] == zh[0] else "legco_other_member"
         out.append(Pair(neg, False, {"entity_type": "person", "name": row["name_en"]}, {"entity_type": "person", "name": other["name_zh_hant"]}))
     return out
+
+
+def _romanized_given(name: str) -> bool:
+    """Does the Latin name spell a Chinese given name, not only the surname? English names of
+    several syllables (Martin, Alan, Nathan) do not count; one-syllable ones (Kai, Ming) may be
+    Chinese and do."""
+    tokens = [t.lower() for t in name.replace("-", " - ").replace(",", " ").split() if t]
+    if "-" in tokens:
+        return True
+    english = [t for t in tokens if t in ENGLISH_NAMES and not _single_syllable(t)]
+    return sum(1 for t in tokens if t not in english and _is_syllabic(t)) >= 2
 
 
 def format_table(tallies: dict[str, Tally]) -> str:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import jellyfish
 
 from indexer.companies import CompanyForm
+from indexer.cantonese import SKELETONS
 from indexer.keys import fuzzy
-from indexer.mandarin import coarse
+from indexer.mandarin import COARSE_SYLLABLES, PINYIN_SYLLABLES, coarse
 from indexer.names import NameForm, Reading
 
 SYSTEM_LABELS = {
@@ -60,14 +61,21 @@ def string_similarity(a: str, b: str) -> float:
     return 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / longest
 
 
+def is_syllable(s: str) -> bool:
+    """A real syllable in some system (pinyin, coarse Wade-Giles, Cantonese skeleton)."""
+    return s in PINYIN_SYLLABLES or s in COARSE_SYLLABLES or s in SKELETONS
+
+
 def syllable_similarity(a: str, b: str) -> float:
     """Two syllables: identical 1.0, same fuzzy-pinyin class (chen/cheng, zhang/zang) 0.85,
     else half their string similarity: two different syllables are two different characters, so
     "Chen Dewen" must not reach 陈大文 (benchmark: romanized_one_syllable_off)."""
     if a == b:
         return 1.0
-    if fuzzy(coarse(a)) == fuzzy(coarse(b)):
+    if fuzzy(a) == fuzzy(b) or fuzzy(coarse(a)) == fuzzy(coarse(b)):
         return 0.85
+    if not (is_syllable(a) and is_syllable(b)):
+        return string_similarity(a, b)  # a typo'd token ("yng" for yang) is not another syllable
     return 0.5 * string_similarity(a, b)
 
 
@@ -83,6 +91,16 @@ def reading_similarity(a: Reading, b: Reading) -> float:
     else:
         given = string_similarity("".join(ga), "".join(gb))
     return (surname + 2.0 * given) / 3.0
+
+
+def sets_similarity(reading: Reading, sets: tuple[tuple[str, ...], ...]) -> float:
+    """A romanized reading against a Han name's per-syllable Cantonese options: each syllable
+    takes its best option, so any real spelling of each character counts (Chow / Chau / Jau)."""
+    if len(reading) != len(sets):
+        return 0.0
+    per = [max(syllable_similarity(x, o) for o in opts) for x, opts in zip(reading, sets, strict=True)]
+    given = per[1:]
+    return (per[0] + 2.0 * (sum(given) / len(given) if given else 0.0)) / 3.0 if given else per[0] / 3.0
 
 
 def _shown(r: Reading) -> str:
@@ -107,6 +125,17 @@ def _best_reading(a: NameForm, b: NameForm, systems: tuple[str, ...]) -> NameMat
                 sim = reading_similarity(x, y) * EXACT_READING[system]
                 if best is None or sim > best.similarity:
                     best = NameMatch(sim, system, a.original, b.original, _shown(x), _shown(y))
+        if system == "ct" and (a.ct_sets or b.ct_sets):
+            han, latin, flip = (a, b, False) if a.ct_sets else (b, a, True)
+            for x in latin.ct[:_FUZZY_READINGS]:
+                sim = sets_similarity(x, han.ct_sets)
+                if sim >= 1.0 or sim * EXACT_READING[system] > (best.similarity if best else 0.0):
+                    shown_han = " ".join(o[0] for o in han.ct_sets)
+                    sim = EXACT_READING[system] if sim >= 1.0 else sim * EXACT_READING[system]
+                    qa, qc = (_shown(x), shown_han) if not flip else (shown_han, _shown(x))
+                    if sim >= 1.0 * EXACT_READING[system]:
+                        qa = qc = _shown(x)
+                    best = NameMatch(sim, system, a.original, b.original, qa, qc)
     return best
 
 

@@ -308,7 +308,9 @@ def _short_city(c: Company) -> str:
 def _latin_city(c: Company) -> str:
     from pypinyin import lazy_pinyin
 
-    return _cap("".join(lazy_pinyin(_short_city(c))))
+    from indexer.regions import _short
+
+    return _cap("".join(lazy_pinyin(_short(c.city))))
 
 
 def company_traditional(g: Generator, r: random.Random) -> Pair | None:
@@ -347,7 +349,7 @@ def company_english_cantonese(g: Generator, r: random.Random) -> Pair | None:
             return None
         parts.append(r.choice(choices))
     eng = INDUSTRIES[c.industry][1]
-    name = f"{' '.join(parts)} {eng} {r.choice(('Company Limited', 'Limited', '(HK) Limited'))}"
+    name = f"{' '.join(parts)} {eng} {r.choice(('Company Limited', 'Limited', 'Co., Ltd.'))}"
     return Pair("company_english_cantonese", True, _cquery(name), _crecord(c, render.traditional(c.han)))
 
 

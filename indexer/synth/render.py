@@ -17,7 +17,7 @@ from importlib import resources
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-from indexer.mandarin import WADE_GILES
+from indexer.mandarin import PINYIN_SYLLABLES, WADE_GILES
 from indexer.synth.entities import Person, given_chars
 
 _S2HK = opencc.OpenCC("s2hk")
@@ -90,7 +90,7 @@ def macau(spelling: str) -> str:
     s = spelling.lower()
     if s.startswith("w"):
         s = "v" + s[1:]
-    if s.startswith("yu"):
+    if s.startswith(("yu", "yi")):
         s = s[1:]
     elif s.startswith("y"):
         s = "i" + s[1:]
@@ -125,13 +125,16 @@ def keyboard_typo(rng: random.Random, word: str) -> str:
 
 def fuzzy_pinyin(rng: random.Random, syllable: str) -> str:
     """A southern-accent / fuzzy-IME respelling: zh→z, ch→c, sh→s, -ng→-n, n→l (research §1.9)."""
+    options: list[str] = []
     for a, b in (("zh", "z"), ("ch", "c"), ("sh", "s")):
         if syllable.startswith(a):
-            return b + syllable[2:]
-    if syllable.endswith("ng") and len(syllable) > 3:
-        return syllable[:-1]
+            options.append(b + syllable[2:])
+    if syllable.endswith("ng"):
+        options.append(syllable[:-1])
     if syllable.startswith("n"):
-        return "l" + syllable[1:]
+        options.append("l" + syllable[1:])
     if syllable.startswith("l"):
-        return "n" + syllable[1:]
-    return syllable
+        options.append("n" + syllable[1:])
+    # Only respellings that are themselves pinyin: an IME offers real syllables ("yang" → "yan").
+    real = [o for o in options if o in PINYIN_SYLLABLES]
+    return rng.choice(real) if real else syllable
