@@ -25,7 +25,9 @@ def main() -> None:
     tallies = benchmark(args.seed, args.per_category)
     s = summary(tallies)
     print(f"## Synthetic benchmark (seed {args.seed}, {int(s['pairs'])} pairs, {time.perf_counter() - t0:.1f} s)\n")
-    print(f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  F1 {s['f1']:.4f}  blocking recall {s['blocking_recall']:.4f}\n")
+    print(
+        f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  F1 {s['f1']:.4f}  blocking recall {s['blocking_recall']:.4f}\n"
+    )
     print(format_table(tallies))
     misses = [(k, m) for k, t in tallies.items() for m in t.misses[:3]]
     if misses:
@@ -36,7 +38,9 @@ def main() -> None:
     legco = evaluate(legco_pairs())
     s2 = summary(legco)
     print(f"\n## HK Legislative Council names (Wikidata, {int(s2['pairs'])} pairs)\n")
-    print(f"precision {s2['precision']:.4f}  recall {s2['recall']:.4f}  F1 {s2['f1']:.4f}  blocking recall {s2['blocking_recall']:.4f}\n")
+    print(
+        f"precision {s2['precision']:.4f}  recall {s2['recall']:.4f}  F1 {s2['f1']:.4f}  blocking recall {s2['blocking_recall']:.4f}\n"
+    )
     print(format_table(legco))
     for k, t in legco.items():
         for m in t.misses[:5]:

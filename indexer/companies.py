@@ -39,6 +39,21 @@ class CompanyForm:
     wg: tuple[Reading, ...]  # brand readings, coarse Wade-Giles
     ct: tuple[Reading, ...]  # brand readings, Cantonese skeletons
     py: tuple[Reading, ...]  # brand readings, pinyin
+    # Every place an English region word may name ("Fuzhou" is 福州 in Fujian *and* 抚州 in Jiangxi).
+    region_alternatives: tuple[Region, ...] = ()
+
+    def region_relation(self, other: CompanyForm) -> str | None:
+        """'same', 'within' or 'conflict' between the two firms' regions; None if one is unknown.
+        An ambiguous English region conflicts only if every place it may name conflicts."""
+        if self.region is None or other.region is None:
+            return None
+        mine = self.region_alternatives or (self.region,)
+        theirs = other.region_alternatives or (other.region,)
+        relations = {a.relation(b) for a in mine for b in theirs}
+        for rel in ("same", "within"):
+            if rel in relations:
+                return rel
+        return "conflict"
 
     @property
     def is_han(self) -> bool:
@@ -67,7 +82,9 @@ def _strip_industry(text: str) -> tuple[str, set[str]]:
     while changed:
         changed = False
         for word in company_terms.INDUSTRY_HAN_SORTED:
-            if text.endswith(word) and len(text) > len(word) + 1:
+            # Leave at least one character; a one-character remainder sends the caller back to
+            # the name without its region (金昌利文化传播: 金昌 is a city, but here the brand).
+            if text.endswith(word) and len(text) > len(word):
                 text = text[: -len(word)]
                 found.add(company_terms.INDUSTRY_HAN[word])
                 changed = True
@@ -92,14 +109,17 @@ def _han_company(original: str, folded: str) -> CompanyForm:
     if branch:
         # 深圳市腾达电子科技有限公司东莞分公司: the parent is what precedes the last legal form.
         body, _, _ = _strip_legal(_cut_branch_location(body))
-    lead, rest = regions.leading_region(body)
+    # The region stands either in front or in brackets, not both: with a bracketed region, a
+    # place name in front is the brand (拉萨情服饰（宜春）有限公司: 拉萨 is part of the brand).
+    lead, rest = (None, body) if region is not None else regions.leading_region(body)
     region = region or lead
     for word in company_terms.MODIFIERS_HAN:
         if rest.startswith(word) and len(rest) > len(word) + 1:
             rest = rest[len(word) :]
     brand, industries = _strip_industry(rest)
-    if len(brand) < 2:
-        # 东方电子有限公司: the "region" (东方, a Hainan city) was the brand itself.
+    if len(brand) < 2 or brand in company_terms.INDUSTRY_HAN:
+        # 东方电子有限公司, 福田玩具有限公司: the "region" (东方 a Hainan city, 福田 a Shenzhen
+        # district) was the brand itself.
         brand, industries = _strip_industry(body)
         region = None if lead is not None and region is lead else region
     if len(brand) < 2:
@@ -122,10 +142,11 @@ def _cut_branch_location(body: str) -> str:
 def _latin_company(original: str, folded: str) -> CompanyForm:
     region: Region | None = None
     text = folded.replace("h.k.", "hk").replace("hong kong", "hongkong").replace("&", " ")
+    alternatives: tuple[Region, ...] = ()
     for inner in _BRACKETS.findall(text):
-        r = regions.latin_region(inner.replace(" ", ""))
-        if r is not None:
-            region = r
+        found = regions.latin_regions(inner.replace(" ", ""))
+        if found:
+            region, alternatives = found[0], found
     words = _LATIN_WORD.findall(_BRACKETS.sub(" ", text))
     legal = ""
     branch = False
@@ -136,15 +157,16 @@ def _latin_company(original: str, folded: str) -> CompanyForm:
     industries: set[str] = set()
     brand_words: list[str] = []
     for i, w in enumerate(words):
-        r = regions.latin_region(w)
+        found = regions.latin_regions(w)
+        r = found[0] if found else None
         # A place word is the region only where a brand follows it ("Guangzhou Xinghui Trading");
         # before an industry word it is the brand ("Zhongwei Technology": 中尾, not the city 中卫).
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if r is not None and (i == 0 or not brand_words) and nxt and nxt not in company_terms.INDUSTRY_LATIN:
-            region = region or r
+            region, alternatives = (region, alternatives) if region else (r, found)
             continue
         if r is not None and i == len(words) - 1 and brand_words:
-            region = region or r
+            region, alternatives = (region, alternatives) if region else (r, found)
             continue
         if w in company_terms.INDUSTRY_LATIN and brand_words:
             industries.add(company_terms.INDUSTRY_LATIN[w])
@@ -160,10 +182,10 @@ def _latin_company(original: str, folded: str) -> CompanyForm:
             [tuple(mandarin.coarse(s) for s in r) for r in py] + [r for r, _ in romanized.readings(name, "wg")]
         )
     )[:2]
-    ct = tuple(
-        dict.fromkeys(tuple(cantonese.skeleton(s) for s in r) for r, _ in romanized.readings(name, "ct"))
-    )[:2]
-    return CompanyForm(original, folded, "", brand_latin, frozenset(industries), region, legal, branch, wg, ct, py)
+    ct = tuple(dict.fromkeys(tuple(cantonese.skeleton(s) for s in r) for r, _ in romanized.readings(name, "ct")))[:2]
+    return CompanyForm(
+        original, folded, "", brand_latin, frozenset(industries), region, legal, branch, wg, ct, py, alternatives
+    )
 
 
 def company_forms(raw: str) -> list[CompanyForm]:

@@ -108,6 +108,11 @@ def parse_identifier(raw: str, entity_type: str = "person") -> Identifier | None
         if rid_ok and (entity_type != "company" or not uscc_ok):
             born, gender = _birth(value)
             return Identifier("cn_rid", value, born is not None, born, gender)
+        if entity_type != "company" and _RID18_RE.match(value):
+            # A person's mistyped resident ID is still a resident ID, even if it happens to pass
+            # the USCC check (1 in 31 all-digit strings do).
+            born, gender = _birth(value)
+            return Identifier("cn_rid", value, False, born, gender)
         if uscc_ok:
             return Identifier("uscc", value, True)
         if entity_type == "company" and _USCC_RE.match(value):

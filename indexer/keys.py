@@ -87,7 +87,7 @@ def _edits(surname: str, given: str) -> list[str]:
     # share "dawn"/"dawe", so a keyboard typo in a romanized name still meets its record.
     out = [f"{surname}|{given}"]
     if len(given) >= 3:
-        out.extend(f"{surname}|{given[:i]}{given[i + 1:]}" for i in range(len(given)))
+        out.extend(f"{surname}|{given[:i]}{given[i + 1 :]}" for i in range(len(given)))
     return out
 
 

@@ -225,7 +225,7 @@ def given_readings(given: str, limit: int = 2) -> list[tuple[str, ...]]:
             break
         alts = char_readings(ch)
         if len(alts) > 1:
-            out.append(first[:i] + (alts[1],) + first[i + 1 :])
+            out.append((*first[:i], alts[1], *first[i + 1 :]))
     return out
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
 
 from indexer import cantonese, mandarin, romanized
 from indexer.text import fold, fold_keep_case, fold_surname, fold_width, han_only, has_han, has_latin, is_han
@@ -102,9 +101,7 @@ def latin_form(original: str) -> NameForm | None:
     wg_r = romanized.readings(parsed, "wg")
     ct_r = romanized.readings(parsed, "ct")
     py = _dedupe([_join(r, n) for r, n in py_r])
-    wg = _dedupe(
-        [_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r] + [_join(r, n) for r, n in wg_r]
-    )
+    wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r] + [_join(r, n) for r, n in wg_r])
     ct = _dedupe([_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
     folded = " ".join(parsed.tokens)
     return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials)

@@ -18,7 +18,22 @@ from pypinyin import lazy_pinyin
 
 from indexer import mandarin
 
-_SUFFIXES = ("特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "自治州", "自治县", "新区", "省", "市", "区", "县", "盟", "旗")
+_SUFFIXES = (
+    "特别行政区",
+    "壮族自治区",
+    "回族自治区",
+    "维吾尔自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "新区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+    "旗",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +69,9 @@ def _read(filename: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-def _build() -> tuple[dict[str, Region], dict[str, Region]]:
+def _build() -> tuple[dict[str, Region], dict[str, list[Region]]]:
     by_han: dict[str, Region] = {}
-    by_latin: dict[str, Region] = {}
+    by_latin: dict[str, list[Region]] = {}
 
     def add(full: str, region: Region, latin: bool) -> None:
         for form in {full, _short(full)}:
@@ -64,8 +79,10 @@ def _build() -> tuple[dict[str, Region], dict[str, Region]]:
             by_han.setdefault(form, region)
         if latin:
             # Phrase-aware pinyin: 成都 is cheng du, not cheng dou; 长沙 chang sha.
-            by_latin.setdefault("".join(lazy_pinyin(_short(full))), region)
-            by_latin.setdefault("".join(mandarin.text_readings(_short(full))), region)
+            for key in {"".join(lazy_pinyin(_short(full))), "".join(mandarin.text_readings(_short(full)))}:
+                places = by_latin.setdefault(key, [])
+                if region not in places:
+                    places.append(region)
 
     # PPRD places first, so an ambiguous English spelling resolves inside the region this service
     # serves: "Yichun" is 宜春 (Jiangxi), not 伊春 (Heilongjiang).
@@ -91,12 +108,12 @@ def _build() -> tuple[dict[str, Region], dict[str, Region]]:
         by_han[region_name] = region
         by_han[region_name + "特别行政区"] = region
         for word in latin:
-            by_latin[word] = region
+            by_latin[word] = [region]
     for row in _read("hk_macau_districts.csv"):
         parent = "香港" if row["region"].startswith("香港") else "澳门"
         if len(_short(row["district"])) >= 2:
             add(row["district"], Region(_short(row["district"]), parent, parent), False)
-    by_latin["canton"] = by_han["广州"]
+    by_latin["canton"] = [by_han["广州"]]
     return by_han, by_latin
 
 
@@ -126,6 +143,6 @@ def han_region(text: str) -> Region | None:
     return REGIONS_HAN.get(text)
 
 
-def latin_region(word: str) -> Region | None:
-    """An English/pinyin region word ('guangzhou', 'hongkong'), or None."""
-    return REGIONS_LATIN.get(word)
+def latin_regions(word: str) -> tuple[Region, ...]:
+    """Every place an English/pinyin region word may name, PPRD first ('fuzhou' → 福州, 抚州)."""
+    return tuple(REGIONS_LATIN.get(word, ()))

@@ -61,7 +61,7 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
         if alias is not None:
             out.extend(alias)
             continue
-        found = _segment(part, inventory, system == "ct")
+        found = _segment(part, inventory, system == "ct", system == "py")
         if found is None:
             return None
         out.extend(found)
@@ -74,7 +74,9 @@ def _known(piece: str, inventory: frozenset[str], by_skeleton: bool) -> bool:
     return piece in inventory or (by_skeleton and cantonese.skeleton(piece) in cantonese.SKELETONS)
 
 
-def _segment(word: str, inventory: frozenset[str], by_skeleton: bool = False) -> tuple[str, ...] | None:
+def _segment(
+    word: str, inventory: frozenset[str], by_skeleton: bool = False, pinyin: bool = False
+) -> tuple[str, ...] | None:
     n = len(word)
     # best[i] = fewest-syllable split of word[i:], tie broken toward longer first syllables.
     best: list[tuple[str, ...] | None] = [None] * (n + 1)
@@ -82,6 +84,10 @@ def _segment(word: str, inventory: frozenset[str], by_skeleton: bool = False) ->
     for i in range(n - 1, -1, -1):
         for j in range(min(n, i + 7), i, -1):
             rest = best[j]
+            # Pinyin orthography writes an apostrophe before a syllable starting with a, o or e
+            # (Xi'an), so without one "yinan" is yi-nan, never yin-an.
+            if pinyin and j < n and word[j] in "aoe":
+                continue
             if rest is not None and _known(word[i:j], inventory, by_skeleton):
                 cand = (word[i:j], *rest)
                 current = best[i]
@@ -141,10 +147,10 @@ def parse_latin(raw: str) -> LatinName:
         edge = i in (0, len(raw_tokens) - 1)
         # An English given name is set aside only from names of three or more tokens ("Peter Chan
         # Tai-man"): in a two-token name it is as likely a typo of a syllable ("Chen Dawne").
-        if low in ENGLISH_NAMES and i not in caps and "-" not in low and low != comma_surname:
-            if len(raw_tokens) >= 3 and edge and not _single_syllable(low):
-                english.append(low)
-                continue
+        english_name = low in ENGLISH_NAMES and i not in caps and "-" not in low and low != comma_surname
+        if english_name and len(raw_tokens) >= 3 and edge and not _single_syllable(low):
+            english.append(low)
+            continue
         kept.append(tok)
 
     surname_index: int | None = None
@@ -177,9 +183,8 @@ def readings(name: LatinName, system: str) -> list[tuple[tuple[str, ...], int]]:
     token's first) and how many of them the surname has. Empty if a token is unreadable."""
     out: list[tuple[tuple[str, ...], int]] = []
     segs = {tok: _segment_hyphenated(tok, system) for tok in name.tokens}
-    if not any(v is not None for v in segs.values()):
-        if any(not _unreadable(tok) for tok in name.tokens):
-            return []  # wholly another system's spelling ("Cheung Kwok Wing" has no pinyin reading)
+    if not any(v is not None for v in segs.values()) and any(not _unreadable(tok) for tok in name.tokens):
+        return []  # wholly another system's spelling ("Cheung Kwok Wing" has no pinyin reading)
     for order in orders(name):
         syllables: list[str] = []
         surname_len = 0

@@ -127,9 +127,7 @@ def _strip_accents(text: str) -> str:
     text = text.replace("ǚ", "v").replace("ǜ", "v").replace("Ǖ", "V").replace("Ǘ", "V")
     text = text.replace("Ǚ", "V").replace("Ǜ", "V")
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    )
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
 
 
 @lru_cache(maxsize=200_000)

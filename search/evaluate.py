@@ -106,11 +106,20 @@ def legco_pairs() -> list[Pair]:
                 category = "legco_full_romanized"
             else:
                 category = "legco_surname_plus_english_name"
-            out.append(Pair(category, True, {"entity_type": "person", "name": en}, {"entity_type": "person", "name": zh}))
+            out.append(
+                Pair(category, True, {"entity_type": "person", "name": en}, {"entity_type": "person", "name": zh})
+            )
         others = rows[i + 1 :] + rows[:i]
         other = next((o for o in others if o["name_zh_hant"][0] == zh[0]), others[0])
         neg = "legco_same_surname_other" if other["name_zh_hant"][0] == zh[0] else "legco_other_member"
-        out.append(Pair(neg, False, {"entity_type": "person", "name": row["name_en"]}, {"entity_type": "person", "name": other["name_zh_hant"]}))
+        out.append(
+            Pair(
+                neg,
+                False,
+                {"entity_type": "person", "name": row["name_en"]},
+                {"entity_type": "person", "name": other["name_zh_hant"]},
+            )
+        )
     return out
 
 

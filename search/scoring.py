@@ -70,7 +70,9 @@ def _name_feature(m: NameMatch) -> Feature:
     elif m.query_reading and m.query_reading == m.candidate_reading:
         detail = f"{m.query} ⇄ {m.candidate} ({label}: {m.query_reading})"
     else:
-        detail = f"{m.query} ~ {m.candidate} ({label}: {m.query_reading or m.query} vs {m.candidate_reading or m.candidate})"
+        detail = (
+            f"{m.query} ~ {m.candidate} ({label}: {m.query_reading or m.query} vs {m.candidate_reading or m.candidate})"
+        )
     return Feature("name", round(m.similarity, 4), detail, m.query, m.candidate)
 
 
@@ -94,7 +96,9 @@ def best_name(query: Profile, candidate: Profile) -> NameMatch | None:
     return best
 
 
-def _identifiers(q: tuple[Identifier, ...], c: tuple[Identifier, ...]) -> tuple[Identifier | None, list[tuple[Identifier, Identifier]]]:
+def _identifiers(
+    q: tuple[Identifier, ...], c: tuple[Identifier, ...]
+) -> tuple[Identifier | None, list[tuple[Identifier, Identifier]]]:
     same: Identifier | None = None
     conflicts: list[tuple[Identifier, Identifier]] = []
     for kind in {i.kind for i in q} & {i.kind for i in c}:
@@ -143,22 +147,56 @@ def score(query: Profile, candidate: Profile) -> Decision:
     for qi, ci in conflicts:
         both = qi.verified and ci.verified
         s *= ID_CONFLICT if both else UNVERIFIED_ID_CONFLICT
-        features.append(Feature("id_number", -1.0, f"{qi.kind} conflicts: {qi.value} vs {ci.value}", qi.value, ci.value))
+        features.append(
+            Feature("id_number", -1.0, f"{qi.kind} conflicts: {qi.value} vs {ci.value}", qi.value, ci.value)
+        )
 
     if query.birth_date and candidate.birth_date:
         state = _dates(query.birth_date, candidate.birth_date)
         if state == "conflict":
             s *= DOB_CONFLICT
-            features.append(Feature("birth_date", -1.0, f"birth date conflicts: {query.birth_date} vs {candidate.birth_date}", query.birth_date, candidate.birth_date))
+            features.append(
+                Feature(
+                    "birth_date",
+                    -1.0,
+                    f"birth date conflicts: {query.birth_date} vs {candidate.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
         elif state == "match":
             s += (1.0 - s) * DOB_MATCH_GAIN
-            features.append(Feature("birth_date", 1.0, f"birth date identical: {query.birth_date}", query.birth_date, candidate.birth_date))
+            features.append(
+                Feature(
+                    "birth_date",
+                    1.0,
+                    f"birth date identical: {query.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
         else:
-            features.append(Feature("birth_date", 0.5, f"birth date agrees as far as known: {query.birth_date} vs {candidate.birth_date}", query.birth_date, candidate.birth_date))
+            features.append(
+                Feature(
+                    "birth_date",
+                    0.5,
+                    f"birth date agrees as far as known: {query.birth_date} vs {candidate.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
 
     if query.gender and candidate.gender and query.gender != candidate.gender:
         s *= GENDER_CONFLICT
-        features.append(Feature("gender", -1.0, f"gender conflicts: {query.gender} vs {candidate.gender}", query.gender, candidate.gender))
+        features.append(
+            Feature(
+                "gender",
+                -1.0,
+                f"gender conflicts: {query.gender} vs {candidate.gender}",
+                query.gender,
+                candidate.gender,
+            )
+        )
 
     if query.entity_type == "company":
         s = _company_evidence(query, candidate, s, features, same_id is not None)
@@ -172,13 +210,25 @@ def _company_evidence(query: Profile, candidate: Profile, s: float, features: li
     c = candidate.companies[0] if candidate.companies else None
     if q is None or c is None:
         return s
+    rel = q.region_relation(c)
     if q.region is not None and c.region is not None:
-        rel = q.region.relation(c.region)
         if rel == "conflict":
             s *= 1.0 if id_match else REGION_CONFLICT
-            features.append(Feature("region", -1.0, f"region conflicts: {q.region.name} vs {c.region.name}", q.region.name, c.region.name))
+            features.append(
+                Feature(
+                    "region",
+                    -1.0,
+                    f"region conflicts: {q.region.name} vs {c.region.name}",
+                    q.region.name,
+                    c.region.name,
+                )
+            )
         else:
-            features.append(Feature("region", 1.0, f"region agrees: {q.region.name} / {c.region.name}", q.region.name, c.region.name))
+            features.append(
+                Feature(
+                    "region", 1.0, f"region agrees: {q.region.name} / {c.region.name}", q.region.name, c.region.name
+                )
+            )
     if q.industries and c.industries:
         if q.industries & c.industries:
             shown = ", ".join(sorted(q.industries & c.industries))
@@ -190,5 +240,11 @@ def _company_evidence(query: Profile, candidate: Profile, s: float, features: li
     if q.legal_form and c.legal_form:
         same = q.legal_form == c.legal_form
         # Weak evidence only: offices write 有限公司 / 有限责任公司 / Co., Ltd. for one firm.
-        features.append(Feature("legal_form", 0.1 if same else -0.1, f"legal form {'agrees' if same else 'differs'}: {q.legal_form} / {c.legal_form}"))
+        features.append(
+            Feature(
+                "legal_form",
+                0.1 if same else -0.1,
+                f"legal form {'agrees' if same else 'differs'}: {q.legal_form} / {c.legal_form}",
+            )
+        )
     return s

@@ -27,7 +27,9 @@ class Pair:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-def _record(p: Person, name: str | None = None, dob: bool = True, rid: bool = False, gender: bool = True) -> dict[str, Any]:
+def _record(
+    p: Person, name: str | None = None, dob: bool = True, rid: bool = False, gender: bool = True
+) -> dict[str, Any]:
     return {
         "entity_type": "person",
         "name": name or p.han,
@@ -138,7 +140,12 @@ def wade_giles(g: Generator, r: random.Random) -> Pair | None:
 def wade_giles_stripped(g: Generator, r: random.Random) -> Pair | None:
     p = g.person()
     wg = [x.replace("'", "") for x in render.wade_giles([p.surname.pinyin, *render.pinyin_given(p)])]
-    return Pair("wade_giles_stripped", True, _query(f"{wg[0].upper()} {_cap('-'.join(wg[1:]))}"), _record(p, render.traditional(p.han, taiwan=True)))
+    return Pair(
+        "wade_giles_stripped",
+        True,
+        _query(f"{wg[0].upper()} {_cap('-'.join(wg[1:]))}"),
+        _record(p, render.traditional(p.han, taiwan=True)),
+    )
 
 
 def homophone_typo(g: Generator, r: random.Random) -> Pair | None:
@@ -163,7 +170,29 @@ def polyphonic_surname(g: Generator, r: random.Random) -> Pair | None:
         info = r.choice(options)
     else:
         c = r.choice(_POLYPHONIC)
-        info = SurnameInfo(c, c, {"曾": "zeng", "单": "shan", "区": "ou", "解": "xie", "查": "zha", "仇": "qiu", "覃": "qin", "朴": "piao", "缪": "miao", "乐": "yue", "盖": "ge", "翟": "zhai", "尉": "yu"}[c], (), (), (), 1.0)
+        info = SurnameInfo(
+            c,
+            c,
+            {
+                "曾": "zeng",
+                "单": "shan",
+                "区": "ou",
+                "解": "xie",
+                "查": "zha",
+                "仇": "qiu",
+                "覃": "qin",
+                "朴": "piao",
+                "缪": "miao",
+                "乐": "yue",
+                "盖": "ge",
+                "翟": "zhai",
+                "尉": "yu",
+            }[c],
+            (),
+            (),
+            (),
+            1.0,
+        )
     p = g.person(surname=info)
     s, gv = _pinyin(p)
     return Pair("polyphonic_surname", True, _query(f"{s} {_cap(''.join(gv))}"), _record(p))
@@ -233,7 +262,12 @@ def mixed_script_field(g: Generator, r: random.Random) -> Pair | None:
     if hk is None:
         return None
     s, gv = _pinyin(p)
-    return Pair("mixed_script_field", True, _query(f"{s} {_cap(''.join(gv))}"), _record(p, f"{render.traditional(p.han)} {hk[0].upper()} {' '.join(hk[1])}"))
+    return Pair(
+        "mixed_script_field",
+        True,
+        _query(f"{s} {_cap(''.join(gv))}"),
+        _record(p, f"{render.traditional(p.han)} {hk[0].upper()} {' '.join(hk[1])}"),
+    )
 
 
 # ---- negatives -------------------------------------------------------------------------------
@@ -247,7 +281,12 @@ def namesake_dob_conflict(g: Generator, r: random.Random) -> Pair | None:
 
 def namesake_id_conflict(g: Generator, r: random.Random) -> Pair | None:
     p, q = g.person(), g.person()
-    return Pair("namesake_id_conflict", False, _query(render.traditional(p.han), id_number=q.rid), _record(p, rid=True, dob=False))
+    return Pair(
+        "namesake_id_conflict",
+        False,
+        _query(render.traditional(p.han), id_number=q.rid),
+        _record(p, rid=True, dob=False),
+    )
 
 
 def namesake_gender_conflict(g: Generator, r: random.Random) -> Pair | None:
@@ -265,7 +304,18 @@ def one_char_off(g: Generator, r: random.Random) -> Pair | None:
 
 
 def surname_homophone(g: Generator, r: random.Random) -> Pair | None:
-    groups = {"张": "章", "章": "张", "王": "汪", "汪": "王", "徐": "许", "许": "徐", "李": "黎", "黎": "李", "陈": "程", "程": "陈"}
+    groups = {
+        "张": "章",
+        "章": "张",
+        "王": "汪",
+        "汪": "王",
+        "徐": "许",
+        "许": "徐",
+        "李": "黎",
+        "黎": "李",
+        "陈": "程",
+        "程": "陈",
+    }
     sn = {s.simplified: s for s in g._single}
     a = r.choice([k for k in groups if k in sn and groups[k] in sn])
     p = g.person(surname=sn[a])
@@ -287,7 +337,12 @@ def other_person_same_surname(g: Generator, r: random.Random) -> Pair | None:
     hk = render.hk_syllables(r, q)
     if hk is None or q.given == p.given:
         return None
-    return Pair("other_person_same_surname", False, _query(f"{hk[0].upper()} {' '.join(hk[1])}"), _record(p, render.traditional(p.han)))
+    return Pair(
+        "other_person_same_surname",
+        False,
+        _query(f"{hk[0].upper()} {' '.join(hk[1])}"),
+        _record(p, render.traditional(p.han)),
+    )
 
 
 # ---- companies -------------------------------------------------------------------------------
@@ -321,7 +376,9 @@ def company_traditional(g: Generator, r: random.Random) -> Pair | None:
 def company_region_bracket(g: Generator, r: random.Random) -> Pair | None:
     c = g.company()
     ind = INDUSTRIES[c.industry][0]
-    return Pair("company_region_bracket", True, _cquery(f"{c.brand}{ind}（{_short_city(c)}）{c.legal_form}"), _crecord(c))
+    return Pair(
+        "company_region_bracket", True, _cquery(f"{c.brand}{ind}（{_short_city(c)}）{c.legal_form}"), _crecord(c)
+    )
 
 
 def company_no_region(g: Generator, r: random.Random) -> Pair | None:

@@ -1,0 +1,146 @@
+"""Blocking keys and the scorer on named cases: what must meet, what must not, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.keys import KEY_WEIGHTS, MAX_KEYS, key_type, profile_keys
+from indexer.records import profile
+from search.scoring import THRESHOLD, score
+
+SAME_PERSON = [
+    ("陈大文", "陳大文"),
+    ("陈大文", "CHAN Tai Man"),
+    ("陈大文", "Chan Tai-man"),
+    ("陈大文", "Peter Chan Tai-man"),
+    ("陈大文", "Chen Dawen"),
+    ("陈大文", "Dawen CHEN"),
+    ("陈大文", "CHEN, Dawen"),
+    ("陈大文", "Ch'en Ta-wen"),
+    ("陈大文", "Chen Ta-wen"),
+    ("陈大文", "陈达文"),
+    ("陈大文", "Chén Dàwén"),
+    ("张伟", "張偉"),
+    ("习近平", "Xi Jinping"),
+    ("曾国藩", "Zeng Guofan"),
+    ("曾蔭權", "Tsang Yam-kuen"),
+    ("区志航", "Au Chi Hong"),
+    ("欧阳修", "Ouyang Xiu"),
+    ("吕秀莲", "LYU Xiulian"),
+    ("吕秀莲", "Lu Hsiu-lien"),
+    ("蕭亞軒", "肖亚轩"),
+    ("黃志強", "WONG Chi Keung"),
+    ("張國榮", "Leslie Cheung Kwok-wing"),
+    ("楊大文", "IEONG Tai Man"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME_PERSON)
+def test_same_person_matches_and_shares_a_key(a: str, b: str) -> None:
+    pa, pb = profile("person", a), profile("person", b)
+    assert set(profile_keys(pa)) & set(profile_keys(pb))
+    decision = score(pa, pb)
+    assert decision.match, decision
+    assert decision.score >= THRESHOLD
+
+
+DIFFERENT_PERSON = [
+    ("陈大文", "陈大武"),
+    ("张伟", "章伟"),
+    ("王志强", "黄志强"),
+    ("陈大文", "Chen Dewen"),
+    ("陈大文", "Chan Siu Ming"),
+    ("张伟", "Zhang Wen"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT_PERSON)
+def test_different_person_does_not_match(a: str, b: str) -> None:
+    assert not score(profile("person", a), profile("person", b)).match
+
+
+def test_characters_rank_above_homophones_above_romanization() -> None:
+    q = profile("person", "陈大文")
+    exact = score(q, profile("person", "陈大文")).score
+    homophone = score(q, profile("person", "陈达文")).score
+    romanized = score(q, profile("person", "Chen Dawen")).score
+    assert exact > romanized > homophone or exact > homophone
+    assert exact == 1.0 and homophone < exact
+
+
+def test_namesake_with_conflicting_birth_date_is_explained() -> None:
+    q = profile("person", "陈大文", birth_date="1971-02-11")
+    c = profile("person", "陳大文", birth_date="1980-05-02")
+    decision = score(q, c)
+    assert not decision.match
+    details = [f.detail for f in decision.features]
+    assert "birth date conflicts: 1971-02-11 vs 1980-05-02" in details
+
+
+def test_namesake_with_conflicting_id_is_not_a_match() -> None:
+    q = profile("person", "陈大文", id_number="11010519491231002X")
+    c = profile("person", "陈大文", id_number="440106198005025612")
+    decision = score(q, c)
+    assert not decision.match
+    assert any(f.feature == "id_number" and f.value == -1.0 for f in decision.features)
+
+
+def test_same_id_matches_whatever_the_name() -> None:
+    q = profile("person", "Peter Chan", id_number="110105 19491231 002x")
+    c = profile("person", "陈大文", id_number="11010519491231002X")
+    assert score(q, c).match
+    assert "id:cn_rid:11010519491231002X" in set(profile_keys(q)) & set(profile_keys(c))
+
+
+def test_explanation_names_the_bridge() -> None:
+    decision = score(profile("person", "Chan Tai Man"), profile("person", "陳大文"))
+    name = decision.features[0]
+    assert name.feature == "name"
+    assert "Cantonese" in name.detail and "陳大文" in name.detail and "Chan Tai Man" in name.detail
+
+
+COMPANIES_SAME = [
+    ("广州市星辉贸易有限公司", "星辉贸易（广州）有限公司"),
+    ("广州市星辉贸易有限公司", "星輝貿易有限公司"),
+    ("广州市星辉贸易有限公司", "Guangzhou Xinghui Trading Co., Ltd."),
+    ("广州市星辉贸易有限公司", "Sing Fai Trading Company Limited"),
+    ("广州市星辉贸易有限公司", "广州市星辉商贸有限责任公司"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), COMPANIES_SAME)
+def test_same_company(a: str, b: str) -> None:
+    pa, pb = profile("company", a), profile("company", b)
+    assert set(profile_keys(pa)) & set(profile_keys(pb))
+    assert score(pa, pb).match
+
+
+COMPANIES_DIFFERENT = [
+    ("广州鑫源贸易有限公司", "泉州鑫源贸易有限公司"),
+    ("广州市星辉贸易有限公司", "广州市星辉电子有限公司"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), COMPANIES_DIFFERENT)
+def test_different_company(a: str, b: str) -> None:
+    decision = score(profile("company", a), profile("company", b))
+    assert not decision.match
+    assert any(f.value == -1.0 for f in decision.features)
+
+
+def test_renamed_company_keeps_its_uscc() -> None:
+    q = profile("company", "深圳市新名字科技有限公司", id_number="91440300708461136T")
+    c = profile("company", "深圳市腾达电子有限公司", id_number="91440300708461136T")
+    assert score(q, c).match
+
+
+def test_keys_are_bounded_typed_and_never_surname_only() -> None:
+    for name in ("陈大文", "CHAN Tai Man", "Peter Chan Tai-man", "欧阳修", "林鄭月娥"):
+        keys = profile_keys(profile("person", name, birth_date="1971-02-11", id_number="A123456(3)"))
+        assert 0 < len(keys) <= MAX_KEYS
+        for key, weight in keys.items():
+            assert KEY_WEIGHTS[key_type(key)] == weight
+            value = key.split(":", 1)[1]
+            assert value not in ("陈", "chen", "can", "chan")  # no surname-only key
+    company = profile_keys(profile("company", "广州市星辉贸易有限公司"))
+    assert "cn:有限公司" not in company and all(not k.endswith(":有限公司") for k in company)

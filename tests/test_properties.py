@@ -1,0 +1,49 @@
+"""Property tests: no normalizer raises on arbitrary Unicode; folding is idempotent; keys are
+deterministic."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.companies import company_forms
+from indexer.identifiers import parse_identifier, parse_phone
+from indexer.keys import profile_keys
+from indexer.names import person_forms
+from indexer.records import profile
+from indexer.text import fold
+from search.scoring import score
+
+# Text weighted toward what names are made of: Han, Latin, digits, punctuation, plus anything.
+name_text = st.one_of(
+    st.text(),
+    st.text(alphabet=st.sampled_from(list("陳大文张伟欧阳區曾（）()·・ -,'.ABCabc123ＡＢ　")), max_size=20),
+    st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=8),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name_text)
+def test_fold_is_idempotent(text: str) -> None:
+    once = fold(text)
+    assert fold(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(name_text)
+def test_normalizers_never_raise(text: str) -> None:
+    person_forms(text)
+    company_forms(text)
+    parse_identifier(text)
+    parse_identifier(text, "company")
+    parse_phone(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name_text, st.sampled_from(["person", "company"]))
+def test_keys_are_deterministic_and_scoring_total(text: str, entity_type: str) -> None:
+    p1 = profile(entity_type, text)
+    p2 = profile(entity_type, text)
+    assert profile_keys(p1) == profile_keys(p2)
+    decision = score(p1, p2)
+    assert 0.0 <= decision.score <= 1.0
