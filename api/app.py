@@ -1,0 +1,183 @@
+"""The HTTP API: POST /match, records, stats, health. One error shape for every failure.
+
+The app is built by :func:`create_app` from a :class:`Settings`; the store is opened in the lifespan
+and closed on shutdown. Matching is CPU-bound Python, so routes are plain ``def`` functions that
+FastAPI runs in its thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from api.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, RecordResponse
+from search.backends import open_store
+from search.engine import Matcher, Query
+from search.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable, SuspectsError
+from search.settings import Settings, get_settings
+from search.store import Store, doc_id
+
+logger = logging.getLogger(__name__)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 503)
+}
+
+
+class State:
+    """What the routes share: settings, the store and the matcher."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.matcher = Matcher(store, settings.candidates)
+
+
+def get_state(request: Request) -> State:
+    state: State = request.app.state.suspects
+    return state
+
+
+StateDep = Annotated[State, Depends(get_state)]
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as ``{"error": {"code", "message", "field"?, "details"?}}``."""
+
+    @app.exception_handler(SuspectsError)
+    async def _suspects(_: Request, exc: SuspectsError) -> JSONResponse:
+        headers = {}
+        retry = getattr(exc, "retry_after", None)
+        if retry is not None:
+            headers["Retry-After"] = str(retry)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": _field(e.get("loc", ())), "problem": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"field": "body", "problem": "invalid request"}
+        err = InvalidInput(f"{first['field']}: {first['problem']}", field=first["field"], details=details)
+        return JSONResponse(err.body(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the API. Tests pass their own settings (and may pass an open store)."""
+    cfg = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = store or open_store(cfg)
+        app.state.suspects = State(cfg, opened)
+        logger.info("serving with %s", opened.ping())
+        try:
+            yield
+        finally:
+            if store is None:
+                opened.close()
+
+    app = FastAPI(
+        title="suspects",
+        version="0.1.0",
+        summary="Has any partner office seen this entity? Record linkage across the PPRD IP-enforcement offices.",
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > cfg.max_body_bytes:
+            err = PayloadTooLarge(f"request body is {length} bytes; the limit is {cfg.max_body_bytes}", field="body")
+            return JSONResponse(err.body(), status_code=413)
+        return await call_next(request)
+
+    @app.post("/match", response_model=MatchResponse, summary="Check a batch of names against every partner office")
+    def match(body: MatchRequest, state: StateDep) -> dict[str, Any]:
+        """For each query, the records the scorer judges to be the same entity, best first, each
+        with its explanation; plus, per office, how many queries it has seen."""
+        if len(body.queries) > state.settings.max_batch:
+            raise PayloadTooLarge(
+                f"{len(body.queries)} queries; at most {state.settings.max_batch} per request", field="queries"
+            )
+        for i, q in enumerate(body.queries):
+            if len(q.name) > state.settings.max_name_length:
+                raise InvalidInput(
+                    f"name is {len(q.name)} characters; at most {state.settings.max_name_length}",
+                    field=f"queries.{i}.name",
+                )
+        t0 = time.perf_counter()
+        results = []
+        seen_by: dict[str, int] = {}
+        for i, q in enumerate(body.queries):
+            query = Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender)
+            try:
+                result = state.matcher.match(query, body.offices, body.limit)
+            except InvalidInput as exc:
+                exc.field = f"queries.{i}.{exc.field}" if exc.field else f"queries.{i}"
+                raise
+            for office in result.offices():
+                seen_by[office] = seen_by.get(office, 0) + 1
+            results.append(result.to_dict())
+        return {"results": results, "offices": seen_by, "took_ms": round((time.perf_counter() - t0) * 1000, 3)}
+
+    @app.get("/records/{office}/{record_id}", response_model=RecordResponse, summary="One record and its matches")
+    def get_record(office: str, record_id: str, state: StateDep) -> dict[str, Any]:
+        """The record's fields and the other offices' records judged to be the same entity."""
+        found = state.store.get_many([doc_id(office, record_id)])
+        rec = found.get(doc_id(office, record_id))
+        if rec is None:
+            raise NotFound(f"no record {record_id!r} in office {office!r}", field="record_id")
+        same: list[dict[str, Any]] = []
+        for name in [rec.name, *rec.aliases][:3]:
+            q = Query(name, rec.entity_type, None, rec.id_number, rec.birth_date, rec.gender)
+            for m in state.matcher.match(q, None, 20).matches:
+                key = (m.record.office, m.record.record_id)
+                if key != (rec.office, rec.record_id) and all((s["office"], s["record_id"]) != key for s in same):
+                    same.append(m.to_dict())
+        same.sort(key=lambda m: -float(m["score"]))
+        return {"record": rec.to_dict(), "same_entity": [MatchOut(**m).model_dump() for m in same]}
+
+    @app.get("/stats", summary="Records per office and entity type")
+    def stats(state: StateDep) -> dict[str, Any]:
+        counts = state.store.counts()
+        total = sum(sum(v.values()) for v in counts.values())
+        return {"records": total, "offices": counts}
+
+    @app.get("/healthz", summary="Liveness: the process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: the store answers", responses={503: {"model": ErrorResponse}})
+    def readyz(state: StateDep) -> dict[str, Any]:
+        try:
+            details = state.store.ping()
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # any backend failure means "not ready", never a 500
+            raise StoreUnavailable(f"store not ready: {exc.__class__.__name__}") from exc
+        return {"status": "ready", "store": details}
+
+    return app

@@ -1,0 +1,52 @@
+"""Shared pieces of the `suspects` command line: the command group, its context, and the
+one-line failure helper (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.logs import configure_logging
+from search.settings import Settings
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(help="Record-linkage search over the PPRD IP-enforcement offices' suspect records.")
+@click.option(
+    "--store", type=click.Path(dir_okay=False, path_type=Path), help="SQLite store path [env SUSPECTS_STORE]."
+)
+@click.option("--es-url", help="Use Elasticsearch at this URL [env SUSPECTS_ES_URL].")
+@click.pass_context
+def cli(ctx: click.Context, store: Path | None, es_url: str | None) -> None:
+    overrides: dict[str, Any] = {}
+    if store is not None:
+        overrides["store"] = store
+    if es_url is not None:
+        overrides["es_url"] = es_url
+    try:
+        settings = Settings(**overrides)
+    except Exception as exc:
+        fail(f"invalid settings: {str(exc).splitlines()[0]}")
+    configure_logging(settings)
+    ctx.obj = Context(settings)
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))

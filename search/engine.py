@@ -1,0 +1,149 @@
+"""The matcher: a query → keys → candidates from the store → scored, explained matches.
+
+Backend-agnostic: it talks to any :class:`search.store.Store`. Candidate profiles are cached by
+(document id, content) so that popular records are normalized once, not once per query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.keys import profile_keys
+from indexer.records import OFFICES, Profile, Record, clean_date, profile, record_profile
+from search.errors import InvalidInput
+from search.scoring import Decision, score
+from search.store import Store, doc_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Query:
+    """One question: has any partner office seen this entity?"""
+
+    name: str
+    entity_type: str = "person"
+    query_id: str | None = None
+    id_number: str | None = None
+    birth_date: str | None = None
+    gender: str | None = None
+
+
+@dataclass(slots=True)
+class Match:
+    record: Record
+    decision: Decision
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "office": r.office,
+            "record_id": r.record_id,
+            "entity_type": r.entity_type,
+            "name": r.name,
+            "score": self.decision.score,
+            "explanation": [f.to_dict() for f in self.decision.features],
+        }
+
+
+@dataclass(slots=True)
+class Result:
+    """The answer for one query: judged matches (best first) and the offices that hold them."""
+
+    query_id: str | None
+    matches: list[Match] = field(default_factory=list)
+    candidates: int = 0
+
+    @property
+    def seen(self) -> bool:
+        return bool(self.matches)
+
+    def offices(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m in self.matches:
+            out[m.record.office] = out.get(m.record.office, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query_id": self.query_id,
+            "seen": self.seen,
+            "offices": self.offices(),
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+def query_profile(q: Query) -> Profile:
+    """Validate and normalize a query; raises InvalidInput naming the field."""
+    if q.entity_type not in ("person", "company"):
+        raise InvalidInput("entity_type must be 'person' or 'company'", field="entity_type")
+    if not q.name or not q.name.strip():
+        raise InvalidInput("name must not be empty", field="name")
+    try:
+        dob = clean_date(q.birth_date)
+    except ValueError as exc:
+        raise InvalidInput(f"birth_date: {exc}", field="birth_date") from exc
+    return profile(q.entity_type, q.name, (), q.id_number, dob, q.gender)
+
+
+class Matcher:
+    """Answers queries against one store."""
+
+    def __init__(self, store: Store, candidates: int = 50, cache_size: int = 200_000) -> None:
+        self.store = store
+        self.limit = candidates
+        self._cache: OrderedDict[str, tuple[Record, Profile]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _profiles(self, ids: Sequence[str]) -> dict[str, tuple[Record, Profile]]:
+        out: dict[str, tuple[Record, Profile]] = {}
+        missing = [i for i in ids if i not in self._cache]
+        fetched = self.store.get_many(missing) if missing else {}
+        for i in ids:
+            hit = self._cache.get(i)
+            if hit is not None:
+                self._cache.move_to_end(i)
+                out[i] = hit
+                continue
+            rec = fetched.get(i)
+            if rec is None:
+                continue  # withdrawn between retrieval and fetch
+            entry = (rec, record_profile(rec))
+            self._cache[i] = entry
+            out[i] = entry
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def forget(self, office: str, record_id: str) -> None:
+        """Drop a cached profile after its record changed or was withdrawn."""
+        self._cache.pop(doc_id(office, record_id), None)
+
+    def match(self, q: Query, offices: Sequence[str] | None = None, limit: int = 10) -> Result:
+        """Match one query: candidates by shared keys, then the scorer's verdicts."""
+        if offices:
+            unknown = [o for o in offices if o not in OFFICES]
+            if unknown:
+                raise InvalidInput(f"unknown office code(s): {', '.join(unknown)}", field="offices")
+        qp = query_profile(q)
+        keys = profile_keys(qp)
+        cands = self.store.candidates(keys, q.entity_type, offices, self.limit)
+        profiles = self._profiles([c.id for c in cands])
+        matches: list[Match] = []
+        for c in cands:
+            entry = profiles.get(c.id)
+            if entry is None:
+                continue
+            decision = score(qp, entry[1])
+            if decision.match:
+                matches.append(Match(entry[0], decision))
+        matches.sort(key=lambda m: (-m.decision.score, m.record.office, m.record.record_id))
+        return Result(q.query_id, matches[:limit], len(cands))
+
+    def explain(self, q: Query, record: Record) -> Decision:
+        """Score one query against one named record, whether or not it is a candidate."""
+        return score(query_profile(q), record_profile(record))

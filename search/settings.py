@@ -1,0 +1,72 @@
+"""Settings: the one place the environment is read. Every field has a description, and
+tests/test_settings.py checks that the README's settings table lists every field."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service settings, read from ``SUSPECTS_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SUSPECTS_", extra="ignore")
+
+    store: Path = Field(
+        default=Path("var/suspects.db"),
+        description="Path of the embedded SQLite store (used when es_url is not set).",
+    )
+    es_url: str | None = Field(
+        default=None,
+        description="Elasticsearch URL; when set, the Elasticsearch backend is used instead of SQLite.",
+    )
+    es_index_prefix: str = Field(
+        default="suspects",
+        description="Prefix of Elasticsearch index and alias names (<prefix>-records-v<schema>-<timestamp>).",
+    )
+    require_es: bool = Field(
+        default=False,
+        description="Tests only: fail, rather than skip, Elasticsearch tests when no cluster is reachable.",
+    )
+    candidates: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Candidates fetched from the store per query (top-K by summed key weight) before scoring.",
+    )
+    max_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=10000,
+        description="Most queries accepted in one POST /match request.",
+    )
+    max_name_length: int = Field(
+        default=200,
+        ge=10,
+        le=10000,
+        description="Longest name accepted in a query, in characters.",
+    )
+    max_body_bytes: int = Field(
+        default=2_000_000,
+        ge=1000,
+        description="Largest request body the API accepts, in bytes.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Processes used to normalize records when loading large files.",
+    )
+    log_level: str = Field(default="INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(default=False, description="Write log lines as JSON objects instead of plain text.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,94 @@
+"""The storage interface both backends implement: documents plus weighted keys.
+
+Recall lives in the store, precision in Python. A store keeps each office's records (keyed by
+office and record id) and their blocking keys, and answers one retrieval question: which records
+share keys with these, ranked by the sum of the shared keys' weights? Ties are broken by document
+id so both backends return the same candidates in the same order (tests/test_parity.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from indexer.keys import profile_keys
+from indexer.records import Record, record_profile
+
+
+def doc_id(office: str, record_id: str) -> str:
+    """The document id of a record: ``office:record_id`` (the Elasticsearch ``_id`` too)."""
+    return f"{office}:{record_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record ready to store: its document, its keys, and a digest to detect unchanged reloads."""
+
+    record: Record
+    keys: dict[str, float]
+    digest: str
+
+    @property
+    def id(self) -> str:
+        return doc_id(self.record.office, self.record.record_id)
+
+
+def prepare(record: Record) -> StoredRecord:
+    """Normalize a record once: compute its keys and content digest."""
+    body = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
+    keys = profile_keys(record_profile(record))
+    return StoredRecord(record, keys, hashlib.sha1(body.encode("utf-8")).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A record id with the summed weight of the keys it shares with the query."""
+
+    id: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """Counts for one batch: new records, changed records, unchanged records (skipped)."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class Store(Protocol):
+    """What the service needs from a storage backend."""
+
+    def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
+        """Insert or replace records by (office, record_id), in one transaction per batch."""
+        ...
+
+    def withdraw(self, office: str, record_id: str) -> bool:
+        """Remove one record and its keys; False if it was not there."""
+        ...
+
+    def candidates(
+        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+    ) -> list[Candidate]:
+        """Records of ``entity_type`` (in ``offices`` if given) sharing keys, best first, at most ``limit``."""
+        ...
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        """Records by document id (missing ids are left out)."""
+        ...
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Record counts per office and entity type."""
+        ...
+
+    def ping(self) -> dict[str, object]:
+        """Health details; raises StoreUnavailable when the store cannot answer."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
