@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.loading import Profile, Rejection, read_records
+from indexer.readers import FileError
 from indexer.records import Record
 from search.store import Store, StoredRecord, prepare
 
@@ -110,6 +111,8 @@ def load_file(
     """Load one file into the store. Raises indexer.readers.FileError for an unreadable file."""
     t0 = time.perf_counter()
     report = LoadReport(str(path))
+    if not path.is_file():
+        raise FileError("no such file")
     rows = read_records(path, office, profile, encoding)
     big = workers > 1 and path.stat().st_size > PARALLEL_FROM * 100
 

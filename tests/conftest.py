@@ -1,0 +1,85 @@
+"""Fixtures strategy: the sample offices are generated once per session into a temporary folder
+and loaded into one SQLite store that read-only tests share; tests that write get their own store.
+API tests run the real app under uvicorn on a loopback port and talk to it with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from indexer.loading import load_profile
+from indexer.synth.offices import sample_records, write_office_files
+from search.ingest import load_file
+from search.settings import Settings
+from search.sqlite_store import SQLiteStore
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("sample")
+    return write_office_files(folder, sample_records())
+
+
+@pytest.fixture(scope="session")
+def loaded_store_path(sample_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "suspects.db"
+    store = SQLiteStore(path)
+    for office, file in sample_files.items():
+        report = load_file(store, file, office, load_profile(office.lower()), None, 1)
+        assert report.reconciled and not report.rejected, report.rejected[:3]
+    store.close()
+    return path
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "test.db")
+    yield s
+    s.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        self.port = _free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api(loaded_store_path: Path) -> Iterator[httpx.Client]:
+    settings = Settings(store=loaded_store_path, max_batch=1000, max_body_bytes=200_000)
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client

@@ -1,0 +1,122 @@
+"""The command line as a user runs it: the installed `suspects` entry point in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUSPECTS = str(Path(sys.executable).parent / "suspects")
+
+
+def run(*args: str, store: Path, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING"}
+    env.pop("SUSPECTS_ES_URL", None)
+    return subprocess.run([SUSPECTS, *args], capture_output=True, text=True, env=env, input=input_text, timeout=120)
+
+
+@pytest.fixture()
+def store_copy(loaded_store_path: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "copy.db"
+    shutil.copy(loaded_store_path, dest)
+    return dest
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    out = run("--help", store=tmp_path / "s.db").stdout
+    for command in ("load", "withdraw", "stats", "search", "check", "serve", "demo", "eval"):
+        assert command in out
+        assert run(command, "--help", store=tmp_path / "s.db").returncode == 0
+
+
+def test_load_stats_search_withdraw(tmp_path: Path, sample_files: dict[str, Path]) -> None:
+    store = tmp_path / "s.db"
+    r = run("load", str(sample_files["CN-GD"]), str(sample_files["CN-HK"]), "--json", store=store)
+    assert r.returncode == 0, r.stderr
+    reports = json.loads(r.stdout)
+    assert all(rep["read"] == rep["stored"] + rep["rejected"] for rep in reports)
+    again = json.loads(run("load", str(sample_files["CN-GD"]), "--json", store=store).stdout)
+    assert again[0]["unchanged"] == again[0]["read"] and again[0]["inserted"] == 0
+    stats = run("stats", store=store).stdout
+    assert "CN-GD" in stats and "total" in stats
+    hit = run("search", "CHAN Tai Man", store=store)
+    assert "seen by 2 office(s)" in hit.stdout and "Cantonese" in hit.stdout
+    body = json.loads(run("search", "陳大文", "--json", store=store).stdout)
+    gd = next(m for m in body["matches"] if m["office"] == "CN-GD")
+    assert run("withdraw", "CN-GD", gd["record_id"], store=store).returncode == 0
+    after = json.loads(run("search", "陳大文", "--json", store=store).stdout)
+    assert "CN-GD" not in after["offices"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("load", "/nonexistent/file.csv"),
+        ("search", "x", "--type", "robot"),
+        ("search", "陈大文", "--dob", "not-a-date"),
+        ("withdraw", "CN-GD", "no-such-record"),
+        ("load", "--profile", "nope", "x.csv"),
+        ("check", "/nonexistent.csv"),
+        ("nosuchcommand",),
+    ],
+)
+def test_bad_input_exit_2_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
+    r = run(*args, store=tmp_path / "s.db")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) >= 1 and "Traceback" not in r.stderr
+    assert any(x.startswith("error:") or "Error:" in x for x in lines)
+
+
+def test_load_reports_rejections_file(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("record_id,name,birth_date\n1,陈大文,1971-02-11\n2,,1971-02-11\n3,李四,tomorrow\n", encoding="utf-8")
+    rej = tmp_path / "rejected.csv"
+    r = run("load", str(src), "--office", "CN-GD", "--rejections", str(rej), store=tmp_path / "s.db")
+    assert r.returncode == 0 and "rejected 2" in r.stdout
+    with rej.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(row["line"], row["field"]) for row in rows] == [("3", "name"), ("4", "birth_date")]
+
+
+def test_check_watchlist_jsonl_and_csv(store_copy: Path, tmp_path: Path) -> None:
+    watch = tmp_path / "watch.csv"
+    watch.write_text(
+        "query_id,name,entity_type,birth_date\n"
+        "w1,陳大文,person,1971-02-11\n"
+        "w2,Sing Fai Trading Company Limited,company,\n"
+        "w3,Nobody Atall,person,\n"
+        "w4,,person,\n"
+        'w5,=HYPERLINK("x"),person,\n'
+        "w6,陈大文,robot,\n",
+        encoding="utf-8",
+    )
+    r = run("check", str(watch), store=store_copy)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["query_id"] for x in lines] == ["w1", "w2", "w3", "w4", "w5", "w6"]
+    assert lines[0]["seen"] and set(lines[0]["offices"]) == {"CN-GD", "CN-HK", "CN-MO"}
+    assert lines[1]["seen"] and not lines[2]["seen"]
+    assert "line 5" in lines[3]["error"] and "line 7" in lines[5]["error"]
+    out = tmp_path / "out.csv"
+    assert run("check", str(watch), "--out", str(out), store=store_copy).returncode == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with out.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["query_id"] for r in rows} == {"w1", "w2", "w3", "w4", "w5", "w6"}
+    assert [r["office"] for r in rows if r["query_id"] == "w1"] and all(
+        r["seen"] == "true" for r in rows if r["query_id"] == "w1"
+    )
+    assert next(r for r in rows if r["query_id"] == "w5")["query_name"].startswith("'=")
+
+
+def test_eval_command_prints_the_table(tmp_path: Path) -> None:
+    r = run("eval", "--per-category", "10", store=tmp_path / "s.db")
+    assert r.returncode == 0 and "F1" in r.stdout and "hk_romanized" in r.stdout

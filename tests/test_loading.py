@@ -1,0 +1,188 @@
+"""Loading every format and encoding; every rejection reason; idempotent reload; withdraw."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from indexer.loading import Profile, load_profile, profile_names, read_records
+from indexer.readers import FileError, detect_encoding
+from indexer.records import Record
+from search.ingest import load_file
+from search.sqlite_store import SQLiteStore
+
+HEADER = "record_id,entity_type,name,aliases,id_number,birth_date,gender\n"
+ROWS = "r1,person,陳大文,CHAN Tai Man|Chen Dawen,A123456(3),1971-02-11,M\nr2,company,星輝貿易有限公司,,,,\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "big5hkscs"])
+def test_csv_encodings_detected(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes((HEADER + ROWS).encode(encoding))
+    rows = [item for _, item in read_records(path, "CN-HK")]
+    assert all(isinstance(r, Record) for r in rows)
+    first = rows[0]
+    assert isinstance(first, Record)
+    assert first.name == "陳大文" and first.aliases == ["CHAN Tai Man", "Chen Dawen"]
+    assert first.gender == "male" and first.birth_date == "1971-02-11"
+
+
+def test_big5_and_gb18030_told_apart() -> None:
+    assert detect_encoding("陳大文,星輝貿易有限公司,廣州".encode("big5hkscs")) == "big5hkscs"
+    assert detect_encoding("陈大文,星辉贸易有限公司,广州".encode("gb18030")) == "gb18030"
+
+
+def test_forced_wrong_encoding_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes((HEADER + ROWS).encode("gb18030"))
+    with pytest.raises(FileError):
+        list(read_records(path, "CN-GD", encoding="ascii"))
+
+
+def test_jsonl_with_alias_list(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    lines = [
+        json.dumps(
+            {"record_id": "1", "name": "陈大文", "aliases": ["CHAN Tai Man"], "extra": "kept"}, ensure_ascii=False
+        ),
+        "",
+        "{not json",
+        json.dumps([1, 2]),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    items = list(read_records(path, "CN-GD"))
+    rec = items[0][1]
+    assert isinstance(rec, Record) and rec.aliases == ["CHAN Tai Man"] and rec.attributes == {"extra": "kept"}
+    assert [line for line, _ in items] == [1, 3, 4]
+    assert "invalid JSON" in str(items[1][1]) and "JSON object" in str(items[2][1])
+
+
+def test_xlsx_first_sheet_with_header_and_formula_cells(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    book = openpyxl.Workbook()
+    empty = book.active
+    assert empty is not None
+    empty.title = "notes"
+    sheet = book.create_sheet("records")
+    sheet.append(["record_id", "name", "birth_date"])
+    sheet.append(["1", "陈大文", "1971-02-11"])
+    sheet.append([2, '=CONCAT("a","b")', None])
+    book.save(path)
+    items = list(read_records(path, "CN-JX"))
+    assert len(items) == 2
+    assert isinstance(items[0][1], Record) and items[0][1].birth_date == "1971-02-11"
+    assert items[1][0] == 3
+
+
+REJECTIONS = [
+    ("r1,person,,,,,", "name is empty", "name"),
+    (",person,陈大文,,,,", "record_id is empty", "record_id"),
+    ("r1,robot,陈大文,,,,", "entity_type must be person or company", "entity_type"),
+    ("r1,person,陈大文,,,1971-13-45,", "month must be in 1..12", "birth_date"),
+    ("r1,person,陈大文,,,yesterday,", "not a date", "birth_date"),
+    ("r1,person,陈大文,,,,X", "unknown gender", "gender"),
+    ("r1,person,陈大文,,,,,,,surplus", "fields, header has", None),
+]
+
+
+@pytest.mark.parametrize(("row", "reason", "field"), REJECTIONS)
+def test_every_rejection_reason(tmp_path: Path, row: str, reason: str, field: str | None) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(HEADER + row + "\n", encoding="utf-8")
+    [(line, item)] = list(read_records(path, "CN-GD"))
+    assert not isinstance(item, Record)
+    assert line == 2 and reason in item.reason and item.field == field
+    assert str(path) in str(item)
+
+
+def test_unknown_office_and_missing_office(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("office,record_id,name\nCN-XX,1,陈大文\n,2,陈大文\n", encoding="utf-8")
+    reasons = [str(item) for _, item in read_records(path)]
+    assert "unknown office 'CN-XX'" in reasons[0]
+    assert "no office" in reasons[1]
+
+
+def test_missing_required_columns_named(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    with pytest.raises(FileError, match=r"missing required column.*record_id, name"):
+        list(read_records(path, "CN-GD"))
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileError):
+        list(read_records(path, "CN-GD"))
+
+
+def test_unsupported_and_missing_files(tmp_path: Path) -> None:
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(FileError, match="unsupported file type"):
+        list(read_records(tmp_path / "x.pdf"))
+    with pytest.raises(FileError, match="no such file"):
+        list(read_records(tmp_path / "missing.csv"))
+
+
+def test_every_office_has_a_profile() -> None:
+    assert len(profile_names()) == 11
+    for name in profile_names():
+        prof = load_profile(name)
+        assert isinstance(prof, Profile) and prof.office == name.upper()
+
+
+def test_sample_offices_load_completely(sample_files: dict[str, Path], loaded_store_path: Path) -> None:
+    store = SQLiteStore(loaded_store_path)
+    counts = store.counts()
+    store.close()
+    assert set(counts) == set(sample_files)
+    assert sum(sum(c.values()) for c in counts.values()) >= 5000
+
+
+def test_reload_is_idempotent_changed_row_replaces_withdraw(store: SQLiteStore, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    first = load_file(store, path, "CN-HK")
+    assert (first.inserted, first.updated, first.unchanged, first.read) == (2, 0, 0, 2)
+    keys_before = store.keys_of("CN-HK", "r1")
+    again = load_file(store, path, "CN-HK")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert store.keys_of("CN-HK", "r1") == keys_before
+    path.write_text(HEADER + ROWS.replace("1971-02-11", "1971-02-12"), encoding="utf-8")
+    changed = load_file(store, path, "CN-HK")
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 1)
+    assert store.get_many(["CN-HK:r1"])["CN-HK:r1"].birth_date == "1971-02-12"
+    assert store.withdraw("CN-HK", "r1")
+    assert not store.withdraw("CN-HK", "r1")
+    assert store.get_many(["CN-HK:r1"]) == {}
+    assert store.keys_of("CN-HK", "r1") == {}
+
+
+def test_duplicate_record_ids_last_wins_and_counts_reconcile(store: SQLiteStore, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    body = HEADER + "r1,person,陈大文,,,,\nr1,person,陈小文,,,,\n\nr2,person,,,,,\n"
+    path.write_text(body, encoding="utf-8")
+    report = load_file(store, path, "CN-GD")
+    assert report.read == 3 and report.stored == 1 and len(report.rejected) == 2 and report.reconciled
+    assert "superseded by line 3" in report.rejected[0].reason and report.rejected[0].line == 2
+    assert store.get_many(["CN-GD:r1"])["CN-GD:r1"].name == "陈小文"
+
+
+def test_duplicates_across_batches_reconcile(
+    store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import search.ingest
+
+    monkeypatch.setattr(search.ingest, "BATCH", 2)
+    path = tmp_path / "x.csv"
+    path.write_text(
+        HEADER + "a,person,陈大文,,,,\nb,person,李四,,,,\nc,person,王五,,,,\na,person,陈大武,,,,\n", encoding="utf-8"
+    )
+    report = load_file(store, path, "CN-GD")
+    assert report.read == 4 and report.stored == 3 and len(report.rejected) == 1 and report.reconciled
+    assert sum(sum(c.values()) for c in store.counts().values()) == 3
