@@ -313,7 +313,12 @@ def char_keys(ch: str, surname: bool = False) -> tuple[str, ...]:
 def ranked_product(options: list[tuple[str, ...]], limit: int) -> list[tuple[str, ...]]:
     """Combinations of per-position options, most likely first (smallest sum of option ranks),
     at most ``limit``. itertools.product would vary only the last position in its first results."""
+    return list(_ranked_product(tuple(options), limit))
+
+
+@lru_cache(maxsize=100_000)
+def _ranked_product(options: tuple[tuple[str, ...], ...], limit: int) -> tuple[tuple[str, ...], ...]:
     from itertools import product
 
     ranked = sorted(product(*(range(len(o)) for o in options)), key=sum)[:limit]
-    return [tuple(options[i][k] for i, k in enumerate(combo)) for combo in ranked]
+    return tuple(tuple(options[i][k] for i, k in enumerate(combo)) for combo in ranked)

@@ -95,6 +95,7 @@ _TRANSLATE = str.maketrans(
 )
 
 _SPACES = re.compile(r"\s+")
+_PLAIN = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9 .,()'&/·-]*$")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
@@ -143,8 +144,9 @@ def fold(text: str) -> str:
     """Fold a raw name for comparison: NFKC, one bracket/separator form, no accents, lower case,
     Simplified script, single spaces. Idempotent."""
     text = unicodedata.normalize("NFKC", text)
-    text = _strip_controls(text.translate(_TRANSLATE))
-    text = _strip_accents(text)
+    text = text.translate(_TRANSLATE)
+    if not _PLAIN.match(text):  # the common case (Han, ASCII letters) needs neither pass
+        text = _strip_accents(_strip_controls(text))
     text = to_simplified(text)
     # OpenCC may emit characters that NFKC would change again; fold once more to stay idempotent.
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)

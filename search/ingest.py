@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.keys import weight
 from indexer.loading import Profile, Rejection, read_records
 from indexer.readers import FileError
 from indexer.records import Record
@@ -64,6 +65,26 @@ class LoadReport:
 
 def _prepare_batch(records: list[Record]) -> list[StoredRecord]:
     return [prepare(r) for r in records]
+
+
+# Across the process boundary a prepared record travels as a tuple of plain strings, its keys
+# joined by newlines: pickling 17 key strings in a dict per record cost more than computing them.
+Packed = tuple[str, str, str, str, str, str]
+
+
+def _prepare_packed(records: list[Record]) -> list[Packed]:
+    out: list[Packed] = []
+    for r in records:
+        p = prepare(r)
+        out.append((p.office, p.record_id, p.entity_type, p.body, p.digest, "\n".join(p.keys)))
+    return out
+
+
+def _unpack(rows: list[Packed]) -> list[StoredRecord]:
+    return [
+        StoredRecord(o, rid, et, body, dig, {k: weight(k) for k in keys.split("\n") if k})
+        for o, rid, et, body, dig, keys in rows
+    ]
 
 
 def _batches(rows: Iterator[tuple[int, Record | Rejection]], report: LoadReport) -> Iterator[list[Record]]:
@@ -124,18 +145,19 @@ def load_file(
         if progress is not None:
             progress(report.read)
 
-    if big:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending = []
+    with store.bulk():
+        if big:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                pending = []
+                for batch in _batches(rows, report):
+                    pending.append(pool.submit(_prepare_packed, batch))
+                    if len(pending) >= workers * 2:
+                        write(_unpack(pending.pop(0).result()))
+                for fut in pending:
+                    write(_unpack(fut.result()))
+        else:
             for batch in _batches(rows, report):
-                pending.append(pool.submit(_prepare_batch, batch))
-                if len(pending) >= workers * 2:
-                    write(pending.pop(0).result())
-            for fut in pending:
-                write(fut.result())
-    else:
-        for batch in _batches(rows, report):
-            write(_prepare_batch(batch))
+                write(_prepare_batch(batch))
     report.seconds = time.perf_counter() - t0
     logger.info(
         "loaded %s: read %d, stored %d (new %d, changed %d, unchanged %d), rejected %d in %.1f s",

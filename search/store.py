@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,22 +26,31 @@ def doc_id(office: str, record_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
-    """A record ready to store: its document, its keys, and a digest to detect unchanged reloads."""
+    """A record ready to store: its document as JSON, its keys, and a digest of the document to
+    detect unchanged reloads. Plain strings, so worker processes hand it back cheaply."""
 
-    record: Record
-    keys: dict[str, float]
+    office: str
+    record_id: str
+    entity_type: str
+    body: str
     digest: str
+    keys: dict[str, float]
 
     @property
     def id(self) -> str:
-        return doc_id(self.record.office, self.record.record_id)
+        return doc_id(self.office, self.record_id)
+
+    @property
+    def record(self) -> Record:
+        return Record.from_dict(json.loads(self.body))
 
 
 def prepare(record: Record) -> StoredRecord:
     """Normalize a record once: compute its keys and content digest."""
     body = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
     keys = profile_keys(record_profile(record))
-    return StoredRecord(record, keys, hashlib.sha1(body.encode("utf-8")).hexdigest())
+    digest = hashlib.sha1(body.encode("utf-8")).hexdigest()
+    return StoredRecord(record.office, record.record_id, record.entity_type, body, digest, keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,10 @@ class Store(Protocol):
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         """Insert or replace records by (office, record_id), in one transaction per batch."""
+        ...
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """A context for loading many records at once; backends may defer index upkeep to its end."""
         ...
 
     def withdraw(self, office: str, record_id: str) -> bool:

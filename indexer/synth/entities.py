@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 
 from indexer.identifiers import _USCC_ALPHABET, hkid_check, rid_check, uscc_check
 from indexer.mandarin import COMPOUND_SURNAMES
@@ -164,7 +165,10 @@ class Generator:
         self._n = 0
         sn = surnames()
         self._single = [s for s in sn if s.simplified not in COMPOUND_SURNAMES]
-        self._single_w = [s.weight for s in self._single]
+        self._single_cum = list(accumulate(s.weight for s in self._single))
+        chars, weights = given_chars()
+        self._chars = chars
+        self._chars_cum = list(accumulate(weights))
         self._compound = [s for s in sn if s.simplified in COMPOUND_SURNAMES]
 
     def _uid(self, prefix: str) -> str:
@@ -174,14 +178,13 @@ class Generator:
     def surname(self, compound: bool = False) -> SurnameInfo:
         if compound and self._compound:
             return self.rng.choice(self._compound)
-        return self.rng.choices(self._single, self._single_w)[0]
+        return self.rng.choices(self._single, cum_weights=self._single_cum)[0]
 
     def given(self) -> str:
-        chars, weights = given_chars()
         n = 1 if self.rng.random() < 0.25 else 2
         out = ""
         while len(out) < n:
-            ch = self.rng.choices(chars, weights)[0]
+            ch = self.rng.choices(self._chars, cum_weights=self._chars_cum)[0]
             if ch not in out:
                 out += ch
         return out

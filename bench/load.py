@@ -1,0 +1,167 @@
+"""Load and serve at scale: N generated records into a fresh SQLite store, then /match over loopback.
+
+    python bench/load.py [--n 1000000] [--folder var/bench]
+
+Prints: generation time (not counted), a bare ``pypinyin.lazy_pinyin`` pass over the same names (the
+baseline), the load time, records/s and its ratio to the baseline, store size and key rows, then —
+with ``suspects serve`` running on that store in its own process — single-query latency p50/p99
+over loopback HTTP, batch throughput (100 queries per request), and the server's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from pypinyin import lazy_pinyin
+
+from indexer.synth import render
+from indexer.synth.entities import Generator
+from search.ingest import load_file
+from search.sqlite_store import SQLiteStore
+
+HEADER = ["office", "record_id", "entity_type", "name", "aliases", "id_number", "birth_date", "gender"]
+OFFICES = ["CN-GD", "CN-FJ", "CN-JX", "CN-HN", "CN-GX", "CN-HI", "CN-SC", "CN-GZ", "CN-YN", "CN-HK", "CN-MO"]
+
+
+def generate(path: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Write n records; return all names (for the baseline) and a sample of query names."""
+    g = Generator(seed)
+    rng = random.Random(seed)
+    names: list[str] = []
+    queries: list[str] = []
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        for i in range(n):
+            office = OFFICES[i % len(OFFICES)]
+            if rng.random() < 0.7:
+                p = g.person()
+                roll = rng.random()
+                aliases = ""
+                if office == "CN-HK" and (hk := render.hk_syllables(rng, p)) is not None:
+                    name = f"{hk[0].upper()} {' '.join(hk[1])}"
+                    aliases = render.traditional(p.han)
+                elif roll < 0.2:
+                    name = render.traditional(p.han)
+                else:
+                    name = p.han
+                row = [office, f"R{i}", "person", name, aliases, p.rid if roll < 0.5 else "", p.birth_date, p.gender]
+                if rng.random() < 0.002:
+                    queries.append(
+                        p.han
+                        if rng.random() < 0.5
+                        else f"{p.surname.pinyin.capitalize()} {''.join(lazy_pinyin(p.given)).capitalize()}"
+                    )
+            else:
+                c = g.company()
+                name = c.han
+                row = [office, f"R{i}", "company", name, "", c.uscc if rng.random() < 0.5 else "", "", ""]
+            names.append(name)
+            w.writerow(row)
+    return names, queries
+
+
+def rss_kb(pid: int) -> tuple[int, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    values = {
+        line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))
+    }
+    return values["VmRSS"], values["VmHWM"]
+
+
+def post(url: str, body: dict[str, object]) -> dict[str, object]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        out: dict[str, object] = json.loads(resp.read())
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--folder", type=Path, default=Path("var/bench"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    args.folder.mkdir(parents=True, exist_ok=True)
+    data = args.folder / f"records-{args.n}.csv"
+    store_path = args.folder / f"store-{args.n}.db"
+    for p in (store_path, Path(str(store_path) + "-wal"), Path(str(store_path) + "-shm")):
+        p.unlink(missing_ok=True)
+
+    t = time.perf_counter()
+    names, queries = generate(data, args.n, 42)
+    print(f"generated {args.n:,} records in {time.perf_counter() - t:.1f} s ({data.stat().st_size / 1e6:.0f} MB CSV)")
+
+    t = time.perf_counter()
+    for name in names:
+        lazy_pinyin(name)
+    baseline = time.perf_counter() - t
+    print(
+        f"baseline: bare lazy_pinyin over the same names, one core: {baseline:.1f} s ({args.n / baseline:,.0f} names/s)"
+    )
+    del names
+
+    store = SQLiteStore(store_path)
+    t = time.perf_counter()
+    report = load_file(store, data, None, None, None, args.workers)
+    load_s = time.perf_counter() - t
+    keys = store.key_count()
+    store.close()
+    size = sum(p.stat().st_size for p in args.folder.glob(store_path.name + "*"))
+    print(
+        f"load: {report.stored:,} stored, {len(report.rejected)} rejected in {load_s:.1f} s = {args.n / load_s:,.0f} records/s "
+        f"with {args.workers} workers; ratio to baseline {load_s / baseline:.2f}x"
+    )
+    print(f"store: {size / 1e9:.2f} GB on disk, {keys:,} key rows ({keys / args.n:.1f} per record)")
+
+    env = {**os.environ, "SUSPECTS_STORE": str(store_path), "SUSPECTS_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "suspects"), "serve", "--port", str(args.port)], env=env
+    )
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        rng = random.Random(7)
+        for q in queries[:50]:  # warm-up
+            post(url + "/match", {"queries": [{"name": q}]})
+        lat: list[float] = []
+        singles = [rng.choice(queries) for _ in range(2000)]
+        for q in singles:
+            t = time.perf_counter()
+            post(url + "/match", {"queries": [{"name": q}]})
+            lat.append((time.perf_counter() - t) * 1000)
+        lat.sort()
+        p50 = statistics.median(lat)
+        p99 = lat[int(len(lat) * 0.99) - 1]
+        print(f"single /match over loopback HTTP, {len(lat)} requests: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        batches = 20
+        t = time.perf_counter()
+        for _ in range(batches):
+            post(url + "/match", {"queries": [{"name": rng.choice(queries)} for _ in range(100)]})
+        batch_s = time.perf_counter() - t
+        print(f"batch /match, {batches} x 100 queries: {batches * 100 / batch_s:,.0f} queries/s (one server process)")
+        rss, hwm = rss_kb(server.pid)
+        print(f"server memory: RSS {rss / 1024:.0f} MB, peak {hwm / 1024:.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
