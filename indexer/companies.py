@@ -96,7 +96,7 @@ def _strip_industry(text: str) -> tuple[str, set[str]]:
     return text, found
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _han_company(original: str, folded: str) -> CompanyForm:
     region: Region | None = None
     body = folded
@@ -138,7 +138,7 @@ def _cut_branch_location(body: str) -> str:
     return body
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _latin_company(original: str, folded: str) -> CompanyForm:
     region: Region | None = None
     text = folded.replace("h.k.", "hk").replace("hong kong", "hongkong").replace("&", " ")

@@ -40,7 +40,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z\u00c0-\u024f':]+(?:-[A-Za-z':]+)*")
 _CAPS_RE = re.compile(r"^[A-Z][A-Z':-]+$")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def segment(token: str, system: str) -> tuple[str, ...] | None:
     """Split one lower-case token into syllables of ``system`` ('py', 'wg' or 'ct'), fewest
     syllables first (so 'xian' stays one syllable, 'dawen' becomes da wen). None if impossible."""

@@ -131,7 +131,7 @@ def _strip_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def to_simplified(text: str) -> str:
     """Traditional / HK-variant → Simplified (OpenCC hk2s). Non-Han text passes through."""
     if not has_han(text):
@@ -139,7 +139,7 @@ def to_simplified(text: str) -> str:
     return str(_HK2S.convert(text))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def fold(text: str) -> str:
     """Fold a raw name for comparison: NFKC, one bracket/separator form, no accents, lower case,
     Simplified script, single spaces. Idempotent."""

@@ -10,7 +10,7 @@ from search.store import Store
 def open_store(settings: Settings) -> Store:
     """The configured store. The Elasticsearch backend is imported only when asked for."""
     if settings.es_url:
-        from search.errors import StoreUnavailable
+        from search.es_store import ElasticsearchStore
 
-        raise StoreUnavailable("the Elasticsearch backend is not part of this build yet; unset SUSPECTS_ES_URL")
+        return ElasticsearchStore(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
     return SQLiteStore(settings.store)

@@ -93,7 +93,7 @@ def query_profile(q: Query) -> Profile:
 class Matcher:
     """Answers queries against one store."""
 
-    def __init__(self, store: Store, candidates: int = 50, cache_size: int = 200_000) -> None:
+    def __init__(self, store: Store, candidates: int = 50, cache_size: int = 20_000) -> None:
         self.store = store
         self.limit = candidates
         self._cache: OrderedDict[str, tuple[Record, Profile]] = OrderedDict()

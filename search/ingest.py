@@ -38,6 +38,7 @@ class LoadReport:
     rejected: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
     rewrites: int = 0  # duplicates whose earlier row was already written in an earlier batch
+    lines: dict[str, int] = field(default_factory=dict)  # document id → line of the row stored
 
     @property
     def stored(self) -> int:
@@ -110,6 +111,7 @@ def _batches(rows: Iterator[tuple[int, Record | Rejection]], report: LoadReport)
             if key in written:
                 report.rewrites += 1
         seen[key] = line
+        report.lines[key] = line
         batch.pop(key, None)
         batch[key] = item
         if len(batch) >= BATCH:
@@ -142,6 +144,9 @@ def load_file(
         report.inserted += result.inserted
         report.updated += result.updated
         report.unchanged += result.unchanged
+        for doc, reason in result.failed:
+            # Refused by the backend (e.g. an Elasticsearch mapping error): reported like a bad row.
+            report.rejected.append(Rejection(report.file, report.lines.get(doc, 0), f"not stored: {reason}"))
         if progress is not None:
             progress(report.read)
 

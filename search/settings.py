@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         default="suspects",
         description="Prefix of Elasticsearch index and alias names (<prefix>-records-v<schema>-<timestamp>).",
     )
+    es_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds before an Elasticsearch request times out; timed-out requests are retried up to 3 times.",
+    )
     require_es: bool = Field(
         default=False,
         description="Tests only: fail, rather than skip, Elasticsearch tests when no cluster is reachable.",

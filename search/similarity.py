@@ -10,6 +10,7 @@ that reads exactly like the Han form 0.95.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 
@@ -69,6 +70,7 @@ def is_syllable(s: str) -> bool:
     return s in PINYIN_SYLLABLES or s in COARSE_SYLLABLES or s in SKELETONS
 
 
+@lru_cache(maxsize=200_000)
 def syllable_similarity(a: str, b: str) -> float:
     """Two syllables: identical 1.0, same fuzzy-pinyin class (chen/cheng, zhang/zang) 0.85,
     else half their string similarity: two different syllables are two different characters, so
@@ -132,8 +134,8 @@ def _best_reading(a: NameForm, b: NameForm, systems: tuple[str, ...]) -> NameMat
                 sim = reading_similarity(x, y) * EXACT_READING[system]
                 if best is None or sim > best.similarity:
                     best = NameMatch(sim, system, a.original, b.original, _shown(x), _shown(y))
-        if system == "ct" and (a.ct_sets or b.ct_sets):
-            han, latin, flip = (a, b, False) if a.ct_sets else (b, a, True)
+        if system == "ct" and (a.han or b.han):
+            han, latin, flip = (a, b, False) if a.han else (b, a, True)
             for x in latin.ct[:_FUZZY_READINGS]:
                 sim = sets_similarity(x, han.ct_sets)
                 if sim >= 1.0 or sim * EXACT_READING[system] > (best.similarity if best else 0.0):

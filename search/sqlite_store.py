@@ -4,7 +4,7 @@ Tables: ``records`` (one row per office record, the document as JSON, a content 
 ``keys`` (key, record rowid, weight) with a covering index on (key, rid, weight). Candidate retrieval is the same weighted key lookup the Elasticsearch
 backend runs: sum the weights of the shared keys, best first, ties by document id.
 
-One connection per thread (SQLite connections are not shared across threads); writers take a
+A small pool of connections, each used by one thread at a time; writers take a
 ``BEGIN IMMEDIATE`` transaction per batch, so a reader never sees half a batch and two loaders
 queue rather than corrupt each other.
 """
@@ -54,31 +54,54 @@ CREATE INDEX IF NOT EXISTS keys_rid ON keys (rid);
 class SQLiteStore:
     """Records and keys in one SQLite file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, pool_size: int = 4) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        conn = self._conn()
-        conn.executescript(_TABLES + _INDEXES)
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        # A small pool rather than a connection per thread: the API's thread pool has 40 threads,
+        # and 40 page caches cost more memory than the GIL-bound matcher can use (bench/load.py).
+        self._idle: list[sqlite3.Connection] = []
+        self._slots = threading.BoundedSemaphore(pool_size)
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._connection() as conn:
+            conn.executescript(_TABLES + _INDEXES)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open store {self.path}: {exc}") from exc
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")  # 64 MB page cache per connection
-            self._local.conn = conn
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open store {self.path}: {exc}") from exc
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-16384")  # 16 MB page cache per connection
+        with self._lock:
+            self._all.append(conn)
         return conn
 
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a pooled connection (at most ``pool_size`` at once; others wait)."""
+        self._slots.acquire()
+        try:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._open()
+            try:
+                yield conn
+            finally:
+                with self._lock:
+                    self._idle.append(conn)
+        finally:
+            self._slots.release()
+
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
-        conn = self._conn()
+        with self._connection() as conn:
+            return self._upsert(conn, records)
+
+    def _upsert(self, conn: sqlite3.Connection, records: Sequence[StoredRecord]) -> UpsertResult:
         inserted = updated = unchanged = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -130,23 +153,28 @@ class SQLiteStore:
         """Into an empty store, load without the key indexes and build them once at the end.
         Into a store that already holds records, an ordinary load (the indexes stay live, so
         readers never see a slow or partial lookup)."""
-        conn = self._conn()
-        empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]
+        with self._connection() as conn:
+            empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]
+            if empty:
+                conn.execute("DROP INDEX IF EXISTS keys_key")
+                conn.execute("DROP INDEX IF EXISTS keys_rid")
         if not empty:
             yield
             return
-        conn.execute("DROP INDEX IF EXISTS keys_key")
-        conn.execute("DROP INDEX IF EXISTS keys_rid")
         try:
             yield
         finally:
             t0 = time.perf_counter()
-            conn.executescript(_INDEXES)
-            conn.execute("ANALYZE")
+            with self._connection() as conn:
+                conn.executescript(_INDEXES)
+                conn.execute("ANALYZE")
             logger.info("built key indexes in %.1f s", time.perf_counter() - t0)
 
     def withdraw(self, office: str, record_id: str) -> bool:
-        conn = self._conn()
+        with self._connection() as conn:
+            return self._withdraw(conn, office, record_id)
+
+    def _withdraw(self, conn: sqlite3.Connection, office: str, record_id: str) -> bool:
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT rid FROM records WHERE doc_id = ?", (doc_id(office, record_id),)).fetchone()
@@ -171,13 +199,16 @@ class SQLiteStore:
             office_sql = f" AND r.office IN ({','.join('?' * len(offices))})"
             params.extend(offices)
         params.append(limit)
+        # Aggregate the posting lists from the covering index first, then join each distinct record
+        # once (rather than once per shared key): 10-20 % faster at the tail on 1 M records.
         sql = (
-            "SELECT r.doc_id, SUM(k.weight) AS s FROM keys k JOIN records r ON r.rid = k.rid "
-            f"WHERE k.key IN ({','.join('?' * len(key_list))}) AND r.entity_type = ?{office_sql} "
-            "GROUP BY k.rid ORDER BY s DESC, r.doc_id LIMIT ?"
+            f"WITH c AS (SELECT rid, SUM(weight) AS s FROM keys WHERE key IN ({','.join('?' * len(key_list))}) "
+            "GROUP BY rid) SELECT r.doc_id, c.s FROM c JOIN records r ON r.rid = c.rid "
+            f"WHERE r.entity_type = ?{office_sql} ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
         try:
-            rows = self._conn().execute(sql, params).fetchall()
+            with self._connection() as conn:
+                rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"store query failed: {exc}") from exc
         return [Candidate(r[0], float(r[1])) for r in rows]
@@ -187,30 +218,30 @@ class SQLiteStore:
         if not wanted:
             return {}
         out: dict[str, Record] = {}
-        conn = self._conn()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = conn.execute(
-                f"SELECT doc_id, body FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
-            for doc, body in rows:
-                out[doc] = Record.from_dict(json.loads(body))
+        with self._connection() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = conn.execute(
+                    f"SELECT doc_id, body FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+                for doc, body in rows:
+                    out[doc] = Record.from_dict(json.loads(body))
         return out
 
     def keys_of(self, office: str, record_id: str) -> dict[str, float]:
         """The stored keys of one record (for tests and the parity check)."""
-        rows = (
-            self._conn()
-            .execute(
+        with self._connection() as conn:
+            rows = conn.execute(
                 "SELECT k.key, k.weight FROM keys k JOIN records r ON r.rid = k.rid WHERE r.doc_id = ?",
                 (doc_id(office, record_id),),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return {k: float(w) for k, w in rows}
 
     def counts(self) -> dict[str, dict[str, int]]:
-        rows = self._conn().execute("SELECT office, entity_type, COUNT(*) FROM records GROUP BY office, entity_type")
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT office, entity_type, COUNT(*) FROM records GROUP BY office, entity_type"
+            ).fetchall()
         out: dict[str, dict[str, int]] = {}
         for office, entity_type, n in rows:
             out.setdefault(office, {})[entity_type] = int(n)
@@ -218,17 +249,20 @@ class SQLiteStore:
 
     def key_count(self) -> int:
         """Number of key rows (for the performance table)."""
-        return int(self._conn().execute("SELECT COUNT(*) FROM keys").fetchone()[0])
+        with self._connection() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM keys").fetchone()[0])
 
     def ping(self) -> dict[str, object]:
         try:
-            n = self._conn().execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            with self._connection() as conn:
+                n = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"store unavailable: {exc}") from exc
         return {"backend": "sqlite", "path": str(self.path), "records": int(n)}
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+            self._idle.clear()

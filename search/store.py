@@ -63,11 +63,13 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
-    """Counts for one batch: new records, changed records, unchanged records (skipped)."""
+    """Counts for one batch: new records, changed records, unchanged records (skipped), and the
+    documents the backend refused, with its reason (reported like rejected rows)."""
 
     inserted: int
     updated: int
     unchanged: int
+    failed: tuple[tuple[str, str], ...] = ()
 
 
 class Store(Protocol):

@@ -1,0 +1,294 @@
+"""The Elasticsearch backend: the same documents and keys as SQLite, on a cluster.
+
+Official client (``elasticsearch`` 8.x, the major of the 8.17 server in docker-compose.yml).
+Documents are indexed with ``_id = office:record_id`` (idempotent reloads). The candidate query is a
+``bool`` whose ``should`` clauses are ``constant_score`` ``term`` queries on ``keys``, each boosted by
+its key's weight, so a document's score is the same sum of weights the SQLite backend computes;
+ties are broken by ``doc_id`` as in SQLite.
+
+Index lifecycle: versioned indexes (``<prefix>-records-v<schema>-<timestamp>``) behind the alias
+``<prefix>-records``. :meth:`ElasticsearchStore.reindex` builds a new index (no replicas, no refresh
+while loading), restores its settings, swaps the alias in one ``update_aliases`` call and deletes the
+old index; a lock document prevents two reindexes at once. Plain loads upsert into the live index.
+Every failure to reach the cluster becomes :class:`StoreUnavailable` (HTTP 503 + Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError, helpers
+
+from indexer.records import Record
+from search.errors import Busy, StoreUnavailable
+from search.store import Candidate, StoredRecord, UpsertResult
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Bulk chunk: 500 documents of ~1.2 KB with their keys is ~0.6 MB per request, well under the
+# 100 MB http.max_content_length and in the 5-15 MB band Elastic recommends when raised to 5,000;
+# 500 keeps a rejected chunk's retry cheap and the client's memory flat.
+BULK_CHUNK = 500
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+
+
+def load_mapping() -> dict[str, Any]:
+    """mappings/records.json: the exact body of index creation."""
+    path = MAPPINGS_DIR / "records.json"
+    if path.exists():
+        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return data
+    raise StoreUnavailable(f"mapping file missing: {path}")  # pragma: no cover - packaging error
+
+
+def candidate_query(
+    keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+) -> dict[str, Any]:
+    """The search body for one query's candidates (long forms, as the API specification models them)."""
+    filters: list[dict[str, Any]] = [{"term": {"entity_type": {"value": entity_type}}}]
+    if offices:
+        filters.append({"terms": {"office": list(offices)}})
+    should = [{"constant_score": {"filter": {"term": {"keys": {"value": k}}}, "boost": w}} for k, w in keys.items()]
+    return {
+        "query": {"bool": {"filter": filters, "should": should, "minimum_should_match": 1}},
+        "size": limit,
+        "sort": [{"_score": {"order": "desc"}}, {"doc_id": {"order": "asc"}}],
+        "_source": False,
+        "track_total_hits": False,
+    }
+
+
+def document(item: StoredRecord) -> dict[str, Any]:
+    """The stored document: the record's fields, its digest and its keys."""
+    rec = json.loads(item.body)
+    return {
+        "doc_id": item.id,
+        "office": item.office,
+        "record_id": item.record_id,
+        "entity_type": item.entity_type,
+        "digest": item.digest,
+        "name": rec["name"],
+        "aliases": rec.get("aliases") or [],
+        "id_number": rec.get("id_number"),
+        "birth_date": rec.get("birth_date"),
+        "gender": rec.get("gender"),
+        "phone": rec.get("phone"),
+        "address": rec.get("address"),
+        "case_id": rec.get("case_id"),
+        "case_date": rec.get("case_date"),
+        "offence": rec.get("offence"),
+        "attributes": rec.get("attributes") or {},
+        "keys": list(item.keys),
+    }
+
+
+def _record(source: dict[str, Any]) -> Record:
+    return Record.from_dict(source)
+
+
+class ElasticsearchStore:
+    """Records and keys in an Elasticsearch index behind an alias."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        prefix: str = "suspects",
+        client: Elasticsearch | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.prefix = prefix
+        self.alias = f"{prefix}-records"
+        self.lock_index = f"{prefix}-locks"
+        self.es = client or Elasticsearch(
+            url,
+            request_timeout=timeout,
+            max_retries=3,
+            retry_on_timeout=True,
+            retry_on_status=(429, 502, 503, 504),
+        )
+        self._write_index: str | None = None  # set while a reindex loads into a new index
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        try:
+            yield
+        except (TransportError, ApiError) as exc:
+            if isinstance(exc, ApiError) and exc.meta.status not in (429, 502, 503, 504):
+                raise
+            raise StoreUnavailable(f"Elasticsearch unavailable: {exc.__class__.__name__}") from exc
+
+    def _target(self) -> str:
+        return self._write_index or self.alias
+
+    def new_index_name(self) -> str:
+        return f"{self.prefix}-records-v{SCHEMA_VERSION}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+
+    def ensure_index(self) -> None:
+        """Create a first versioned index behind the alias if the alias does not exist yet."""
+        with self._unavailable():
+            if self.es.indices.exists_alias(name=self.alias):
+                return
+            name = self.new_index_name()
+            mapping = load_mapping()
+            self.es.indices.create(index=name, settings=mapping["settings"], mappings=mapping["mappings"])
+            self.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": self.alias}}])
+            logger.info("created index %s behind alias %s", name, self.alias)
+
+    def alias_target(self) -> list[str]:
+        with self._unavailable():
+            try:
+                return sorted(self.es.indices.get_alias(name=self.alias).body)
+            except NotFoundError:
+                return []
+
+    def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
+        if self._write_index is None:
+            self.ensure_index()
+        target = self._target()
+        existing: dict[str, str] = {}
+        with self._unavailable():
+            if self._write_index is None and records:
+                found = self.es.mget(index=target, ids=[r.id for r in records], source_includes=["digest"])
+                for doc in found["docs"]:
+                    if doc.get("found"):
+                        existing[doc["_id"]] = doc["_source"]["digest"]
+        todo = [r for r in records if existing.get(r.id) != r.digest]
+        unchanged = len(records) - len(todo)
+        failed: list[tuple[str, str]] = []
+        actions = ({"_op_type": "index", "_index": target, "_id": r.id, "_source": document(r)} for r in todo)
+        with self._unavailable():
+            for ok, item in helpers.streaming_bulk(
+                self.es, actions, chunk_size=BULK_CHUNK, raise_on_error=False, max_retries=3, initial_backoff=1
+            ):
+                if not ok:
+                    info = item.get("index", {})
+                    failed.append((str(info.get("_id")), str(info.get("error", {}).get("reason", info.get("error")))))
+        bad = {f[0] for f in failed}
+        inserted = sum(1 for r in todo if r.id not in existing and r.id not in bad)
+        updated = sum(1 for r in todo if r.id in existing and r.id not in bad)
+        return UpsertResult(inserted, updated, unchanged, tuple(failed))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Incremental bulk load into the live index: refresh paused, restored (and run) after."""
+        self.ensure_index()
+        index = self._write_index or self.alias
+        with self._unavailable():
+            self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+        try:
+            yield
+        finally:
+            with self._unavailable():
+                self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+                self.es.indices.refresh(index=index)
+
+    def reindex(self, load: Callable[[ElasticsearchStore], object]) -> str:
+        """Full reload with no downtime: ``load`` fills a new index; the alias then moves to it in
+        one atomic call and the old index is deleted. Raises Busy if another reindex holds the lock."""
+        with self._unavailable():
+            try:
+                self.es.create(index=self.lock_index, id="reindex", document={"since": time.time()}, refresh=True)
+            except ConflictError as exc:
+                raise Busy("another reindex is running (lock document present)") from exc
+        try:
+            mapping = load_mapping()
+            name = self.new_index_name()
+            settings = {**mapping["settings"], "number_of_replicas": 0, "refresh_interval": "-1"}
+            with self._unavailable():
+                self.es.indices.create(index=name, settings=settings, mappings=mapping["mappings"])
+            self._write_index = name
+            try:
+                load(self)
+            finally:
+                self._write_index = None
+            old = self.alias_target()
+            with self._unavailable():
+                restored = {k: mapping["settings"][k] for k in ("number_of_replicas", "refresh_interval")}
+                self.es.indices.put_settings(index=name, settings={"index": restored})
+                self.es.indices.refresh(index=name)
+                actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
+                actions.append({"add": {"index": name, "alias": self.alias}})
+                self.es.indices.update_aliases(actions=actions)
+                for i in old:
+                    self.es.indices.delete(index=i)
+            logger.info("reindexed into %s; alias %s moved from %s", name, self.alias, old)
+            return name
+        finally:
+            with self._unavailable():
+                self.es.delete(index=self.lock_index, id="reindex", refresh=True)
+
+    def withdraw(self, office: str, record_id: str) -> bool:
+        with self._unavailable():
+            try:
+                self.es.delete(index=self.alias, id=f"{office}:{record_id}", refresh="wait_for")
+            except NotFoundError:
+                return False
+        return True
+
+    def candidates(
+        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+    ) -> list[Candidate]:
+        if not keys:
+            return []
+        with self._unavailable():
+            resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit))
+        return [Candidate(h["_id"], float(h["_score"])) for h in resp["hits"]["hits"]]
+
+    def candidates_many(
+        self, queries: Sequence[tuple[dict[str, float], str]], offices: Sequence[str] | None, limit: int
+    ) -> list[list[Candidate]]:
+        """Candidates for a batch of queries in one msearch round trip."""
+        searches: list[dict[str, Any]] = []
+        for keys, entity_type in queries:
+            searches.append({"index": self.alias})
+            searches.append(candidate_query(keys or {"-": 0.0}, entity_type, offices, limit))
+        with self._unavailable():
+            resp = self.es.msearch(searches=searches)
+        return [[Candidate(h["_id"], float(h["_score"])) for h in r["hits"]["hits"]] for r in resp["responses"]]
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        with self._unavailable():
+            resp = self.es.mget(index=self.alias, ids=wanted)
+        return {d["_id"]: _record(d["_source"]) for d in resp["docs"] if d.get("found")}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        body: dict[str, Any] = {
+            "size": 0,
+            "aggs": {
+                "office": {
+                    "terms": {"field": "office", "size": 50},
+                    "aggs": {"entity_type": {"terms": {"field": "entity_type", "size": 5}}},
+                }
+            },
+        }
+        with self._unavailable():
+            resp = self.es.search(index=self.alias, **body)
+        out: dict[str, dict[str, int]] = {}
+        for bucket in resp["aggregations"]["office"]["buckets"]:
+            out[bucket["key"]] = {b["key"]: int(b["doc_count"]) for b in bucket["entity_type"]["buckets"]}
+        return out
+
+    def ping(self) -> dict[str, object]:
+        with self._unavailable():
+            health = self.es.cluster.health()
+        if health["status"] == "red":
+            raise StoreUnavailable("Elasticsearch cluster health is red")
+        return {
+            "backend": "elasticsearch",
+            "cluster": health["status"],
+            "alias": self.alias,
+            "index": self.alias_target(),
+        }
+
+    def close(self) -> None:
+        self.es.close()

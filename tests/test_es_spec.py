@@ -1,0 +1,199 @@
+"""Every request body the Elasticsearch backend sends, validated against the official API specification.
+
+The backend runs against :class:`CaptureNode`, a transport node that records each request and answers
+with the smallest acknowledgement that lets the client carry on. It is a capture device, not an
+Elasticsearch: no test here asserts what the backend *does* with answers (that runs against a real
+cluster in tests/test_elasticsearch.py); these tests assert only what it *sends*.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jsonschema
+import pytest
+from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
+from elastic_transport._node._base import NodeApiResponse
+from elasticsearch import Elasticsearch
+
+from indexer.keys import KEY_WEIGHTS, key_type, profile_keys
+from indexer.records import Record, profile
+from search.es_store import ElasticsearchStore, candidate_query, load_mapping
+from search.sqlite_store import SQLiteStore
+from search.store import prepare
+
+SPEC_PATH = Path(__file__).parent / "es_spec" / "es-8.17-openapi-subset.json"
+
+# Which specification schema a request body must satisfy, by (method, path shape).
+BODY_SCHEMAS = {
+    "create": "#/paths/~1{index}/put/requestBody/content/application~1json/schema",
+    "search": "#/components/requestBodies/search/content/application~1json/schema",
+    "msearch": "#/components/requestBodies/msearch/content/application~1json/schema",
+    "bulk": "#/components/requestBodies/bulk/content/application~1json/schema",
+    "update_aliases": "#/paths/~1_aliases/post/requestBody/content/application~1json/schema",
+}
+
+
+def _any_of(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {("anyOf" if k == "oneOf" else k): _any_of(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_any_of(v) for v in node]
+    return node
+
+
+@lru_cache(maxsize=1)
+def _spec() -> dict[str, Any]:
+    spec: dict[str, Any] = _any_of(json.loads(SPEC_PATH.read_text("utf-8")))
+    return spec
+
+
+def validate(kind: str, body: Any) -> None:
+    schema = copy.copy(_spec())
+    schema["$ref"] = BODY_SCHEMAS[kind]
+    jsonschema.Draft7Validator(schema).validate(body)
+
+
+class CaptureNode(BaseNode):
+    """Records requests; answers with minimal acknowledgements (see the module docstring)."""
+
+    captured: ClassVar[list[tuple[str, str, Any]]] = []
+
+    def perform_request(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: Any = None,
+    ) -> NodeApiResponse:
+        path = target.split("?")[0]
+        parsed: Any = None
+        if body:
+            text = body.decode("utf-8")
+            if path.endswith(("_bulk", "_msearch")):
+                parsed = [json.loads(line) for line in text.splitlines() if line.strip()]
+            else:
+                parsed = json.loads(text)
+        CaptureNode.captured.append((method, path, parsed))
+        status, answer = self._answer(method, path, parsed)
+        meta = ApiResponseMeta(
+            status=status, http_version="1.1",
+            headers=HttpHeaders({"x-elastic-product": "Elasticsearch", "content-type": "application/json"}),
+            duration=0.0, node=self.config,
+        )  # fmt: skip
+        return NodeApiResponse(meta, json.dumps(answer).encode())
+
+    @staticmethod
+    def _answer(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if method == "HEAD":
+            return 404, {}
+        if path.endswith("/_bulk"):
+            items = [{"index": {"_id": a["index"]["_id"], "status": 201}} for a in body[::2]]
+            return 200, {"errors": False, "took": 1, "items": items}
+        if path.endswith("/_msearch"):
+            return 200, {"responses": [{"hits": {"hits": []}, "status": 200} for _ in body[::2]]}
+        if path.endswith("/_search"):
+            return 200, {"hits": {"hits": []}, "aggregations": {"office": {"buckets": []}}}
+        if path.endswith("/_mget"):
+            return 200, {"docs": []}
+        if path.startswith("/_alias/") and method == "GET":
+            return 200, {"suspects-records-v1-20260101000000": {"aliases": {"suspects-records": {}}}}
+        if path.startswith("/_cluster/health"):
+            return 200, {"status": "green"}
+        return 200, {"acknowledged": True, "result": "ok"}
+
+
+@pytest.fixture()
+def captured() -> list[tuple[str, str, Any]]:
+    CaptureNode.captured = []
+    return CaptureNode.captured
+
+
+def _store() -> ElasticsearchStore:
+    client = Elasticsearch("http://capture.invalid:9200", node_class=CaptureNode)
+    return ElasticsearchStore(prefix="suspects", client=client)
+
+
+def _records() -> list[Record]:
+    return [
+        Record("CN-GD", "1", "person", "陈大文", ["CHEN Dawen"], "11010519491231002X", "1971-02-11", "male"),
+        Record("CN-HK", "2", "person", "CHAN Tai Man", ["陳大文"], "A123456(3)", "1971", None),
+        Record("CN-GD", "3", "company", "广州市星辉贸易有限公司", [], "914403001922038216", attributes={"x": 1}),
+    ]
+
+
+def _kind(method: str, path: str) -> str | None:
+    if method == "PUT" and path.count("/") == 1 and not path.startswith("/_"):
+        return "create"
+    if path.endswith("/_search"):
+        return "search"
+    if path.endswith("/_msearch"):
+        return "msearch"
+    if path.endswith("/_bulk"):
+        return "bulk"
+    if path == "/_aliases":
+        return "update_aliases"
+    return None
+
+
+def test_every_request_body_matches_the_specification(captured: list[tuple[str, str, Any]]) -> None:
+    store = _store()
+    prepared = [prepare(r) for r in _records()]
+    store.upsert(prepared)
+    with store.bulk():
+        store.upsert(prepared)
+    store.reindex(lambda s: s.upsert(prepared))
+    store.candidates(profile_keys(profile("person", "Chen Dawen")), "person", ["CN-GD", "CN-HK"], 50)
+    store.candidates_many([(profile_keys(profile("person", "陈大文")), "person")] * 3, None, 50)
+    store.counts()
+    store.ping()
+    kinds: dict[str, int] = {}
+    for method, path, body in captured:
+        kind = _kind(method, path)
+        if kind is not None and body is not None:
+            validate(kind, body)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    assert set(kinds) == set(BODY_SCHEMAS), kinds
+    assert kinds["create"] >= 2 and kinds["update_aliases"] >= 2
+
+
+def test_specification_rejects_a_wrong_body() -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        validate("search", {"size": "ten"})
+    with pytest.raises(jsonschema.ValidationError):
+        validate("create", {"mappings": {"dynamic": "sometimes"}})
+
+
+def test_mapping_is_strict_and_covers_every_document_field() -> None:
+    from search.es_store import document
+
+    mapping = load_mapping()
+    props = mapping["mappings"]["properties"]
+    assert mapping["mappings"]["dynamic"] == "strict"
+    assert mapping["mappings"]["_source"]["excludes"] == ["keys"]
+    for rec in _records():
+        assert set(document(prepare(rec))) <= set(props)
+    validate("create", mapping)
+
+
+def test_boosts_equal_sqlite_weights_for_every_key_type(tmp_path: Path) -> None:
+    """The ES score of a candidate is the sum of the boosts of its shared keys; SQLite sums the stored
+    weights. Both come from KEY_WEIGHTS, so both rank candidates identically."""
+    seen_types: set[str] = set()
+    sqlite = SQLiteStore(tmp_path / "w.db")
+    for rec in _records():
+        item = prepare(rec)
+        sqlite.upsert([item])
+        body = candidate_query(item.keys, rec.entity_type, None, 10)
+        for clause in body["query"]["bool"]["should"]:
+            key = clause["constant_score"]["filter"]["term"]["keys"]["value"]
+            assert clause["constant_score"]["boost"] == KEY_WEIGHTS[key_type(key)]
+            seen_types.add(key_type(key))
+        assert sqlite.keys_of(rec.office, rec.record_id) == item.keys
+    sqlite.close()
+    assert {"id", "n", "py", "wg", "ct", "cn", "cb"} <= seen_types
