@@ -16,7 +16,7 @@ from indexer.keys import profile_keys
 from indexer.records import OFFICES, Profile, Record, clean_date, profile, record_profile
 from search.errors import InvalidInput
 from search.scoring import Decision, score
-from search.store import Store, doc_id
+from search.store import Candidate, Store, doc_id
 
 logger = logging.getLogger(__name__)
 
@@ -99,22 +99,22 @@ class Matcher:
         self._cache: OrderedDict[str, tuple[Record, Profile]] = OrderedDict()
         self._cache_size = cache_size
 
-    def _profiles(self, ids: Sequence[str]) -> dict[str, tuple[Record, Profile]]:
+    def _profiles(self, cands: Sequence[Candidate]) -> dict[str, tuple[Record, Profile]]:
         out: dict[str, tuple[Record, Profile]] = {}
-        missing = [i for i in ids if i not in self._cache]
+        missing = [c.id for c in cands if c.id not in self._cache and c.record is None]
         fetched = self.store.get_many(missing) if missing else {}
-        for i in ids:
-            hit = self._cache.get(i)
-            if hit is not None:
-                self._cache.move_to_end(i)
-                out[i] = hit
+        for c in cands:
+            hit = self._cache.get(c.id)
+            rec = c.record or fetched.get(c.id)
+            if hit is not None and (rec is None or hit[0] == rec):
+                self._cache.move_to_end(c.id)
+                out[c.id] = hit
                 continue
-            rec = fetched.get(i)
             if rec is None:
                 continue  # withdrawn between retrieval and fetch
             entry = (rec, record_profile(rec))
-            self._cache[i] = entry
-            out[i] = entry
+            self._cache[c.id] = entry
+            out[c.id] = entry
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
@@ -132,7 +132,7 @@ class Matcher:
         qp = query_profile(q)
         keys = profile_keys(qp)
         cands = self.store.candidates(keys, q.entity_type, offices, self.limit)
-        profiles = self._profiles([c.id for c in cands])
+        profiles = self._profiles(cands)
         matches: list[Match] = []
         for c in cands:
             entry = profiles.get(c.id)

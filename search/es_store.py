@@ -60,7 +60,7 @@ def candidate_query(
         "query": {"bool": {"filter": filters, "should": should, "minimum_should_match": 1}},
         "size": limit,
         "sort": [{"_score": {"order": "desc"}}, {"doc_id": {"order": "asc"}}],
-        "_source": False,
+        "_source": True,
         "track_total_hits": False,
     }
 
@@ -239,7 +239,7 @@ class ElasticsearchStore:
             return []
         with self._unavailable():
             resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit))
-        return [Candidate(h["_id"], float(h["_score"])) for h in resp["hits"]["hits"]]
+        return [Candidate(h["_id"], float(h["_score"]), _record(h["_source"])) for h in resp["hits"]["hits"]]
 
     def candidates_many(
         self, queries: Sequence[tuple[dict[str, float], str]], offices: Sequence[str] | None, limit: int
@@ -251,7 +251,10 @@ class ElasticsearchStore:
             searches.append(candidate_query(keys or {"-": 0.0}, entity_type, offices, limit))
         with self._unavailable():
             resp = self.es.msearch(searches=searches)
-        return [[Candidate(h["_id"], float(h["_score"])) for h in r["hits"]["hits"]] for r in resp["responses"]]
+        return [
+            [Candidate(h["_id"], float(h["_score"]), _record(h["_source"])) for h in r["hits"]["hits"]]
+            for r in resp["responses"]
+        ]
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(ids))

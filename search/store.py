@@ -55,10 +55,12 @@ def prepare(record: Record) -> StoredRecord:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A record id with the summed weight of the keys it shares with the query."""
+    """A record id with the summed weight of the keys it shares with the query, and the record
+    itself when the backend returned it with the hit (saving a second round trip)."""
 
     id: str
     weight: float
+    record: Record | None = None
 
 
 @dataclass(frozen=True, slots=True)
