@@ -132,15 +132,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                     field=f"queries.{i}.name",
                 )
         t0 = time.perf_counter()
+        queries = [Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender) for q in body.queries]
+        try:
+            answers = state.matcher.match_many(queries, body.offices, body.limit)
+        except InvalidInput as exc:
+            if exc.field and not exc.field.startswith(("queries.", "offices")):
+                exc.field = f"queries.0.{exc.field}"
+            raise
         results = []
         seen_by: dict[str, int] = {}
-        for i, q in enumerate(body.queries):
-            query = Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender)
-            try:
-                result = state.matcher.match(query, body.offices, body.limit)
-            except InvalidInput as exc:
-                exc.field = f"queries.{i}.{exc.field}" if exc.field else f"queries.{i}"
-                raise
+        for result in answers:
             for office in result.offices():
                 seen_by[office] = seen_by.get(office, 0) + 1
             results.append(result.to_dict())

@@ -109,6 +109,37 @@ def _with_progress(store: object, path: Path, office: str | None, prof: object, 
         return load_file(store, path, office, profile, encoding, workers, tick)  # type: ignore[arg-type]
 
 
+@group.command(help="Elasticsearch: rebuild the index from these files and swap it in with no downtime.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--office", type=click.Choice(list(OFFICES)), help="Office of every record (else from the profile or a column)."
+)
+@pass_ctx
+def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
+    if not ctx.settings.es_url:
+        fail("reindex needs Elasticsearch (--es-url); with SQLite, load into a new --store file instead")
+    from search.es_store import ElasticsearchStore
+
+    store = open_store(ctx.settings)
+    assert isinstance(store, ElasticsearchStore)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}")
+    reports = []
+
+    def fill(target: ElasticsearchStore) -> None:
+        for path in files:
+            reports.append(load_file(target, path, office, _profile_for(path), None, ctx.settings.workers))  # type: ignore[arg-type]
+
+    try:
+        name = store.reindex(fill)
+    finally:
+        store.close()
+    for rep in reports:
+        click.echo(f"{rep.file}: read {rep.read}, stored {rep.stored}, rejected {len(rep.rejected)}")
+    click.echo(f"alias {store.alias} now points at {name}")
+
+
 @group.command(help="Withdraw one record of an office.")
 @click.argument("office", type=click.Choice(list(OFFICES)))
 @click.argument("record_id")

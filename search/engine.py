@@ -125,13 +125,35 @@ class Matcher:
 
     def match(self, q: Query, offices: Sequence[str] | None = None, limit: int = 10) -> Result:
         """Match one query: candidates by shared keys, then the scorer's verdicts."""
+        return self.match_many([q], offices, limit)[0]
+
+    def match_many(
+        self, queries: Sequence[Query], offices: Sequence[str] | None = None, limit: int = 10
+    ) -> list[Result]:
+        """Match a batch; the store fetches every query's candidates in one round trip where it
+        can (Elasticsearch msearch). Raises InvalidInput naming ``queries.<i>.<field>``."""
         if offices:
             unknown = [o for o in offices if o not in OFFICES]
             if unknown:
                 raise InvalidInput(f"unknown office code(s): {', '.join(unknown)}", field="offices")
-        qp = query_profile(q)
-        keys = profile_keys(qp)
-        cands = self.store.candidates(keys, q.entity_type, offices, self.limit)
+        profiles: list[Profile] = []
+        for i, q in enumerate(queries):
+            try:
+                profiles.append(query_profile(q))
+            except InvalidInput as exc:
+                prefix = f"queries.{i}" if len(queries) > 1 else None
+                if prefix:
+                    exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+                raise
+        wanted = [(profile_keys(qp), q.entity_type) for qp, q in zip(profiles, queries, strict=True)]
+        batched = getattr(self.store, "candidates_many", None)
+        if batched is not None and len(queries) > 1:
+            all_cands: list[list[Candidate]] = batched(wanted, offices, self.limit)
+        else:
+            all_cands = [self.store.candidates(k, et, offices, self.limit) for k, et in wanted]
+        return [self._judge(q, qp, cands, limit) for q, qp, cands in zip(queries, profiles, all_cands, strict=True)]
+
+    def _judge(self, q: Query, qp: Profile, cands: list[Candidate], limit: int) -> Result:
         profiles = self._profiles(cands)
         matches: list[Match] = []
         for c in cands:

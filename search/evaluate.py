@@ -2,9 +2,9 @@
 
 Two data sets: the seeded synthetic benchmark (:mod:`indexer.synth.pairs`) and the real Hong Kong
 Legislative Council bilingual name list (Wikidata, CC0), where each member's English name must meet
-their Chinese name and must not meet another member's. For every positive pair it also reports
-*blocking recall*: whether query and record share at least one key, i.e. whether either storage
-backend would return the record as a candidate at all.
+their Chinese name and must not meet another member's. A pair counts as matched only when query and
+record share at least one key (either storage backend would return the record as a candidate) *and*
+the scorer says match; *blocking recall* alone is reported per category too.
 """
 
 from __future__ import annotations
@@ -53,11 +53,13 @@ def evaluate(pairs: Iterable[Pair], threshold: float | None = None) -> dict[str,
         t = tallies.setdefault(pair.category, Tally(pair.positive))
         q, rec = _profile(pair.query), _profile(pair.record)
         decision = score(q, rec)
-        matched = decision.match if threshold is None else decision.score >= threshold
+        blocked = bool(set(profile_keys(q)) & set(profile_keys(rec)))
+        # The service returns a record only if the store finds it (a shared key) *and* the scorer
+        # judges it the same entity, so a pair counts as matched only when both hold.
+        matched = blocked and (decision.match if threshold is None else decision.score >= threshold)
         t.n += 1
         t.said_match += int(matched)
-        if set(profile_keys(q)) & set(profile_keys(rec)):
-            t.blocked += 1
+        t.blocked += int(blocked)
         if matched != pair.positive and len(t.misses) < 5:
             t.misses.append(f"{pair.query['name']} | {pair.record['name']} | {decision.score}")
     return tallies

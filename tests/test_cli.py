@@ -30,7 +30,7 @@ def store_copy(loaded_store_path: Path, tmp_path: Path) -> Path:
 
 def test_every_command_has_help(tmp_path: Path) -> None:
     out = run("--help", store=tmp_path / "s.db").stdout
-    for command in ("load", "withdraw", "stats", "search", "check", "serve", "demo", "eval"):
+    for command in ("load", "reindex", "withdraw", "stats", "search", "check", "serve", "demo", "eval"):
         assert command in out
         assert run(command, "--help", store=tmp_path / "s.db").returncode == 0
 
@@ -64,6 +64,7 @@ def test_load_stats_search_withdraw(tmp_path: Path, sample_files: dict[str, Path
         ("load", "--profile", "nope", "x.csv"),
         ("check", "/nonexistent.csv"),
         ("nosuchcommand",),
+        ("reindex", "x.csv"),
     ],
 )
 def test_bad_input_exit_2_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
