@@ -44,13 +44,7 @@ def check(ctx: Context, watchlist: Path, out: Path | None, fmt: str | None, limi
             result: dict[str, Any]
             if isinstance(item, BadRow):
                 bad += 1
-                result = {
-                    "query_id": item.query_id,
-                    "line": line,
-                    "seen": False,
-                    "matches": [],
-                    "error": f"line {line}: {item.reason}",
-                }
+                result = _error(item.query_id, line, item.reason)
                 name = ""
             else:
                 name = item.name
@@ -59,13 +53,7 @@ def check(ctx: Context, watchlist: Path, out: Path | None, fmt: str | None, limi
                     result["line"] = line
                 except InvalidInput as exc:
                     bad += 1
-                    result = {
-                        "query_id": item.query_id,
-                        "line": line,
-                        "seen": False,
-                        "matches": [],
-                        "error": f"line {line}: {exc.message}",
-                    }
+                    result = _error(item.query_id, line, exc.message)
             seen += bool(result["seen"])
             if fmt == "csv":
                 sink.write(csv_text(csv_rows(line, name, result)))
@@ -76,3 +64,8 @@ def check(ctx: Context, watchlist: Path, out: Path | None, fmt: str | None, limi
             sink.close()
         store.close()
     click.echo(f"checked {rows} rows: {seen} seen, {rows - seen - bad} not seen, {bad} rejected", err=True)
+
+
+def _error(query_id: str | None, line: int, reason: str) -> dict[str, Any]:
+    """The output line of a watchlist row that could not be checked: reported, never dropped."""
+    return {"query_id": query_id, "line": line, "seen": False, "matches": [], "error": f"line {line}: {reason}"}

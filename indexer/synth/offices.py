@@ -225,7 +225,7 @@ def sample_records(seed: int = 2026, persons: int = 1800, companies: int = 700) 
 
 
 def _headers(office: str) -> list[str]:
-    from indexer.loading import DEFAULT_HEADERS, load_profile
+    from indexer.loading import CANONICAL, DEFAULT_HEADERS, load_profile
 
     prof = load_profile(office.lower())
     if not prof.columns:
@@ -236,20 +236,7 @@ def _headers(office: str) -> list[str]:
             "aliases": "别名",
             "id_number": "证件号码",
         }
-        wanted = (
-            "record_id",
-            "entity_type",
-            "name",
-            "aliases",
-            "id_number",
-            "birth_date",
-            "gender",
-            "phone",
-            "address",
-            "case_id",
-            "case_date",
-            "offence",
-        )
+        wanted = CANONICAL[1:]  # every canonical field but the office
         by_field = {v: k for k, v in DEFAULT_HEADERS.items() if not k.isascii()}
         return [reverse.get(f, by_field.get(f, f)) for f in wanted]
     return list(prof.columns)
