@@ -1,0 +1,26 @@
+"""A labeled benchmark pair and the helpers every category uses."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.synth.entities import Generator
+
+
+@dataclass(slots=True)
+class Pair:
+    category: str
+    positive: bool
+    query: dict[str, Any]
+    record: dict[str, Any]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+PairFn = Callable[[Generator, random.Random], Pair | None]
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
