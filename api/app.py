@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -19,8 +20,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.auth import RateLimiter, requires
 from api.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, RecordResponse
-from search.backends import open_store
+from search.access import AccessStore, AuditEvent, KeyVerifier, Principal, iso, now_utc
+from search.backends import open_access, open_store
 from search.engine import Matcher, Query
 from search.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable, SuspectsError
 from search.settings import Settings, get_settings
@@ -34,12 +37,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class State:
-    """What the routes share: settings, the store and the matcher."""
+    """What the routes share: settings, the store, the matcher, keys and the audit trail."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, access: AccessStore) -> None:
         self.settings = settings
         self.store = store
         self.matcher = Matcher(store, settings.candidates)
+        self.access = access
+        self.verifier = KeyVerifier(access)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+    def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
+        """Record one action of one caller in the append-only audit trail."""
+        self.access.record(AuditEvent(action, who.key_id, who.office, who.role, who.client, terms, detail))
 
 
 def get_state(request: Request) -> State:
@@ -89,7 +99,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store or open_store(cfg)
-        app.state.suspects = State(cfg, opened)
+        access = open_access(cfg)
+        app.state.suspects = State(cfg, opened, access)
+        purge_expired(access, cfg.audit_retention_days)
         try:
             logger.info("serving with %s", opened.ping())
         except StoreUnavailable as exc:  # serve anyway: /readyz says 503 until the store answers
@@ -99,6 +111,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         finally:
             if store is None:
                 opened.close()
+            access.close()
 
     app = FastAPI(
         title="suspects",
@@ -118,7 +131,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return await call_next(request)
 
     @app.post("/match", response_model=MatchResponse, summary="Check a batch of names against every partner office")
-    def match(body: MatchRequest, state: StateDep) -> Response:
+    def match(body: MatchRequest, state: StateDep, who: Annotated[Principal, Depends(requires("match"))]) -> Response:
         """For each query, the records the scorer judges to be the same entity, best first, each
         with its explanation; plus, per office, how many queries it has seen."""
         if len(body.queries) > state.settings.max_batch:
@@ -145,13 +158,30 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             for office in result.offices():
                 seen_by[office] = seen_by.get(office, 0) + 1
             results.append(result.to_dict())
+        state.audit(
+            who,
+            "match",
+            [t for q in body.queries for t in (q.name, q.id_number) if t],
+            {
+                "offices": body.offices,
+                "results": [
+                    {
+                        "query_id": r["query_id"],
+                        "matches": [[f"{m['office']}:{m['record_id']}", m["score"]] for m in r["matches"]],
+                    }
+                    for r in results
+                ],
+            },
+        )
         # Returned as a ready Response: re-validating our own output against MatchResponse cost a
         # third of the single-query latency (bench/load.py); the model still documents the shape.
         out = {"results": results, "offices": seen_by, "took_ms": round((time.perf_counter() - t0) * 1000, 3)}
         return JSONResponse(out)
 
     @app.get("/records/{office}/{record_id}", response_model=RecordResponse, summary="One record and its matches")
-    def get_record(office: str, record_id: str, state: StateDep) -> dict[str, Any]:
+    def get_record(
+        office: str, record_id: str, state: StateDep, who: Annotated[Principal, Depends(requires("read"))]
+    ) -> dict[str, Any]:
         """The record's fields and the other offices' records judged to be the same entity."""
         found = state.store.get_many([doc_id(office, record_id)])
         rec = found.get(doc_id(office, record_id))
@@ -165,10 +195,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 if key != (rec.office, rec.record_id) and all((s["office"], s["record_id"]) != key for s in same):
                     same.append(m.to_dict())
         same.sort(key=lambda m: -float(m["score"]))
+        state.audit(
+            who,
+            "read",
+            [rec.name],
+            {"record": doc_id(office, record_id), "same_entity": [f"{m['office']}:{m['record_id']}" for m in same]},
+        )
         return {"record": rec.to_dict(), "same_entity": [MatchOut(**m).model_dump() for m in same]}
 
     @app.get("/stats", summary="Records per office and entity type")
-    def stats(state: StateDep) -> dict[str, Any]:
+    def stats(state: StateDep, who: Annotated[Principal, Depends(requires("stats"))]) -> dict[str, Any]:
         counts = state.store.counts()
         total = sum(sum(v.values()) for v in counts.values())
         return {"records": total, "offices": counts}
@@ -187,4 +223,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             raise StoreUnavailable(f"store not ready: {exc.__class__.__name__}") from exc
         return {"status": "ready", "store": details}
 
+    from api.routes_admin import router as admin_router
+
+    app.include_router(admin_router)
     return app
+
+
+def purge_expired(access: AccessStore, retention_days: int) -> int:
+    """Delete audit entries older than the retention period; the purge records itself."""
+    before = iso(now_utc() - timedelta(days=retention_days))
+    by = AuditEvent("audit.purge", "system", "-", "service", "", [], {"retention_days": retention_days})
+    return access.purge(before, by)

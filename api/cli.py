@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from api import cli_check, cli_commands  # noqa: F401  (importing registers the commands)
+from api import cli_check, cli_commands, cli_keys  # noqa: F401  (importing registers the commands)
 from api.cli_base import cli
 from indexer.readers import FileError
 from search.errors import SuspectsError

@@ -253,16 +253,37 @@ def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
     finally:
         store.close()
     s = ctx.settings
+    token = _demo_key(ctx)
     click.echo(f"\n{total:,} records from 11 offices in {s.store}.")
+    click.echo(f"Demo API key (investigator, CN-GD; shown once, stored only hashed):\n  {token}")
     click.echo("Try:")
     click.echo(
-        f"  curl -s http://{s.host}:{s.port}/match -H 'Content-Type: application/json' "
-        """-d '{"queries": [{"query_id": "q1", "name": "CHAN Tai Man"}]}'"""
+        f"  curl -s http://{s.host}:{s.port}/match -H 'Authorization: Bearer {token}' "
+        """-H 'Content-Type: application/json' -d '{"queries": [{"query_id": "q1", "name": "CHAN Tai Man"}]}'"""
     )
     click.echo(f"  open http://{s.host}:{s.port}/docs")
     if not no_serve:
         ctx_obj = click.get_current_context()
         ctx_obj.invoke(serve)
+
+
+def _demo_key(ctx: Context) -> str:
+    """A fresh investigator key for the demo; earlier demo keys are revoked (there is no
+    unauthenticated mode, and no key outlives the demo that printed it)."""
+    from search.access import AuditEvent, iso, new_key, now_utc
+    from search.backends import open_access
+
+    access = open_access(ctx.settings)
+    try:
+        for old in access.list_keys("CN-GD"):
+            if old.label == "demo" and old.revoked_at is None:
+                access.revoke_key(old.key_id, iso(now_utc()))
+        key, token = new_key("CN-GD", "investigator", "demo")
+        access.add_key(key)
+        access.record(AuditEvent("key.create", "cli", "-", "operator", "cli", [], key.public()))
+    finally:
+        access.close()
+    return token
 
 
 @group.command(name="eval", help="Accuracy on the labeled benchmark and the real HK LegCo name list.")

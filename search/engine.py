@@ -119,6 +119,10 @@ class Matcher:
                 self._cache.popitem(last=False)
         return out
 
+    def clear(self) -> None:
+        """Drop every cached profile (after a load changed records)."""
+        self._cache.clear()
+
     def forget(self, office: str, record_id: str) -> None:
         """Drop a cached profile after its record changed or was withdrawn."""
         self._cache.pop(doc_id(office, record_id), None)

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
         ge=1000,
         description="Largest request body the API accepts, in bytes.",
     )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests per minute each API key may make (token bucket refill rate)."
+    )
+    rate_limit_burst: int = Field(
+        default=60, ge=1, description="Requests an API key may make at once before the per-minute rate applies."
+    )
+    audit_retention_days: int = Field(
+        default=400,
+        ge=1,
+        description="Days audit entries are kept; older ones are purged at start-up, and the purge is audited.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
     workers: int = Field(

@@ -78,8 +78,33 @@ class Server:
         self.thread.join(timeout=10)
 
 
+def make_tokens(store_path: Path) -> dict[str, str]:
+    """One CN-GD key per role, plus a CN-HK office-admin, in the store's key table."""
+    from search.access import ROLES, new_key
+    from search.sqlite_access import SQLiteAccess
+
+    access = SQLiteAccess(store_path)
+    out: dict[str, str] = {}
+    for role in ROLES:
+        key, token = new_key("CN-GD", role, f"test {role}")
+        access.add_key(key)
+        out[role] = token
+    key, token = new_key("CN-HK", "office-admin", "test hk admin")
+    access.add_key(key)
+    out["hk-admin"] = token
+    access.close()
+    return out
+
+
 @pytest.fixture(scope="session")
-def api(loaded_store_path: Path) -> Iterator[httpx.Client]:
-    settings = Settings(store=loaded_store_path, max_batch=1000, max_body_bytes=200_000)
-    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+def tokens(loaded_store_path: Path) -> dict[str, str]:
+    return make_tokens(loaded_store_path)
+
+
+@pytest.fixture(scope="session")
+def api(loaded_store_path: Path, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+    """A read-only client: the investigator's key against the shared sample store."""
+    settings = Settings(store=loaded_store_path, max_batch=1000, max_body_bytes=200_000, rate_limit_burst=1_000_000)
+    headers = {"Authorization": f"Bearer {tokens['investigator']}"}
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30, headers=headers) as client:
         yield client

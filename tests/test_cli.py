@@ -121,3 +121,23 @@ def test_check_watchlist_jsonl_and_csv(store_copy: Path, tmp_path: Path) -> None
 def test_eval_command_prints_the_table(tmp_path: Path) -> None:
     r = run("eval", "--per-category", "10", store=tmp_path / "s.db")
     assert r.returncode == 0 and "F1" in r.stdout and "hk_romanized" in r.stdout
+
+
+def test_keys_and_audit_commands(tmp_path: Path) -> None:
+    store = tmp_path / "k.db"
+    made = run("keys", "create", "--office", "CN-GD", "--role", "investigator", "--label", "desk 3", store=store)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("sus_") and "shown only now" in made.stderr
+    key_id = token.split("_")[1]
+    listed = json.loads(run("keys", "list", "--json", store=store).stdout)
+    assert [k["key_id"] for k in listed] == [key_id] and "token" not in listed[0]
+    assert run("keys", "revoke", key_id, store=store).returncode == 0
+    again = run("keys", "revoke", key_id, store=store)
+    assert again.returncode == 2 and again.stderr.startswith("error:")
+    bad_role = run("keys", "create", "--office", "CN-GD", "--role", "root", "--label", "x", store=store)
+    assert bad_role.returncode == 2 and "Traceback" not in bad_role.stderr
+    trail = run("audit", "--csv", store=store)
+    rows = list(csv.DictReader(trail.stdout.splitlines()))
+    assert [r["action"] for r in rows] == ["key.revoke", "key.create"]
+    assert key_id in run("audit", "--q", key_id, store=store).stdout

@@ -4,11 +4,12 @@ timeout and retry settings are the ones documented. Uses a closed loopback port,
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 
 from search.settings import Settings
-from tests.conftest import Server
+from tests.conftest import Server, make_tokens
 
 
 def _closed_port() -> int:
@@ -18,9 +19,11 @@ def _closed_port() -> int:
     return port  # nothing listens here once the socket is closed
 
 
-def test_unreachable_cluster_is_503_with_retry_after() -> None:
-    settings = Settings(es_url=f"http://127.0.0.1:{_closed_port()}")
-    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+def test_unreachable_cluster_is_503_with_retry_after(tmp_path: Path) -> None:
+    token = make_tokens(tmp_path / "keys.db")["investigator"]
+    settings = Settings(es_url=f"http://127.0.0.1:{_closed_port()}", store=tmp_path / "keys.db")
+    headers = {"Authorization": f"Bearer {token}"}
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60, headers=headers) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
         assert ready.json()["error"]["code"] == "store_unavailable"

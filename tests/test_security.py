@@ -1,0 +1,230 @@
+"""Keys, roles, the audit trail and the abuse limits, through the real HTTP API on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from search.access import ROLES, AuditEvent, iso, new_key, now_utc
+from search.settings import Settings
+from search.sqlite_access import SQLiteAccess
+from tests.conftest import Server, make_tokens
+
+CSV = "record_id,name,birth_date\nnew-1,测试人,1980-01-01\n"
+
+
+@pytest.fixture(scope="module")
+def secured(
+    loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A writable copy of the sample store, its own keys, and a server on it."""
+    path = tmp_path_factory.mktemp("secured") / "s.db"
+    shutil.copy(loaded_store_path, path)
+    tokens = make_tokens(path)
+    settings = Settings(store=path, rate_limit_burst=1_000_000)
+    with Server(settings) as server:
+        yield server.url, tokens, path
+
+
+def _call(url: str, token: str | None, method: str, path: str, **kw: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as c:
+        return c.request(method, path, **kw)  # type: ignore[arg-type]
+
+
+# (method, path, request kwargs, roles allowed). Writes target the caller's own office (CN-GD).
+ENDPOINTS: list[tuple[str, str, dict[str, object], set[str]]] = [
+    ("POST", "/match", {"json": {"queries": [{"name": "陈大文"}]}}, {"investigator", "system", "analyst"}),
+    ("GET", "/records/CN-GD/GD-2024-00001", {}, {"investigator"}),
+    ("GET", "/stats", {}, {"investigator", "analyst", "office-admin", "auditor"}),
+    ("POST", "/offices/CN-GD/records", {"files": {"file": ("x.csv", CSV.encode())}}, {"office-admin"}),
+    ("DELETE", "/offices/CN-GD/records/does-not-exist", {}, {"office-admin"}),
+    ("GET", "/keys", {}, {"office-admin"}),
+    ("POST", "/keys", {"json": {"role": "system", "label": "matrix"}}, {"office-admin"}),
+    ("GET", "/audit", {}, {"auditor"}),
+]
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+@pytest.mark.parametrize(("method", "path", "kw", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_role_endpoint_matrix(
+    secured: tuple[str, dict[str, str], Path],
+    role: str,
+    method: str,
+    path: str,
+    kw: dict[str, object],
+    allowed: set[str],
+) -> None:
+    url, tokens, _ = secured
+    r = _call(url, tokens[role], method, path, **kw)
+    if role in allowed:
+        assert r.status_code in (200, 404), (role, path, r.text)  # 404: the withdraw target does not exist
+    else:
+        assert r.status_code == 403, (role, path, r.text)
+        assert r.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("method", "path", "kw", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_every_endpoint_needs_a_key(
+    secured: tuple[str, dict[str, str], Path], method: str, path: str, kw: dict[str, object], allowed: set[str]
+) -> None:
+    url, tokens, _ = secured
+    for token in (None, "sus_nokey_nosecret", "garbage", tokens["investigator"][:-3] + "xyz"):
+        r = _call(url, token, method, path, **kw)
+        assert r.status_code == 401, (token, path, r.text)
+        assert r.json()["error"]["code"] == "unauthorized"
+
+
+def test_health_needs_no_key(secured: tuple[str, dict[str, str], Path]) -> None:
+    url, _, _ = secured
+    assert _call(url, None, "GET", "/healthz").status_code == 200
+    assert _call(url, None, "GET", "/readyz").status_code == 200
+
+
+def test_office_cannot_change_another_offices_records(secured: tuple[str, dict[str, str], Path]) -> None:
+    url, tokens, _ = secured
+    hk = tokens["hk-admin"]
+    up = _call(url, hk, "POST", "/offices/CN-GD/records", files={"file": ("x.csv", CSV.encode())})
+    assert up.status_code == 403 and up.json()["error"]["field"] == "office"
+    gd_record = "/offices/CN-GD/records/GD-2024-00001"
+    assert _call(url, hk, "DELETE", gd_record).status_code == 403
+    assert _call(url, tokens["investigator"], "GET", "/records/CN-GD/GD-2024-00001").status_code == 200
+    # A file whose rows claim another office is still stored as the uploader's office.
+    claim = "office,record_id,name\nCN-GD,hk-1,陈冒充\n"
+    ok = _call(url, hk, "POST", "/offices/CN-HK/records", files={"file": ("x.csv", claim.encode())})
+    assert ok.status_code == 200 and ok.json()["stored"] == 1
+    assert _call(url, tokens["investigator"], "GET", "/records/CN-HK/hk-1").status_code == 200
+    assert _call(url, tokens["investigator"], "GET", "/records/CN-GD/hk-1").status_code == 404
+
+
+def test_upload_reports_rejections_and_withdraw(secured: tuple[str, dict[str, str], Path]) -> None:
+    url, tokens, _ = secured
+    admin = tokens["office-admin"]
+    body = "record_id,name,birth_date\nu1,李上传,1970-01-01\nu2,,1970-01-01\nu3,王日期,not-a-date\n"
+    r = _call(url, admin, "POST", "/offices/CN-GD/records", files={"file": ("up.csv", body.encode())})
+    out = r.json()
+    assert r.status_code == 200 and out["read"] == 3 and out["stored"] == 1 and out["rejected"] == 2
+    assert [(x["line"], x["field"]) for x in out["rejections"]] == [(3, "name"), (4, "birth_date")]
+    bad = _call(url, admin, "POST", "/offices/CN-GD/records", files={"file": ("up.csv", b"foo,bar\n1,2\n")})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "file"
+    assert _call(url, admin, "DELETE", "/offices/CN-GD/records/u1").status_code == 200
+    assert _call(url, admin, "DELETE", "/offices/CN-GD/records/u1").status_code == 404
+
+
+def test_keys_revocation_and_expiry(secured: tuple[str, dict[str, str], Path]) -> None:
+    url, tokens, path = secured
+    made = _call(url, tokens["office-admin"], "POST", "/keys", json={"role": "system", "label": "pre-raid bot"}).json()
+    token, key_id = made["token"], made["key_id"]
+    assert made["office"] == "CN-GD" and token.startswith(f"sus_{key_id}_")
+    created = _call(url, tokens["auditor"], "GET", "/audit", params={"q": key_id}).json()
+    assert [e["action"] for e in created] == ["key.create"]
+    listed = _call(url, tokens["office-admin"], "GET", "/keys").json()
+    assert all("token" not in k and "hash" not in k for k in listed) and key_id in {k["key_id"] for k in listed}
+    assert _call(url, token, "POST", "/match", json={"queries": [{"name": "x"}]}).status_code == 200
+    assert _call(url, tokens["hk-admin"], "DELETE", f"/keys/{key_id}").status_code == 404  # not HK's key
+    assert _call(url, tokens["office-admin"], "DELETE", f"/keys/{key_id}").status_code == 200
+    assert _call(url, token, "POST", "/match", json={"queries": [{"name": "x"}]}).status_code == 401
+    # Expiry: a key that expired a second ago no longer works.
+    access = SQLiteAccess(path)
+    key, expired = new_key("CN-GD", "investigator", "expired", now_utc() - timedelta(seconds=1))
+    access.add_key(key)
+    access.close()
+    assert _call(url, expired, "POST", "/match", json={"queries": [{"name": "x"}]}).status_code == 401
+    # The secret is stored only as a salted hash.
+    rows = sqlite3.connect(path).execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+    assert token.split("_", 2)[2] not in " ".join(str(v) for v in rows)
+
+
+def test_audit_records_each_action(secured: tuple[str, dict[str, str], Path]) -> None:
+    url, tokens, _ = secured
+    _call(
+        url,
+        tokens["investigator"],
+        "POST",
+        "/match",
+        json={"queries": [{"name": "審計測試名", "id_number": "A123456(3)"}]},
+    )
+    _call(url, tokens["investigator"], "GET", "/records/CN-GD/GD-2024-00001")
+    _call(
+        url,
+        tokens["office-admin"],
+        "POST",
+        "/offices/CN-GD/records",
+        files={"file": ("a.csv", b"record_id,name\na1,\xe5\xae\xa1\n")},
+    )
+    _call(url, tokens["office-admin"], "DELETE", "/offices/CN-GD/records/a1")
+    events = _call(url, tokens["auditor"], "GET", "/audit").json()
+    actions = {e["action"] for e in events}
+    assert {"match", "read", "load", "withdraw"} <= actions
+    hit = _call(url, tokens["auditor"], "GET", "/audit", params={"q": "審計測試名"}).json()
+    assert len(hit) == 1 and hit[0]["action"] == "match" and hit[0]["role"] == "investigator"
+    assert hit[0]["terms"] == ["審計測試名", "A123456(3)"] and hit[0]["client"] == "127.0.0.1"
+    assert "results" in hit[0]["detail"]
+    by_key = _call(url, tokens["auditor"], "GET", "/audit", params={"key": hit[0]["key_id"]}).json()
+    assert by_key and all(e["key_id"] == hit[0]["key_id"] for e in by_key)
+    other = _call(url, tokens["auditor"], "GET", "/audit", params={"office": "CN-HK"})
+    assert other.status_code == 403
+    assert _call(url, tokens["auditor"], "GET", "/audit", params={"until": "2000-01-01"}).json() == []
+
+
+def test_audit_trail_cannot_be_altered(tmp_path: Path) -> None:
+    access = SQLiteAccess(tmp_path / "a.db")
+    access.record(AuditEvent("match", "k", "CN-GD", "investigator", "", ["陈大文"], {}))
+    conn = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit SET terms = '[]'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM audit")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("DELETE FROM audit_gate")
+    conn.close()
+    # No route changes or removes entries: only GET exists on /audit.
+    from api.app import create_app
+
+    app = create_app(Settings(store=tmp_path / "a.db"))
+    assert set(app.openapi()["paths"]["/audit"]) == {"get"}
+    # Retention: the purge deletes only old entries, and records itself.
+    old = AuditEvent("match", "k", "CN-GD", "investigator", at=iso(now_utc() - timedelta(days=500)))
+    access.record(old)
+    deleted = access.purge(iso(now_utc() - timedelta(days=400)), AuditEvent("audit.purge", "system", "-", "service"))
+    assert deleted == 1
+    left = access.events()
+    assert [e.action for e in left] == ["audit.purge", "match"] and left[0].detail["deleted"] == 1
+    access.close()
+
+
+def test_rate_limit_and_batch_and_body_limits(loaded_store_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    shutil.copy(loaded_store_path, path)
+    tokens = make_tokens(path)
+    settings = Settings(
+        store=path, rate_limit_per_minute=60, rate_limit_burst=3, max_batch=5, max_body_bytes=5000, max_name_length=50
+    )
+    with Server(settings) as server:
+        codes = [
+            _call(server.url, tokens["system"], "POST", "/match", json={"queries": [{"name": "x"}]}).status_code
+            for _ in range(4)
+        ]
+        assert codes == [200, 200, 200, 429]
+        limited = _call(server.url, tokens["system"], "POST", "/match", json={"queries": [{"name": "x"}]})
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        # Another key has its own bucket.
+        many = _call(server.url, tokens["analyst"], "POST", "/match", json={"queries": [{"name": "x"}] * 6})
+        assert many.status_code == 413 and many.json()["error"]["field"] == "queries"
+        long = _call(server.url, tokens["analyst"], "POST", "/match", json={"queries": [{"name": "x" * 51}]})
+        assert long.status_code == 422 and long.json()["error"]["field"] == "queries.0.name"
+        big = _call(
+            server.url,
+            tokens["analyst"],
+            "POST",
+            "/match",
+            content=b"{" + b" " * 6000 + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert big.status_code == 413
