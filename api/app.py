@@ -101,7 +101,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         opened = store or open_store(cfg)
         access = open_access(cfg)
         app.state.suspects = State(cfg, opened, access)
-        purge_expired(access, cfg.audit_retention_days)
+        try:
+            purge_expired(access, cfg.audit_retention_days)
+        except StoreUnavailable as exc:  # retried at the next start; requests still get 503s
+            logger.warning("audit purge skipped: %s", exc.message)
         try:
             logger.info("serving with %s", opened.ping())
         except StoreUnavailable as exc:  # serve anyway: /readyz says 503 until the store answers

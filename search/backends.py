@@ -18,8 +18,11 @@ def open_store(settings: Settings) -> Store:
 
 
 def open_access(settings: Settings) -> AccessStore:
-    """Keys and audit trail. Kept in the SQLite file (with Elasticsearch, in the file named by
-    ``store`` beside the cluster: see the README's Security section)."""
+    """Keys and audit trail, in the same backend as the records."""
+    if settings.es_url:
+        from search.es_access import ElasticsearchAccess
+
+        return ElasticsearchAccess(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
     from search.sqlite_access import SQLiteAccess
 
     return SQLiteAccess(settings.store)

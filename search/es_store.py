@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,17 @@ def document(item: StoredRecord) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def unavailable() -> Iterator[None]:
+    """Translate cluster failures (unreachable, timing out, overloaded) into StoreUnavailable."""
+    try:
+        yield
+    except (TransportError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.meta.status not in (429, 502, 503, 504):
+            raise
+        raise StoreUnavailable(f"Elasticsearch unavailable: {exc.__class__.__name__}") from exc
+
+
 def _record(source: dict[str, Any]) -> Record:
     return Record.from_dict(source)
 
@@ -115,14 +126,8 @@ class ElasticsearchStore:
         )
         self._write_index: str | None = None  # set while a reindex loads into a new index
 
-    @contextmanager
-    def _unavailable(self) -> Iterator[None]:
-        try:
-            yield
-        except (TransportError, ApiError) as exc:
-            if isinstance(exc, ApiError) and exc.meta.status not in (429, 502, 503, 504):
-                raise
-            raise StoreUnavailable(f"Elasticsearch unavailable: {exc.__class__.__name__}") from exc
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable()
 
     def _target(self) -> str:
         return self._write_index or self.alias

@@ -197,3 +197,23 @@ def test_boosts_equal_sqlite_weights_for_every_key_type(tmp_path: Path) -> None:
         assert sqlite.keys_of(rec.office, rec.record_id) == item.keys
     sqlite.close()
     assert {"id", "n", "py", "wg", "ct", "cn", "cb"} <= seen_types
+
+
+def test_access_index_and_search_bodies_match_the_specification(captured: list[tuple[str, str, Any]]) -> None:
+    from search.access import AuditEvent, new_key
+    from search.es_access import ElasticsearchAccess
+
+    client = Elasticsearch("http://capture.invalid:9200", node_class=CaptureNode)
+    access = ElasticsearchAccess(prefix="suspects", client=client)
+    key, _ = new_key("CN-GD", "investigator", "desk")
+    access.add_key(key)
+    access.list_keys("CN-GD")
+    access.record(AuditEvent("match", key.key_id, "CN-GD", "investigator", "127.0.0.1", ["陈大文"], {"results": []}))
+    access.events("CN-GD", key.key_id, "2026-01-01", "2027-01-01", "陈大文", 100)
+    kinds: dict[str, int] = {}
+    for method, path, body in captured:
+        kind = _kind(method, path)
+        if kind is not None and body is not None:
+            validate(kind, body)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds == {"create": 2, "search": 2}
