@@ -12,9 +12,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,6 +26,9 @@ from api.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, Rec
 from search.access import AccessStore, AuditEvent, KeyVerifier, Principal, iso, now_utc
 from search.backends import open_access, open_store
 from search.engine import Matcher, Query
+
+if TYPE_CHECKING:
+    from search.es_async import AsyncCandidates
 from search.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable, SuspectsError
 from search.settings import Settings, get_settings
 from search.store import Store, doc_id
@@ -46,6 +50,7 @@ class State:
         self.access = access
         self.verifier = KeyVerifier(access)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.async_es: AsyncCandidates | None = None  # the async read path, with Elasticsearch
 
     def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
         """Record one action of one caller in the append-only audit trail."""
@@ -101,6 +106,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         opened = store or open_store(cfg)
         access = open_access(cfg)
         app.state.suspects = State(cfg, opened, access)
+        if cfg.es_url and store is None:
+            from search.es_async import AsyncCandidates
+
+            app.state.suspects.async_es = AsyncCandidates(cfg.es_url, cfg.es_index_prefix, cfg.es_timeout)
         try:
             purge_expired(access, cfg.audit_retention_days)
         except StoreUnavailable as exc:  # retried at the next start; requests still get 503s
@@ -115,6 +124,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if store is None:
                 opened.close()
             access.close()
+            if app.state.suspects.async_es is not None:
+                await app.state.suspects.async_es.close()
 
     app = FastAPI(
         title="suspects",
@@ -134,7 +145,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return await call_next(request)
 
     @app.post("/match", response_model=MatchResponse, summary="Check a batch of names against every partner office")
-    def match(body: MatchRequest, state: StateDep, who: Annotated[Principal, Depends(requires("match"))]) -> Response:
+    async def match(
+        body: MatchRequest, state: StateDep, who: Annotated[Principal, Depends(requires("match"))]
+    ) -> Response:
         """For each query, the records the scorer judges to be the same entity, best first, each
         with its explanation; plus, per office, how many queries it has seen."""
         if len(body.queries) > state.settings.max_batch:
@@ -150,7 +163,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         t0 = time.perf_counter()
         queries = [Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender) for q in body.queries]
         try:
-            answers = state.matcher.match_many(queries, body.offices, body.limit)
+            if state.async_es is None:
+                answers = await run_in_threadpool(state.matcher.match_many, queries, body.offices, body.limit)
+            else:
+                # Elasticsearch: CPU work in the thread pool, the cluster round trip on the loop.
+                profiles, wanted = await run_in_threadpool(state.matcher.plan, queries, body.offices)
+                cands = await state.async_es.candidates_many(wanted, body.offices, state.settings.candidates)
+                answers = await run_in_threadpool(state.matcher.judge, queries, profiles, cands, body.limit)
         except InvalidInput as exc:
             if exc.field and not exc.field.startswith(("queries.", "offices")):
                 exc.field = f"queries.0.{exc.field}"
@@ -161,7 +180,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             for office in result.offices():
                 seen_by[office] = seen_by.get(office, 0) + 1
             results.append(result.to_dict())
-        state.audit(
+        await run_in_threadpool(
+            state.audit,
             who,
             "match",
             [t for q in body.queries for t in (q.name, q.id_number) if t],
@@ -217,9 +237,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return {"status": "ok"}
 
     @app.get("/readyz", summary="Readiness: the store answers", responses={503: {"model": ErrorResponse}})
-    def readyz(state: StateDep) -> dict[str, Any]:
+    async def readyz(state: StateDep) -> dict[str, Any]:
         try:
-            details = state.store.ping()
+            if state.async_es is not None:
+                details = await state.async_es.ping()
+            else:
+                details = await run_in_threadpool(state.store.ping)
         except StoreUnavailable:
             raise
         except Exception as exc:  # any backend failure means "not ready", never a 500

@@ -136,6 +136,20 @@ class Matcher:
     ) -> list[Result]:
         """Match a batch; the store fetches every query's candidates in one round trip where it
         can (Elasticsearch msearch). Raises InvalidInput naming ``queries.<i>.<field>``."""
+        profiles, wanted = self.plan(queries, offices)
+        batched = getattr(self.store, "candidates_many", None)
+        if batched is not None and len(queries) > 1:
+            all_cands: list[list[Candidate]] = batched(wanted, offices, self.limit)
+        else:
+            all_cands = [self.store.candidates(k, et, offices, self.limit) for k, et in wanted]
+        return self.judge(queries, profiles, all_cands, limit)
+
+    def plan(
+        self, queries: Sequence[Query], offices: Sequence[str] | None = None
+    ) -> tuple[list[Profile], list[tuple[dict[str, float], str]]]:
+        """Validate and normalize a batch: each query's profile and (keys, entity type). The
+        first half of :meth:`match_many`, for callers that fetch candidates themselves (the API's
+        async Elasticsearch path)."""
         if offices:
             unknown = [o for o in offices if o not in OFFICES]
             if unknown:
@@ -149,12 +163,12 @@ class Matcher:
                 if prefix:
                     exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
                 raise
-        wanted = [(profile_keys(qp), q.entity_type) for qp, q in zip(profiles, queries, strict=True)]
-        batched = getattr(self.store, "candidates_many", None)
-        if batched is not None and len(queries) > 1:
-            all_cands: list[list[Candidate]] = batched(wanted, offices, self.limit)
-        else:
-            all_cands = [self.store.candidates(k, et, offices, self.limit) for k, et in wanted]
+        return profiles, [(profile_keys(qp), q.entity_type) for qp, q in zip(profiles, queries, strict=True)]
+
+    def judge(
+        self, queries: Sequence[Query], profiles: Sequence[Profile], all_cands: Sequence[list[Candidate]], limit: int
+    ) -> list[Result]:
+        """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
         return [self._judge(q, qp, cands, limit) for q, qp, cands in zip(queries, profiles, all_cands, strict=True)]
 
     def _judge(self, q: Query, qp: Profile, cands: list[Candidate], limit: int) -> Result:

@@ -89,6 +89,34 @@ def document(item: StoredRecord) -> dict[str, Any]:
     }
 
 
+def msearch_body(
+    alias: str, queries: Sequence[tuple[dict[str, float], str]], offices: Sequence[str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Header and body lines of one msearch: every query's candidate search."""
+    searches: list[dict[str, Any]] = []
+    for keys, entity_type in queries:
+        searches.append({"index": alias})
+        searches.append(candidate_query(keys or {"-": 0.0}, entity_type, offices, limit))
+    return searches
+
+
+def candidates_from_msearch(resp: Any) -> list[list[Candidate]]:
+    """Candidates per query from an msearch response; a failed sub-search means unavailable."""
+    out: list[list[Candidate]] = []
+    for r in resp["responses"]:
+        if "error" in r:
+            raise StoreUnavailable(f"Elasticsearch search failed: {r['error'].get('type', 'error')}")
+        out.append([Candidate(h["_id"], float(h["_score"]), _record(h["_source"])) for h in r["hits"]["hits"]])
+    return out
+
+
+def health_details(health: Any, alias: str, targets: list[str]) -> dict[str, object]:
+    """/readyz details; a red cluster is not ready."""
+    if health["status"] == "red":
+        raise StoreUnavailable("Elasticsearch cluster health is red")
+    return {"backend": "elasticsearch", "cluster": health["status"], "alias": alias, "index": targets}
+
+
 @contextmanager
 def unavailable() -> Iterator[None]:
     """Translate cluster failures (unreachable, timing out, overloaded) into StoreUnavailable."""
@@ -250,16 +278,9 @@ class ElasticsearchStore:
         self, queries: Sequence[tuple[dict[str, float], str]], offices: Sequence[str] | None, limit: int
     ) -> list[list[Candidate]]:
         """Candidates for a batch of queries in one msearch round trip."""
-        searches: list[dict[str, Any]] = []
-        for keys, entity_type in queries:
-            searches.append({"index": self.alias})
-            searches.append(candidate_query(keys or {"-": 0.0}, entity_type, offices, limit))
         with self._unavailable():
-            resp = self.es.msearch(searches=searches)
-        return [
-            [Candidate(h["_id"], float(h["_score"]), _record(h["_source"])) for h in r["hits"]["hits"]]
-            for r in resp["responses"]
-        ]
+            resp = self.es.msearch(searches=msearch_body(self.alias, queries, offices, limit))
+        return candidates_from_msearch(resp)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(ids))
@@ -289,14 +310,7 @@ class ElasticsearchStore:
     def ping(self) -> dict[str, object]:
         with self._unavailable():
             health = self.es.cluster.health()
-        if health["status"] == "red":
-            raise StoreUnavailable("Elasticsearch cluster health is red")
-        return {
-            "backend": "elasticsearch",
-            "cluster": health["status"],
-            "alias": self.alias,
-            "index": self.alias_target(),
-        }
+        return health_details(health, self.alias, self.alias_target())
 
     def close(self) -> None:
         self.es.close()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import jsonschema
 import pytest
-from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
+from elastic_transport import ApiResponseMeta, BaseAsyncNode, BaseNode, HttpHeaders
 from elastic_transport._node._base import NodeApiResponse
 from elasticsearch import Elasticsearch
 
@@ -80,7 +80,7 @@ class CaptureNode(BaseNode):
             else:
                 parsed = json.loads(text)
         CaptureNode.captured.append((method, path, parsed))
-        status, answer = self._answer(method, path, parsed)
+        status, answer = CaptureNode._answer(method, path, parsed)
         meta = ApiResponseMeta(
             status=status, http_version="1.1",
             headers=HttpHeaders({"x-elastic-product": "Elasticsearch", "content-type": "application/json"}),
@@ -217,3 +217,46 @@ def test_access_index_and_search_bodies_match_the_specification(captured: list[t
             validate(kind, body)
             kinds[kind] = kinds.get(kind, 0) + 1
     assert kinds == {"create": 2, "search": 2}
+
+
+class AsyncCaptureNode(BaseAsyncNode):
+    """The async twin of CaptureNode (same capture, same minimal answers)."""
+
+    async def perform_request(  # type: ignore[override]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: Any = None,
+    ) -> NodeApiResponse:
+        return CaptureNode.perform_request(self, method, target, body, headers, request_timeout)  # type: ignore[arg-type]
+
+    async def close(self) -> None:  # type: ignore[override]
+        return None
+
+
+def test_async_read_path_sends_the_same_valid_bodies(captured: list[tuple[str, str, Any]]) -> None:
+    import asyncio
+
+    from elasticsearch import AsyncElasticsearch
+
+    from search.es_async import AsyncCandidates
+
+    reader = AsyncCandidates("http://capture.invalid:9200")
+    reader.es = AsyncElasticsearch("http://capture.invalid:9200", node_class=AsyncCaptureNode)
+    wanted = [(profile_keys(profile("person", n)), "person") for n in ("陈大文", "CHAN Tai Man")]
+
+    async def run() -> None:
+        assert await reader.candidates_many(wanted, ["CN-GD"], 50) == [[], []]
+        assert (await reader.ping())["backend"] == "elasticsearch"
+        await reader.close()
+
+    asyncio.run(run())
+    bodies = [body for method, path, body in captured if path.endswith("/_msearch")]
+    assert len(bodies) == 1
+    validate("msearch", bodies[0])
+    store = _store()
+    store.candidates_many(wanted, ["CN-GD"], 50)
+    sync_bodies = [body for method, path, body in CaptureNode.captured if path.endswith("/_msearch")]
+    assert sync_bodies[-1] == bodies[0]  # the async and sync paths send the same search
