@@ -210,8 +210,10 @@ class ElasticsearchStore:
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """Incremental bulk load into the live index: refresh paused, restored (and run) after."""
-        self.ensure_index()
+        """Bulk load with refresh paused, restored (and run) after: into the live index, or into
+        the new index while a reindex fills it."""
+        if self._write_index is None:
+            self.ensure_index()
         index = self._write_index or self.alias
         with self._unavailable():
             self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
