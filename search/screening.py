@@ -153,3 +153,105 @@ def csv_text(rows: list[list[str]]) -> str:
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
     return buf.getvalue()
+
+
+# ---- running a screening: in order, streamed, on several cores -------------------------------
+
+CHUNK = 200  # queries per task: large enough to amortize the process hop, small enough to stream
+
+_worker_matcher: Any = None
+
+
+def _init_worker(settings: Any) -> None:
+    global _worker_matcher
+    from search.backends import open_store
+    from search.engine import Matcher
+
+    _worker_matcher = Matcher(open_store(settings), settings.candidates)
+
+
+def screen_chunk(
+    matcher: Any, chunk: list[tuple[int, Query | BadRow]], limit: int
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Results for a chunk of watchlist rows; a row that cannot be checked yields its error."""
+    from search.errors import InvalidInput
+
+    out: list[tuple[int, str, dict[str, Any]]] = []
+    good = [(line, item) for line, item in chunk if isinstance(item, Query)]
+    answers: dict[int, dict[str, Any]] = {}
+    try:
+        for (line, _), res in zip(good, matcher.match_many([q for _, q in good], None, limit), strict=True):
+            answers[line] = res.to_dict()
+    except InvalidInput:
+        for line, q in good:  # one bad query in the batch: check them one by one
+            try:
+                answers[line] = matcher.match(q, None, limit).to_dict()
+            except InvalidInput as exc:
+                answers[line] = error_result(q.query_id, line, exc.message)
+    for line, item in chunk:
+        if isinstance(item, BadRow):
+            out.append((line, "", error_result(item.query_id, line, item.reason)))
+        else:
+            result = answers[line]
+            result["line"] = line
+            out.append((line, item.name, result))
+    return out
+
+
+def _run_chunk(chunk: list[tuple[int, Query | BadRow]], limit: int) -> list[tuple[int, str, dict[str, Any]]]:
+    return screen_chunk(_worker_matcher, chunk, limit)
+
+
+def error_result(query_id: str | None, line: int, reason: str) -> dict[str, Any]:
+    """The output of a watchlist row that could not be checked: reported, never dropped."""
+    return {
+        "query_id": query_id,
+        "line": line,
+        "seen": False,
+        "offices": {},
+        "matches": [],
+        "error": f"line {line}: {reason}",
+    }
+
+
+def _chunks(rows: Iterator[tuple[int, Query | BadRow]], after: int) -> Iterator[list[tuple[int, Query | BadRow]]]:
+    chunk: list[tuple[int, Query | BadRow]] = []
+    for line, item in rows:
+        if line <= after:
+            continue  # done in an earlier, interrupted run
+        chunk.append((line, item))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_screening(
+    rows: Iterator[tuple[int, Query | BadRow]], settings: Any, limit: int = 10, workers: int = 1, after: int = 0
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(line, query name, result) for every row after line ``after``, in input order. With
+    ``workers`` > 1 the rows are matched in that many processes, at most two chunks ahead of the
+    writer per worker, so memory stays flat however long the watchlist."""
+    if workers <= 1:
+        from search.backends import open_store
+        from search.engine import Matcher
+
+        store = open_store(settings)
+        matcher = Matcher(store, settings.candidates)
+        try:
+            for chunk in _chunks(rows, after):
+                yield from screen_chunk(matcher, chunk, limit)
+        finally:
+            store.close()
+        return
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        pending: list[Future[list[tuple[int, str, dict[str, Any]]]]] = []
+        for chunk in _chunks(rows, after):
+            pending.append(pool.submit(_run_chunk, chunk, limit))
+            while len(pending) > workers * 2:
+                yield from pending.pop(0).result()
+        for fut in pending:
+            yield from fut.result()

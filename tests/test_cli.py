@@ -141,3 +141,27 @@ def test_keys_and_audit_commands(tmp_path: Path) -> None:
     rows = list(csv.DictReader(trail.stdout.splitlines()))
     assert [r["action"] for r in rows] == ["key.revoke", "key.create"]
     assert key_id in run("audit", "--q", key_id, store=store).stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_check_resume_and_workers_give_the_same_output(store_copy: Path, tmp_path: Path, fmt: str) -> None:
+    from indexer.synth.offices import sample_records
+
+    names = [r.fields["name"] for r in sample_records()[:450] if r.fields["entity_type"] == "person"]
+    watch = tmp_path / "w.csv"
+    with watch.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["query_id", "name"])
+        w.writerows([[f"q{i}", n] for i, n in enumerate(names)] + [["bad", ""]])
+    full = tmp_path / f"full.{fmt}"
+    assert run("check", str(watch), "--out", str(full), "--workers", "1", store=store_copy).returncode == 0
+    two = tmp_path / f"two.{fmt}"
+    assert run("check", str(watch), "--out", str(two), "--workers", "2", store=store_copy).returncode == 0
+    assert two.read_bytes() == full.read_bytes()
+    # An interrupted run: the file ends in the middle of a line, part way through.
+    cut = tmp_path / f"cut.{fmt}"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    resumed = run("check", str(watch), "--out", str(cut), "--resume", store=store_copy)
+    assert resumed.returncode == 0 and "resumed after line" in resumed.stderr
+    assert cut.read_bytes() == data
