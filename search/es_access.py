@@ -17,7 +17,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from search.access import ApiKey, AuditEvent, iso, now_utc
-from search.es_store import MAPPINGS_DIR, unavailable
+from search.es_store import MAPPINGS_DIR, make_client, unavailable
 
 
 def _mapping(name: str) -> dict[str, Any]:
@@ -35,7 +35,7 @@ class ElasticsearchAccess:
         client: Elasticsearch | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.es = client or Elasticsearch(url, request_timeout=timeout, max_retries=3, retry_on_timeout=True)
+        self.es = client or make_client(url, timeout)
         self.keys_index = f"{prefix}-keys"
         self.audit_index = f"{prefix}-audit"
         self._ready = False

@@ -128,6 +128,14 @@ def unavailable() -> Iterator[None]:
         raise StoreUnavailable(f"Elasticsearch unavailable: {exc.__class__.__name__}") from exc
 
 
+def make_client(url: str | None, timeout: float) -> Elasticsearch:
+    """The sync client: ``timeout`` seconds per request, 3 retries on timeouts and on
+    429/502/503/504 (the client backs off between them)."""
+    return Elasticsearch(
+        url, request_timeout=timeout, max_retries=3, retry_on_timeout=True, retry_on_status=(429, 502, 503, 504)
+    )
+
+
 def _record(source: dict[str, Any]) -> Record:
     return Record.from_dict(source)
 
@@ -145,13 +153,7 @@ class ElasticsearchStore:
         self.prefix = prefix
         self.alias = f"{prefix}-records"
         self.lock_index = f"{prefix}-locks"
-        self.es = client or Elasticsearch(
-            url,
-            request_timeout=timeout,
-            max_retries=3,
-            retry_on_timeout=True,
-            retry_on_status=(429, 502, 503, 504),
-        )
+        self.es = client or make_client(url, timeout)
         self._write_index: str | None = None  # set while a reindex loads into a new index
 
     def _unavailable(self) -> AbstractContextManager[None]:
