@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import requires
 from indexer.readers import FileError
@@ -75,6 +75,8 @@ def withdraw(office: str, record_id: str, request: Request, who: ADMIN) -> dict[
 
 
 class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: str = Field(examples=["investigator"], description=f"One of: {', '.join(ROLES)}.")
     label: str = Field(min_length=1, max_length=200, examples=["desk 3, Tianhe branch"])
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from search.access import ApiKey, AuditEvent, iso, now_utc
-from search.errors import StoreUnavailable
+from search.sqlite_store import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -65,16 +65,7 @@ class SQLiteAccess:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open store {self.path}: {exc}") from exc
-            conn.execute("PRAGMA cache_size=-2048")
-            # WAL with synchronous=NORMAL: a committed audit entry survives a crash of the service
-            # (it is in the WAL file before the request returns) but not of the machine's power;
-            # FULL put an fsync on every request (bench/load.py: p99 9 → 46 ms with FULL).
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = connect(self.path, cache_mb=2)
             self._local.conn = conn
         return conn
 
