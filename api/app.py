@@ -24,8 +24,10 @@ from starlette.responses import Response
 from api.auth import RateLimiter, requires
 from api.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, RecordResponse
 from search.access import AccessStore, AuditEvent, KeyVerifier, Principal, iso, now_utc
-from search.backends import open_access, open_store
+from search.backends import open_access, open_jobs, open_store
 from search.engine import Matcher, Query
+from search.jobs import JobStore
+from search.screening_jobs import Runner
 
 if TYPE_CHECKING:
     from search.es_async import AsyncCandidates
@@ -43,11 +45,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class State:
     """What the routes share: settings, the store, the matcher, keys and the audit trail."""
 
-    def __init__(self, settings: Settings, store: Store, access: AccessStore) -> None:
+    def __init__(self, settings: Settings, store: Store, access: AccessStore, jobs: JobStore) -> None:
         self.settings = settings
         self.store = store
         self.matcher = Matcher(store, settings.candidates)
         self.access = access
+        self.jobs = jobs
+        self.runner = Runner(jobs, settings, self.matcher, access)
         self.verifier = KeyVerifier(access)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.async_es: AsyncCandidates | None = None  # the async read path, with Elasticsearch
@@ -105,7 +109,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store or open_store(cfg)
         access = open_access(cfg)
-        app.state.suspects = State(cfg, opened, access)
+        jobs = open_jobs(cfg)
+        app.state.suspects = State(cfg, opened, access, jobs)
         if cfg.es_url and store is None:
             from search.es_async import AsyncCandidates
 
@@ -118,9 +123,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             logger.info("serving with %s", opened.ping())
         except StoreUnavailable as exc:  # serve anyway: /readyz says 503 until the store answers
             logger.warning("store not ready at start: %s", exc.message)
+        app.state.suspects.runner.start()  # continues any job a previous server left unfinished
         try:
             yield
         finally:
+            app.state.suspects.runner.stop()
+            jobs.close()
             if store is None:
                 opened.close()
             access.close()
@@ -139,8 +147,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > cfg.max_body_bytes:
-            err = PayloadTooLarge(f"request body is {length} bytes; the limit is {cfg.max_body_bytes}", field="body")
+        limit = cfg.max_upload_bytes if request.url.path == "/screenings" else cfg.max_body_bytes
+        if length is not None and length.isdigit() and int(length) > limit:
+            err = PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}", field="body")
             return JSONResponse(err.body(), status_code=413)
         return await call_next(request)
 
@@ -250,8 +259,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return {"status": "ready", "store": details}
 
     from api.routes_admin import router as admin_router
+    from api.routes_screening import router as screening_router
 
     app.include_router(admin_router)
+    app.include_router(screening_router)
     return app
 
 

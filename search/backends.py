@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from search.access import AccessStore
+from search.jobs import JobStore
 from search.settings import Settings
 from search.sqlite_store import SQLiteStore
 from search.store import Store
@@ -26,3 +27,14 @@ def open_access(settings: Settings) -> AccessStore:
     from search.sqlite_access import SQLiteAccess
 
     return SQLiteAccess(settings.store)
+
+
+def open_jobs(settings: Settings) -> JobStore:
+    """Screening jobs, in the same backend as the records."""
+    if settings.es_url:
+        from search.es_jobs import ElasticsearchJobs
+
+        return ElasticsearchJobs(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
+    from search.sqlite_jobs import SQLiteJobs
+
+    return SQLiteJobs(settings.store)

@@ -91,3 +91,10 @@ class Busy(SuspectsError):
 
     status = 409
     code = "busy"
+
+
+class Conflict(SuspectsError):
+    """The resource is not in a state that allows this (e.g. cancelling a finished job)."""
+
+    status = 409
+    code = "conflict"

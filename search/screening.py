@@ -15,12 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer.readers import RowError, read_rows
+from indexer.readers import Row, RowError, read_rows
 from search.engine import Query
 
 WATCHLIST_HEADERS: dict[str, str] = {
@@ -66,10 +66,17 @@ class BadRow:
     reason: str
 
 
-def read_watchlist(path: Path) -> Iterator[tuple[int, Query | BadRow]]:
+def read_watchlist(path: Path, max_name_length: int | None = None) -> Iterator[tuple[int, Query | BadRow]]:
     """Watchlist rows as queries (or bad rows), in file order; query_id defaults to the line."""
+    return watchlist_items(read_rows(path), max_name_length)
+
+
+def watchlist_items(
+    rows: Iterable[tuple[int, Row | RowError]], max_name_length: int | None = None
+) -> Iterator[tuple[int, Query | BadRow]]:
+    """Rows (from a file or a JSON request) as queries or bad rows; ``name`` is the one required column."""
     checked = False
-    for line, row in read_rows(path):
+    for line, row in rows:
         if isinstance(row, RowError):
             yield line, BadRow(line, None, row.reason)
             continue
@@ -86,6 +93,9 @@ def read_watchlist(path: Path) -> Iterator[tuple[int, Query | BadRow]]:
         name = str(canon.get("name") or "").strip()
         if not name:
             yield line, BadRow(line, qid, "name is empty")
+            continue
+        if max_name_length is not None and len(name) > max_name_length:
+            yield line, BadRow(line, qid, f"name is {len(name)} characters; at most {max_name_length}")
             continue
         etype = ENTITY_VALUES.get(str(canon.get("entity_type") or "").strip().lower())
         if etype is None:
@@ -162,16 +172,23 @@ CHUNK = 200  # queries per task: large enough to amortize the process hop, small
 _worker_matcher: Any = None
 
 
-def _init_worker(settings: Any) -> None:
+def init_worker(settings: Any, nice: int = 0) -> None:
+    """Open this worker process's own store; ``nice`` > 0 lowers its CPU priority (the server's
+    background screening yields to interactive /match requests)."""
     global _worker_matcher
+    import os
+
     from search.backends import open_store
     from search.engine import Matcher
+
+    if nice:
+        os.nice(nice)
 
     _worker_matcher = Matcher(open_store(settings), settings.candidates)
 
 
 def screen_chunk(
-    matcher: Any, chunk: list[tuple[int, Query | BadRow]], limit: int
+    matcher: Any, chunk: list[tuple[int, Query | BadRow]], limit: int, offices: list[str] | None = None
 ) -> list[tuple[int, str, dict[str, Any]]]:
     """Results for a chunk of watchlist rows; a row that cannot be checked yields its error."""
     from search.errors import InvalidInput
@@ -180,12 +197,12 @@ def screen_chunk(
     good = [(line, item) for line, item in chunk if isinstance(item, Query)]
     answers: dict[int, dict[str, Any]] = {}
     try:
-        for (line, _), res in zip(good, matcher.match_many([q for _, q in good], None, limit), strict=True):
+        for (line, _), res in zip(good, matcher.match_many([q for _, q in good], offices, limit), strict=True):
             answers[line] = res.to_dict()
     except InvalidInput:
         for line, q in good:  # one bad query in the batch: check them one by one
             try:
-                answers[line] = matcher.match(q, None, limit).to_dict()
+                answers[line] = matcher.match(q, offices, limit).to_dict()
             except InvalidInput as exc:
                 answers[line] = error_result(q.query_id, line, exc.message)
     for line, item in chunk:
@@ -198,8 +215,11 @@ def screen_chunk(
     return out
 
 
-def _run_chunk(chunk: list[tuple[int, Query | BadRow]], limit: int) -> list[tuple[int, str, dict[str, Any]]]:
-    return screen_chunk(_worker_matcher, chunk, limit)
+def run_chunk(
+    chunk: list[tuple[int, Query | BadRow]], limit: int, offices: list[str] | None = None
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Screen a chunk in a worker process started with :func:`init_worker`."""
+    return screen_chunk(_worker_matcher, chunk, limit, offices)
 
 
 def error_result(query_id: str | None, line: int, reason: str) -> dict[str, Any]:
@@ -247,10 +267,10 @@ def run_screening(
         return
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(settings,)) as pool:
         pending: list[Future[list[tuple[int, str, dict[str, Any]]]]] = []
         for chunk in _chunks(rows, after):
-            pending.append(pool.submit(_run_chunk, chunk, limit))
+            pending.append(pool.submit(run_chunk, chunk, limit))
             while len(pending) > workers * 2:
                 yield from pending.pop(0).result()
         for fut in pending:

@@ -71,6 +71,26 @@ class Settings(BaseSettings):
         ge=1,
         description="Days audit entries are kept; older ones are purged at start-up, and the purge is audited.",
     )
+    max_upload_bytes: int = Field(
+        default=50_000_000,
+        ge=1000,
+        description="Largest watchlist file POST /screenings accepts, in bytes (other requests: max_body_bytes).",
+    )
+    max_screening_rows: int = Field(default=500_000, ge=1, description="Most rows one screening job may have.")
+    screening_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Processes the server uses to match background screening jobs (0: match in a server thread).",
+    )
+    screening_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job's lease; a job whose server died is taken over by another once it runs out.",
+    )
+    screening_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often an idle server looks for screening jobs submitted elsewhere."
+    )
     host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
     workers: int = Field(

@@ -1,0 +1,236 @@
+"""Screening jobs in Elasticsearch: ``<prefix>-screenings`` (headers) and ``<prefix>-screening-chunks``
+(rows and results), mappings in ``mappings/``.
+
+Elasticsearch has no multi-document transactions, so each state change is one document write: a
+chunk's output carries its own counts (a running job's progress is their sum), and changes to a job
+header use optimistic concurrency (``if_seq_no``/``if_primary_term``), so two runners never both
+claim a job and a cancel is never overwritten by a lease renewal. Chunks are read by id (real-time
+GET), never by search, so a freshly written output is seen at once without a refresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+from elasticsearch.helpers import streaming_bulk
+
+from search.es_store import MAPPINGS_DIR, make_client, unavailable
+from search.jobs import ACTIVE, Job, Output, Rows, count_output, decode_rows, encode_rows, stamp
+
+BATCH = 20  # chunk documents fetched per mget when walking a job
+
+
+def _mapping(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((MAPPINGS_DIR / name).read_text("utf-8"))
+    return data
+
+
+class ElasticsearchJobs:
+    """Screening jobs and chunks in two Elasticsearch indexes."""
+
+    def __init__(
+        self, url: str | None = None, prefix: str = "suspects", client: Elasticsearch | None = None, timeout: float = 10
+    ) -> None:
+        self.es = client or make_client(url, timeout)
+        self.jobs_index = f"{prefix}-screenings"
+        self.chunks_index = f"{prefix}-screening-chunks"
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        with unavailable():
+            for index, mapping in ((self.jobs_index, "screenings.json"), (self.chunks_index, "screening-chunks.json")):
+                if not self.es.indices.exists(index=index):
+                    body = _mapping(mapping)
+                    self.es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
+        self._ready = True
+
+    def _fetch(self, job_id: str) -> tuple[Job, int, int] | None:
+        """The job header with its sequence number and primary term (for a conditional write)."""
+        self._ensure()
+        with unavailable():
+            try:
+                resp = self.es.get(index=self.jobs_index, id=job_id)
+            except NotFoundError:
+                return None
+        return Job(**resp["_source"]), int(resp["_seq_no"]), int(resp["_primary_term"])
+
+    def _update(self, job_id: str, change: Any) -> Job | None:
+        """Apply ``change(job) -> bool`` and write it if it returns True, retrying on a conflict."""
+        for _ in range(10):
+            found = self._fetch(job_id)
+            if found is None:
+                return None
+            job, seq, term = found
+            if not change(job):
+                return None
+            try:
+                with unavailable():
+                    self.es.index(
+                        index=self.jobs_index,
+                        id=job_id,
+                        document=job.to_doc(),
+                        if_seq_no=seq,
+                        if_primary_term=term,
+                        refresh="wait_for",
+                    )
+                return job
+            except ConflictError:
+                continue
+        return None
+
+    def create(self, job: Job, chunks: Iterator[Rows]) -> None:
+        self._ensure()
+        actions = (
+            {
+                "_op_type": "index",
+                "_index": self.chunks_index,
+                "_id": f"{job.job_id}:{n}",
+                "_source": {"job_id": job.job_id, "n": n, "input": json.dumps(encode_rows(rows)), "done": False},
+            }
+            for n, rows in enumerate(chunks)
+        )
+        with unavailable():
+            for _ in streaming_bulk(self.es, actions, chunk_size=50, raise_on_error=True):
+                pass
+            # The header last: a job becomes visible (and claimable) only once all its rows are stored.
+            self.es.index(index=self.jobs_index, id=job.job_id, document=job.to_doc(), refresh="wait_for")
+
+    def get(self, job_id: str) -> Job | None:
+        found = self._fetch(job_id)
+        if found is None:
+            return None
+        job = found[0]
+        if job.status in ACTIVE or job.status == "cancelled":
+            self._add_progress(job)
+        return job
+
+    def _add_progress(self, job: Job) -> None:
+        """A job's progress: the sums of its done chunks' counts (near real time)."""
+        with unavailable():
+            resp = self.es.search(
+                index=self.chunks_index,
+                size=0,
+                query={"bool": {"filter": [{"term": {"job_id": job.job_id}}, {"term": {"done": True}}]}},
+                aggs={f: {"sum": {"field": f}} for f in ("rows", "seen", "rejected", "seconds")},
+            )
+        aggs = resp["aggregations"]
+        job.done, job.seen = int(aggs["rows"]["value"]), int(aggs["seen"]["value"])
+        job.rejected, job.seconds = int(aggs["rejected"]["value"]), float(aggs["seconds"]["value"])
+
+    def list(self, office: str, limit: int = 100) -> list[Job]:
+        self._ensure()
+        with unavailable():
+            resp = self.es.search(
+                index=self.jobs_index,
+                query={"term": {"office": {"value": office}}},
+                size=limit,
+                sort=[{"created_at": {"order": "desc"}}, {"job_id": {"order": "asc"}}],
+            )
+        return [Job(**h["_source"]) for h in resp["hits"]["hits"]]
+
+    def claim(self, owner: str, lease_seconds: float, now: float) -> Job | None:
+        self._ensure()
+        with unavailable():
+            resp = self.es.search(
+                index=self.jobs_index,
+                query={"terms": {"status": list(ACTIVE)}},
+                size=20,
+                sort=[{"created_at": {"order": "asc"}}, {"job_id": {"order": "asc"}}],
+            )
+
+        def take(job: Job) -> bool:
+            if job.status not in ACTIVE or (job.lease_owner not in (None, owner) and job.lease_until > now):
+                return False
+            job.status, job.lease_owner, job.lease_until = "running", owner, now + lease_seconds
+            job.started_at = job.started_at or stamp(now)
+            return True
+
+        for hit in resp["hits"]["hits"]:
+            job = self._update(hit["_id"], take)
+            if job is not None:
+                return job
+        return None
+
+    def renew(self, job: Job, owner: str, lease_seconds: float, now: float) -> bool:
+        def extend(current: Job) -> bool:
+            if current.status != "running" or current.lease_owner != owner:
+                return False
+            current.lease_until = now + lease_seconds
+            return True
+
+        return self._update(job.job_id, extend) is not None
+
+    def _chunks(self, job_id: str, start: int) -> Iterator[dict[str, Any]]:
+        """Chunk documents from ``start`` on, in order, until the first missing one."""
+        self._ensure()
+        n = start
+        while True:
+            ids = [f"{job_id}:{i}" for i in range(n, n + BATCH)]
+            with unavailable():
+                docs = self.es.mget(index=self.chunks_index, ids=ids)["docs"]
+            for doc in docs:
+                if not doc.get("found"):
+                    return
+                yield doc["_source"]
+            n += BATCH
+
+    def pending_chunk(self, job_id: str, start: int = 0) -> tuple[int, Rows] | None:
+        for src in self._chunks(job_id, start):
+            if not src.get("done"):
+                return int(src["n"]), decode_rows(json.loads(src["input"]))
+        return None
+
+    def save_output(self, job: Job, chunk: int, output: Output, seconds: float) -> None:
+        seen, bad = count_output(output)
+        doc = {"output": json.dumps(output, ensure_ascii=False), "done": True, "rows": len(output)}
+        doc |= {"seen": seen, "rejected": bad, "seconds": seconds}
+        with unavailable():
+            self.es.update(index=self.chunks_index, id=f"{job.job_id}:{chunk}", doc=doc)
+        job.done += len(output)
+        job.seen += seen
+        job.rejected += bad
+        job.seconds += seconds
+
+    def finish(self, job_id: str, status: str, at: str, error: str | None = None) -> None:
+        def end(job: Job) -> bool:
+            if job.status not in ACTIVE:
+                return False
+            job.status, job.finished_at, job.error, job.lease_owner = status, at, error, None
+            return True
+
+        with unavailable():
+            self.es.indices.refresh(index=self.chunks_index)
+        found = self._fetch(job_id)
+        if found is None:
+            return
+        totals = found[0]
+        self._add_progress(totals)
+
+        def end_with_counts(job: Job) -> bool:
+            job.done, job.seen, job.rejected, job.seconds = totals.done, totals.seen, totals.rejected, totals.seconds
+            return end(job)
+
+        self._update(job_id, end_with_counts)
+
+    def cancel(self, job_id: str, at: str) -> bool:
+        def stop(job: Job) -> bool:
+            if job.status not in ACTIVE:
+                return False
+            job.status, job.finished_at, job.lease_owner = "cancelled", at, None
+            return True
+
+        return self._update(job_id, stop) is not None
+
+    def outputs(self, job_id: str) -> Iterator[Output]:
+        for src in self._chunks(job_id, 0):
+            if not src.get("done"):
+                return
+            yield [(int(line), name, result) for line, name, result in json.loads(src["output"])]
+
+    def close(self) -> None:
+        self.es.close()
