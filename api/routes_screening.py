@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData
 
 from api.auth import requires
 from api.models import MatchRequest
@@ -123,35 +124,39 @@ def _offices(value: list[str] | None) -> list[str] | None:
         raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, "), field="offices") from exc
 
 
+async def _parse_form(form: FormData, max_name: int) -> tuple[list[Any], str, int, list[str] | None]:
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInput("send the watchlist as the multipart field 'file'", field="file")
+    name = upload.filename or "watchlist.csv"
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InvalidInput(f"{name}: unsupported file type; use .csv, .xlsx or .jsonl", field="file")
+    limit_text = str(form.get("limit") or "10")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        raise InvalidInput("limit must be an integer from 1 to 100", field="limit")
+    office_text = str(form.get("offices") or "")
+    offices = _offices([o.strip() for o in office_text.split(",") if o.strip()] or None)
+    data = await upload.read()
+
+    def read() -> list[Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"watchlist{suffix}"
+            path.write_bytes(data)
+            try:
+                return list(read_watchlist(path, max_name))
+            except FileError as exc:
+                raise InvalidInput(f"{name}: {exc}", field="file") from exc
+
+    return await run_in_threadpool(read), name, int(limit_text), offices
+
+
 async def _parse(request: Request, max_name: int, max_bytes: int) -> tuple[list[Any], str, int, list[str] | None]:
     """(rows, filename, limit, offices) from a multipart upload or a JSON body."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        form = await request.form(max_part_size=max_bytes)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput("send the watchlist as the multipart field 'file'", field="file")
-        name = upload.filename or "watchlist.csv"
-        suffix = Path(name).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
-            raise InvalidInput(f"{name}: unsupported file type; use .csv, .xlsx or .jsonl", field="file")
-        limit_text = str(form.get("limit") or "10")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise InvalidInput("limit must be an integer from 1 to 100", field="limit")
-        office_text = str(form.get("offices") or "")
-        offices = _offices([o.strip() for o in office_text.split(",") if o.strip()] or None)
-        data = await upload.read()
-
-        def read() -> list[Any]:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"watchlist{suffix}"
-                path.write_bytes(data)
-                try:
-                    return list(read_watchlist(path, max_name))
-                except FileError as exc:
-                    raise InvalidInput(f"{name}: {exc}", field="file") from exc
-
-        return await run_in_threadpool(read), name, int(limit_text), offices
+        async with request.form(max_part_size=max_bytes) as form:
+            return await _parse_form(form, max_name)
     if ctype.startswith("application/json"):
         try:
             body = ScreeningRequest.model_validate_json(await request.body())
