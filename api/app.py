@@ -259,10 +259,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return {"status": "ready", "store": details}
 
     from api.routes_admin import router as admin_router
+    from api.routes_reconcile import keyed_router
+    from api.routes_reconcile import router as reconcile_router
     from api.routes_screening import router as screening_router
 
     app.include_router(admin_router)
     app.include_router(screening_router)
+    app.include_router(reconcile_router)
+    app.include_router(keyed_router)
     return app
 
 

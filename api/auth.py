@@ -45,17 +45,22 @@ class RateLimiter:
             self._buckets[key_id] = (tokens - cost, now)
 
 
+def authenticate(request: Request, token: str) -> Principal:
+    """The caller holding ``token``; 401 if it is not a valid key; 429 over the key's rate."""
+    state = request.app.state.suspects
+    verifier: KeyVerifier = state.verifier
+    client = request.client.host if request.client else ""
+    who = verifier.verify(token, client)
+    limiter: RateLimiter = state.limiter
+    limiter.take(who.key_id)
+    return who
+
+
 def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """The authenticated caller; 401 without a valid key; 429 over the key's rate."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    state = request.app.state.suspects
-    verifier: KeyVerifier = state.verifier
-    client = request.client.host if request.client else ""
-    who = verifier.verify(creds.credentials, client)
-    limiter: RateLimiter = state.limiter
-    limiter.take(who.key_id)
-    return who
+    return authenticate(request, creds.credentials)
 
 
 def requires(permission: str) -> Callable[[Principal], Principal]:

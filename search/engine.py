@@ -184,6 +184,19 @@ class Matcher:
         matches.sort(key=lambda m: (-m.decision.score, m.record.office, m.record.record_id))
         return Result(q.query_id, matches[:limit], len(cands))
 
+    def scored(self, q: Query, offices: Sequence[str] | None, limit: int, floor: float) -> list[Match]:
+        """Every candidate scoring at least ``floor``, judged match or not, best first: for callers
+        that show near misses too (OpenRefine reconciliation lets a person pick among them)."""
+        (qp,), ((keys, etype),) = self.plan([q], offices)
+        cands = self.store.candidates(keys, etype, offices, self.limit)
+        out = []
+        for rec, rp in self._profiles(cands).values():
+            decision = score(qp, rp)
+            if decision.match or decision.score >= floor:
+                out.append(Match(rec, decision))
+        out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
+        return out[:limit]
+
     def explain(self, q: Query, record: Record) -> Decision:
         """Score one query against one named record, whether or not it is a candidate."""
         return score(query_profile(q), record_profile(record))

@@ -219,6 +219,39 @@ def test_access_index_and_search_bodies_match_the_specification(captured: list[t
     assert kinds == {"create": 2, "search": 2}
 
 
+def test_screening_job_bodies_match_the_specification(captured: list[tuple[str, str, Any]]) -> None:
+    from search.engine import Query
+    from search.es_jobs import ElasticsearchJobs
+    from search.jobs import Job
+    from search.screening import BadRow
+
+    client = Elasticsearch("http://capture.invalid:9200", node_class=CaptureNode)
+    jobs = ElasticsearchJobs(prefix="suspects", client=client)
+    job = Job("j1", "CN-GD", "k1", "w.csv", 2, 1, created_at="2026-11-25T00:00:00+00:00")
+    jobs.create(job, iter([[(2, Query("陈大文", "person", "a")), (3, BadRow(3, "b", "name is empty"))]]))
+    jobs.list("CN-GD")
+    assert jobs.claim("runner-1", 30, 0.0) is None  # the capture answers with no hits
+    assert jobs.pending_chunk("j1") is None  # ... and no chunk documents
+    jobs._add_progress(job)
+    kinds: dict[str, int] = {}
+    for method, path, body in captured:
+        kind = _kind(method, path)
+        if kind is not None and body is not None:
+            validate(kind, body)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds == {"create": 2, "bulk": 1, "search": 3}
+    bulk = next(body for _, path, body in captured if path.endswith("/_bulk"))
+    doc = bulk[1]
+    assert set(doc) <= set(load_mapping_file("screening-chunks.json")["mappings"]["properties"])
+    header = next(body for m, path, body in captured if m == "PUT" and path == "/suspects-screenings/_doc/j1")
+    assert set(header) == set(load_mapping_file("screenings.json")["mappings"]["properties"])
+
+
+def load_mapping_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((Path(__file__).parent.parent / "mappings" / name).read_text("utf-8"))
+    return data
+
+
 class AsyncCaptureNode(BaseAsyncNode):
     """The async twin of CaptureNode (same capture, same minimal answers)."""
 

@@ -50,6 +50,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object], set[str]]] = [
     ("GET", "/audit", {}, {"auditor"}),
     ("POST", "/screenings", {"json": {"rows": [{"name": "陈大文"}]}}, {"analyst"}),
     ("GET", "/screenings", {}, {"analyst"}),
+    ("POST", "/reconcile", {"data": {"queries": '{"a": {"query": "陈大文"}}'}}, {"investigator", "system", "analyst"}),
 ]
 
 
