@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -219,14 +220,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         rec = found.get(doc_id(office, record_id))
         if rec is None:
             raise NotFound(f"no record {record_id!r} in office {office!r}", field="record_id")
-        same: list[dict[str, Any]] = []
-        for name in [rec.name, *rec.aliases][:3]:
-            q = Query(name, rec.entity_type, None, rec.id_number, rec.birth_date, rec.gender)
-            for m in state.matcher.match(q, None, 20).matches:
-                key = (m.record.office, m.record.record_id)
-                if key != (rec.office, rec.record_id) and all((s["office"], s["record_id"]) != key for s in same):
-                    same.append(m.to_dict())
-        same.sort(key=lambda m: -float(m["score"]))
+        same = [m.to_dict() for m in state.matcher.same_entity(rec)]
         state.audit(
             who,
             "read",
@@ -267,6 +261,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(screening_router)
     app.include_router(reconcile_router)
     app.include_router(keyed_router)
+
+    from fastapi.responses import RedirectResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from api.ui import router as ui_router
+
+    app.include_router(ui_router)
+    app.mount("/ui/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/search", status_code=303)
+
     return app
 
 

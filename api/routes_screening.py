@@ -108,14 +108,6 @@ def _state(request: Request) -> Any:
     return request.app.state.suspects
 
 
-def _own_job(request: Request, job_id: str, who: Principal) -> Job:
-    job = _state(request).jobs.get(job_id)
-    if job is None or job.office != who.office:
-        raise NotFound(f"no screening {job_id!r}", field="id")
-    assert isinstance(job, Job)
-    return job
-
-
 def _offices(value: list[str] | None) -> list[str] | None:
     try:
         # One place checks office codes: the /match request model.
@@ -124,7 +116,7 @@ def _offices(value: list[str] | None) -> list[str] | None:
         raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, "), field="offices") from exc
 
 
-async def _parse_form(form: FormData, max_name: int) -> tuple[list[Any], str, int, list[str] | None]:
+async def parse_form(form: FormData, max_name: int) -> tuple[list[Any], str, int, list[str] | None]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise InvalidInput("send the watchlist as the multipart field 'file'", field="file")
@@ -156,7 +148,7 @@ async def _parse(request: Request, max_name: int, max_bytes: int) -> tuple[list[
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         async with request.form(max_part_size=max_bytes) as form:
-            return await _parse_form(form, max_name)
+            return await parse_form(form, max_name)
     if ctype.startswith("application/json"):
         try:
             body = ScreeningRequest.model_validate_json(await request.body())
@@ -172,6 +164,54 @@ async def _parse(request: Request, max_name: int, max_bytes: int) -> tuple[list[
     raise InvalidInput("send multipart/form-data with a 'file', or application/json rows", field="content-type")
 
 
+async def start_job(
+    state: Any, who: Principal, rows: list[Any], filename: str, limit: int, offices: list[str] | None
+) -> Job:
+    """Store a job for the runner and audit its submission (with every name it screens)."""
+    cfg = state.settings
+    if not rows:
+        raise InvalidInput(f"{filename}: the watchlist has no rows", field="file")
+    if len(rows) > cfg.max_screening_rows:
+        raise PayloadTooLarge(f"{len(rows)} rows; at most {cfg.max_screening_rows} per screening", field="file")
+    job: Job = await run_in_threadpool(submit, state.jobs, rows, who.office, who.key_id, filename, limit, offices)
+    terms = [t for _, q in rows for t in (getattr(q, "name", None), getattr(q, "id_number", None)) if t]
+    detail = {"job": job.job_id, "filename": filename, "rows": job.total, "offices": offices}
+    await run_in_threadpool(state.audit, who, "screening.create", terms, detail)
+    state.runner.wake()
+    return job
+
+
+def own_job(state: Any, job_id: str, who: Principal) -> Job:
+    """The job, if it belongs to the caller's office (404 otherwise, as for no job at all)."""
+    job = state.jobs.get(job_id)
+    if job is None or job.office != who.office:
+        raise NotFound(f"no screening {job_id!r}", field="id")
+    assert isinstance(job, Job)
+    return job
+
+
+def results_response(state: Any, who: Principal, job: Job, fmt: str) -> StreamingResponse:
+    """A job's results so far as a streamed download (audited)."""
+    state.audit(who, "screening.results", [], {"job": job.job_id, "format": fmt, "status": job.status})
+
+    def body() -> Iterator[bytes]:
+        if fmt == "csv":
+            yield ("\ufeff" + csv_header()).encode("utf-8")
+        for output in state.jobs.outputs(job.job_id):
+            if fmt == "csv":
+                yield csv_text([row for line, name, r in output for row in csv_rows(line, name, r)]).encode("utf-8")
+            else:
+                yield "".join(jsonl_line(r) for _, _, r in output).encode("utf-8")
+
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    stem = Path(job.filename).stem or "watchlist"
+    headers = {
+        "X-Screening-Status": job.status,
+        "Content-Disposition": f'attachment; filename="{job.job_id}-{_ascii(stem)}-results.{fmt}"',
+    }
+    return StreamingResponse(body(), media_type=media, headers=headers)
+
+
 @router.post(
     "/screenings", status_code=202, response_model=JobOut, summary="Screen a watchlist", openapi_extra=UPLOAD_BODY
 )
@@ -180,15 +220,7 @@ async def create(request: Request, who: SCREEN) -> JSONResponse:
     state = _state(request)
     cfg = state.settings
     rows, filename, limit, offices = await _parse(request, cfg.max_name_length, cfg.max_upload_bytes)
-    if not rows:
-        raise InvalidInput(f"{filename}: the watchlist has no rows", field="file")
-    if len(rows) > cfg.max_screening_rows:
-        raise PayloadTooLarge(f"{len(rows)} rows; at most {cfg.max_screening_rows} per screening", field="file")
-    job = await run_in_threadpool(submit, state.jobs, rows, who.office, who.key_id, filename, limit, offices)
-    terms = [t for _, q in rows for t in (getattr(q, "name", None), getattr(q, "id_number", None)) if t]
-    detail = {"job": job.job_id, "filename": filename, "rows": job.total, "offices": offices}
-    await run_in_threadpool(state.audit, who, "screening.create", terms, detail)
-    state.runner.wake()
+    job = await start_job(state, who, rows, filename, limit, offices)
     return JSONResponse(job.public(), status_code=202, headers={"Location": f"/screenings/{job.job_id}"})
 
 
@@ -199,7 +231,7 @@ def list_jobs(request: Request, who: SCREEN) -> list[dict[str, Any]]:
 
 @router.get("/screenings/{job_id}", response_model=JobOut, summary="A screening job's status and progress")
 def status(job_id: str, request: Request, who: SCREEN) -> dict[str, Any]:
-    return _own_job(request, job_id, who).public()
+    return own_job(_state(request), job_id, who).public()
 
 
 @router.get(
@@ -218,32 +250,14 @@ def results(
     (UTF-8 with BOM, formula cells escaped) — the formats of ``suspects check``. While the job runs,
     the rows done so far; ``X-Screening-Status`` says whether that is all."""
     state = _state(request)
-    job = _own_job(request, job_id, who)
-    state.audit(who, "screening.results", [], {"job": job_id, "format": format, "status": job.status})
-
-    def body() -> Iterator[bytes]:
-        if format == "csv":
-            yield ("\ufeff" + csv_header()).encode("utf-8")
-        for output in state.jobs.outputs(job_id):
-            if format == "csv":
-                yield csv_text([row for line, name, r in output for row in csv_rows(line, name, r)]).encode("utf-8")
-            else:
-                yield "".join(jsonl_line(r) for _, _, r in output).encode("utf-8")
-
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-    stem = Path(job.filename).stem or "watchlist"
-    headers = {
-        "X-Screening-Status": job.status,
-        "Content-Disposition": f'attachment; filename="{job_id}-{_ascii(stem)}-results.{format}"',
-    }
-    return StreamingResponse(body(), media_type=media, headers=headers)
+    return results_response(state, who, own_job(state, job_id, who), format)
 
 
 @router.delete("/screenings/{job_id}", response_model=JobOut, summary="Cancel a screening job")
 def cancel(job_id: str, request: Request, who: SCREEN) -> dict[str, Any]:
     """Stops the job after the chunk in hand; its results so far stay available."""
     state = _state(request)
-    job = _own_job(request, job_id, who)
+    job = own_job(_state(request), job_id, who)
     if not state.jobs.cancel(job_id, iso(now_utc())):
         raise Conflict(f"screening {job_id} has already ended ({job.status})", field="id")
     state.audit(who, "screening.cancel", [], {"job": job_id})

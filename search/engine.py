@@ -197,6 +197,18 @@ class Matcher:
         out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
         return out[:limit]
 
+    def same_entity(self, rec: Record) -> list[Match]:
+        """Other records the scorer judges to be the same entity as ``rec``, best first (matched by
+        its name and first two aliases, with its ID number and birth date)."""
+        same: dict[tuple[str, str], Match] = {}
+        for name in [rec.name, *rec.aliases][:3]:
+            q = Query(name, rec.entity_type, None, rec.id_number, rec.birth_date, rec.gender)
+            for m in self.match(q, None, 20).matches:
+                key = (m.record.office, m.record.record_id)
+                if key != (rec.office, rec.record_id) and key not in same:
+                    same[key] = m
+        return sorted(same.values(), key=lambda m: -m.decision.score)
+
     def explain(self, q: Query, record: Record) -> Decision:
         """Score one query against one named record, whether or not it is a candidate."""
         return score(query_profile(q), record_profile(record))

@@ -109,10 +109,7 @@ class Runner:
                 logger.exception("screening runner error")
                 self._stop.wait(RETRY_SECONDS)
 
-    def _match(self, rows: Rows, job: Job) -> Output:
-        offices = job.offices or None
-        if self.settings.screening_workers == 0:
-            return screen_chunk(self.matcher, rows, job.limit, offices)
+    def _ensure_pool(self) -> Executor:
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -124,7 +121,14 @@ class Runner:
                 initializer=init_worker,
                 initargs=(self.settings, NICE),
             )
-        return self._pool.submit(run_chunk, rows, job.limit, offices).result()
+            self._pool.submit(int).result()  # wait for the worker to start: not matching time
+        return self._pool
+
+    def _match(self, rows: Rows, job: Job) -> Output:
+        offices = job.offices or None
+        if self.settings.screening_workers == 0:
+            return screen_chunk(self.matcher, rows, job.limit, offices)
+        return self._ensure_pool().submit(run_chunk, rows, job.limit, offices).result()
 
     def _run(self, job: Job) -> None:
         logger.info("screening %s: %d rows (%d done)", job.job_id, job.total, job.done)
@@ -141,6 +145,8 @@ class Runner:
                     logger.info("screening %s: done", job.job_id)
                     return
                 n, rows = pending
+                if self.settings.screening_workers:
+                    self._ensure_pool()
                 t0 = time.perf_counter()
                 output = self._match(rows, job)
                 self.jobs.save_output(job, n, output, time.perf_counter() - t0)

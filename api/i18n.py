@@ -1,0 +1,112 @@
+"""Every label of the web page in English and Chinese (simplified; the offices read both scripts).
+
+Templates call ``t("key")``; a key missing here is a KeyError in the tests, never a blank label.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+LABELS: dict[str, tuple[str, str]] = {
+    "app": ("Suspects: partner-office check", "嫌疑对象：协作办公室查询"),
+    "tagline": ("Has any partner office seen this entity?", "是否有协作办公室掌握此对象？"),
+    "switch": ("中文", "English"),
+    "sign_in": ("Sign in", "登录"),
+    "sign_out": ("Sign out", "退出"),
+    "api_key": ("API key", "API 密钥"),
+    "key_help": (
+        "Paste the key your office administrator gave you. It is kept only until you close the browser.",
+        "请粘贴办公室管理员发给您的密钥。关闭浏览器后即失效。",
+    ),
+    "bad_key": ("That key was not accepted: ", "密钥无效："),
+    "signed_in_as": ("Signed in: office {office}, role {role}", "已登录：办公室 {office}，角色 {role}"),
+    "role.investigator": ("investigator", "调查员"),
+    "role.system": ("system", "系统"),
+    "role.analyst": ("analyst", "分析员"),
+    "role.office-admin": ("office admin", "办公室管理员"),
+    "role.auditor": ("auditor", "审计员"),
+    "search": ("Search", "查询"),
+    "screening": ("Screening", "批量筛查"),
+    "name": ("Name", "姓名/名称"),
+    "name_help": (
+        "Chinese characters (simplified or traditional), pinyin, Cantonese or Wade-Giles",
+        "汉字（简体或繁体）、拼音、粤语或威妥玛拼写",
+    ),
+    "entity_type": ("Type", "类型"),
+    "any": ("Person or company", "个人或企业"),
+    "person": ("Person", "个人"),
+    "company": ("Company", "企业"),
+    "id_number": ("ID number", "证件号码"),
+    "birth_date": ("Birth date", "出生日期"),
+    "offices": ("Offices", "办公室"),
+    "all_offices": ("none ticked: all offices", "不勾选即全部办公室"),
+    "seen_by": ("Seen by {n} partner offices", "{n} 个协作办公室掌握此对象"),
+    "seen_by_one": ("Seen by 1 partner office", "1 个协作办公室掌握此对象"),
+    "not_seen": ("Not seen by any partner office", "没有协作办公室掌握此对象"),
+    "score": ("Score", "得分"),
+    "why": ("Why it matched", "匹配依据"),
+    "record": ("Record", "记录"),
+    "open_record": ("Open record", "查看记录"),
+    "query_form": ("Your query", "查询"),
+    "record_form": ("Record", "记录"),
+    "aliases": ("Aliases", "别名"),
+    "gender": ("Gender", "性别"),
+    "phone": ("Phone", "电话"),
+    "address": ("Address", "地址"),
+    "case": ("Case", "案件"),
+    "case_id": ("Case id", "案件编号"),
+    "case_date": ("Case date", "立案日期"),
+    "offence": ("Offence", "违法行为"),
+    "same_entity": ("The same entity in other offices", "其他办公室中的同一对象"),
+    "none_elsewhere": (
+        "No other office holds a record judged the same entity.",
+        "其他办公室没有判定为同一对象的记录。",
+    ),
+    "upload": ("Upload a watchlist", "上传名单"),
+    "upload_help": (
+        "CSV, XLSX or JSONL with a name column (also: query_id, entity_type, id_number, birth_date).",
+        "CSV、XLSX 或 JSONL 文件，须有 name（姓名）列（可选：query_id、entity_type、id_number、birth_date）。",
+    ),
+    "file": ("File", "文件"),
+    "limit": ("Matches per row", "每行最多匹配数"),
+    "start": ("Start screening", "开始筛查"),
+    "jobs": ("This office's screenings", "本办公室的筛查任务"),
+    "no_jobs": ("No screenings yet.", "暂无筛查任务。"),
+    "status": ("Status", "状态"),
+    "rows": ("Rows", "行数"),
+    "rows_done": ("Rows done", "已完成行数"),
+    "rows_seen": ("Rows seen", "已匹配行数"),
+    "rows_rejected": ("Rows rejected", "无法核查的行"),
+    "rate": ("Rows/s", "行/秒"),
+    "eta": ("Time left", "剩余时间"),
+    "created": ("Submitted", "提交时间"),
+    "download_csv": ("Download results (CSV)", "下载结果（CSV）"),
+    "download_jsonl": ("Download results (JSONL)", "下载结果（JSONL）"),
+    "cancel": ("Cancel", "取消"),
+    "queued": ("queued", "排队中"),
+    "running": ("running", "进行中"),
+    "done": ("done", "已完成"),
+    "cancelled": ("cancelled", "已取消"),
+    "failed": ("failed", "失败"),
+    "error": ("Error", "错误"),
+    "forbidden": ("Your key's role may not do this.", "您的密钥角色无权执行此操作。"),
+    "back": ("Back to search", "返回查询"),
+    "feature.name": ("name", "名称"),
+    "feature.id_number": ("ID number", "证件号码"),
+    "feature.birth_date": ("birth date", "出生日期"),
+    "feature.gender": ("gender", "性别"),
+    "feature.industry": ("industry", "行业"),
+    "feature.legal_form": ("legal form", "企业类型"),
+    "feature.region": ("region", "地区"),
+}
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    en, zh = LABELS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def feature_label(lang: str, feature: str) -> str:
+    key = f"feature.{feature}"
+    return translate(lang, key) if key in LABELS else feature

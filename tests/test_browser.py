@@ -1,0 +1,179 @@
+"""The web page in a real browser: Debian's chromium, driven by Playwright (never a downloaded browser).
+
+Skipped, with the reason, where /usr/bin/chromium or Playwright is absent (`make test` installs
+chromium where it can). Screenshots go to test-output/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Server, make_tokens
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUT = Path(__file__).parent.parent / "test-output"
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from search.settings import Settings  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    path = tmp_path_factory.mktemp("browser") / "s.db"
+    shutil.copy(loaded_store_path, path)
+    tokens = make_tokens(path)
+    settings = Settings(store=path, rate_limit_burst=1_000_000, screening_poll_seconds=0.2)
+    with Server(settings) as server:
+        yield server.url, tokens
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--no-first-run"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def sign_in(page: Page, url: str, token: str) -> None:
+    page.goto(f"{url}/ui/search?lang=en")
+    expect(page).to_have_url(f"{url}/ui/login?next=%2Fui%2Fsearch%3Flang%3Den")
+    page.fill("#key", token)
+    page.keyboard.press("Enter")  # keyboard only
+    expect(page.locator("#name")).to_be_visible()
+
+
+def shot(page: Page, name: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+def test_sign_in_rejects_a_bad_key(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    url, _ = site
+    page.goto(f"{url}/ui/login?lang=en")
+    page.fill("#key", "sus_nope_nope")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("not accepted")
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"), [("陳大文", "han-traditional"), ("Chan Tai Man", "cantonese"), ("Chen Dawen", "pinyin")]
+)
+def test_search_shows_the_expected_offices(page: Page, site: tuple[str, dict[str, str]], query: str, slug: str) -> None:
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    page.fill("#name", query)
+    page.fill("input[name=birth_date]", "1971-02-11")
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_contain_text("Seen by")
+    offices = page.locator("section.office").evaluate_all("els => els.map(e => e.dataset.office)")
+    assert {"CN-GD", "CN-HK", "CN-MO"} <= set(offices), offices
+    assert "CN-FJ" not in offices  # the Fujian namesake was born in 1980
+    why = page.locator("section.office[data-office=CN-HK] ul.why").first.inner_text()
+    assert "陳大文" in why or "CHAN Tai Man" in why
+    shot(page, f"results-{slug}")
+
+
+def test_not_seen_and_language_switch(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    page.fill("#name", "完全陌生的名字")
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_have_text("Not seen by any partner office")
+    page.click("#lang-switch")
+    expect(page.locator("#verdict")).to_have_text("没有协作办公室掌握此对象")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("label[for=name]")).to_have_text("姓名/名称")
+    shot(page, "not-seen-zh")
+    page.click("#lang-switch")
+    expect(page.locator("label[for=name]")).to_have_text("Name")
+
+
+def test_open_a_record_and_see_the_same_entity_elsewhere(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    page.fill("#name", "CHAN Tai Man")
+    page.keyboard.press("Enter")
+    page.locator("section.office[data-office=CN-HK] a.rec").first.click()
+    expect(page.locator("#record-name")).to_contain_text("HK-2024-00001")
+    expect(page.locator("#case-id")).not_to_have_text("—")
+    others = page.locator("section.office").evaluate_all("els => els.map(e => e.dataset.office)")
+    assert {"CN-GD", "CN-MO"} <= set(others) and "CN-HK" not in others
+    shot(page, "record")
+
+
+def test_analyst_uploads_a_watchlist_and_downloads_results(
+    page: Page, site: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, tokens = site
+    sign_in(page, url, tokens["analyst"])
+    page.goto(f"{url}/ui/screenings?lang=en")
+    watchlist = tmp_path / "market-stalls.csv"
+    watchlist.write_text("query_id,name,birth_date\ns1,陳大文,1971-02-11\ns2,,\ns3,Nobody Atall,\n", encoding="utf-8")
+    page.set_input_files("#file", str(watchlist))
+    page.click("form[enctype] button[type=submit]")
+    expect(page.locator("#status")).to_have_text("done", timeout=30_000)
+    expect(page.locator("#rows-done")).to_have_text("3")
+    expect(page.locator("#rows-rejected")).to_have_text("1")
+    shot(page, "screening")
+    with page.expect_download() as info:
+        page.click("#download-csv")
+    text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["office"] for r in rows if r["query_id"] == "s1"} >= {"CN-GD", "CN-HK", "CN-MO"}
+    assert next(r for r in rows if r["query_id"] == "s2")["error"] == "line 3: name is empty"
+    assert next(r for r in rows if r["query_id"] == "s3")["seen"] == "false"
+
+
+def test_roles_see_only_their_pages(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    url, tokens = site
+    sign_in(page, url, tokens["system"])
+    page.goto(f"{url}/ui/screenings?lang=en")
+    expect(page.locator(".error")).to_have_text("Your key's role may not do this.")
+    page.goto(f"{url}/ui/records/CN-HK:HK-2024-00001?lang=en")
+    expect(page.locator(".error")).to_have_text("Your key's role may not do this.")
+
+
+def test_readable_on_a_tablet(browser: Browser, site: tuple[str, dict[str, str]]) -> None:
+    """A portrait tablet (820 px wide): results fit the width, nothing scrolls sideways."""
+    url, tokens = site
+    context = browser.new_context(viewport={"width": 820, "height": 1180}, locale="zh-CN")
+    pg = context.new_page()
+    try:
+        pg.goto(f"{url}/ui/login")
+        expect(pg.locator("h1")).to_have_text("登录")  # Chinese browser, Chinese page
+        pg.fill("#key", tokens["investigator"])
+        pg.keyboard.press("Enter")
+        pg.fill("#name", "Chen Dawen")
+        pg.keyboard.press("Enter")
+        expect(pg.locator("#verdict")).to_contain_text("协作办公室")
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        shot(pg, "results-tablet-zh")
+    finally:
+        context.close()
