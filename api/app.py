@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api.auth import RateLimiter, requires
+from api.metrics import Metrics, install_metrics
 from api.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, RecordResponse
 from search.access import AccessStore, AuditEvent, KeyVerifier, Principal, iso, now_utc
 from search.backends import open_access, open_jobs, open_store
@@ -46,8 +47,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class State:
     """What the routes share: settings, the store, the matcher, keys and the audit trail."""
 
-    def __init__(self, settings: Settings, store: Store, access: AccessStore, jobs: JobStore) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, access: AccessStore, jobs: JobStore, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.store = store
         self.matcher = Matcher(store, settings.candidates)
         self.access = access
@@ -89,7 +93,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"field": _field(e.get("loc", ())), "problem": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                # A body that is not JSON at all: FastAPI's loc points into the text; name the body.
+                "field": "body" if e.get("type") == "json_invalid" else _field(e.get("loc", ())),
+                "problem": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in exc.errors()
         ]
         first = details[0] if details else {"field": "body", "problem": "invalid request"}
@@ -98,8 +107,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body: dict[str, Any] = {"code": code, "message": str(exc.detail)}
+        if exc.status_code == 400:  # the body could not be parsed at all (e.g. not UTF-8)
+            body["field"] = "body"
+        return JSONResponse({"error": body}, status_code=exc.status_code)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -111,7 +123,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         opened = store or open_store(cfg)
         access = open_access(cfg)
         jobs = open_jobs(cfg)
-        app.state.suspects = State(cfg, opened, access, jobs)
+        app.state.suspects = State(cfg, opened, access, jobs, metrics)
         if cfg.es_url and store is None:
             from search.es_async import AsyncCandidates
 
@@ -144,6 +156,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         responses=ERRORS,
     )
     install_error_handlers(app)
+    metrics = Metrics()
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -153,6 +166,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             err = PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}", field="body")
             return JSONResponse(err.body(), status_code=413)
         return await call_next(request)
+
+    install_metrics(app, metrics)  # outermost: counts the 413s above too
 
     @app.post("/match", response_model=MatchResponse, summary="Check a batch of names against every partner office")
     async def match(
@@ -185,6 +200,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 exc.field = f"queries.0.{exc.field}"
             raise
         results = []
+        state.metrics.verdict(sum(1 for a in answers if a.seen), len(answers))
         seen_by: dict[str, int] = {}
         for result in answers:
             for office in result.offices():

@@ -230,7 +230,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=10,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
+        # Our logging (plain or JSON) for uvicorn's loggers too; api.access replaces its access log.
+        log_config=None, access_log=False,
     )  # fmt: skip
 
 

@@ -56,6 +56,7 @@ def upload(office: str, file: UploadFile, request: Request, who: ADMIN) -> dict[
     rejections = [
         {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected
     ]
+    state.metrics.loaded(report.stored, len(report.rejected))
     out: dict[str, Any] = {**report.to_dict(), "file": file.filename, "rejections": rejections}
     state.matcher.clear()
     summary = {k: v for k, v in out.items() if k != "rejections"}

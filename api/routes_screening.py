@@ -177,6 +177,7 @@ async def start_job(
     terms = [t for _, q in rows for t in (getattr(q, "name", None), getattr(q, "id_number", None)) if t]
     detail = {"job": job.job_id, "filename": filename, "rows": job.total, "offices": offices}
     await run_in_threadpool(state.audit, who, "screening.create", terms, detail)
+    state.metrics.screening_rows.inc(len(rows))
     state.runner.wake()
     return job
 

@@ -160,6 +160,7 @@ async def search(
     await run_in_threadpool(
         state.audit, who, "match", terms, {"offices": offices or None, "web": True, "results": results}
     )
+    state.metrics.verdict(1 if matches else 0, 1)
     context["result"] = group_by_office(matches)
     return render(request, "search.html", **context)
 

@@ -318,7 +318,25 @@ def ranked_product(options: list[tuple[str, ...]], limit: int) -> list[tuple[str
 
 @lru_cache(maxsize=100_000)
 def _ranked_product(options: tuple[tuple[str, ...], ...], limit: int) -> tuple[tuple[str, ...], ...]:
-    from itertools import product
+    # Best-first over the lattice of rank vectors (a heap keyed on (rank sum, vector)): the same
+    # order as sorting the full product by rank sum, but O(limit · positions) work instead of
+    # enumerating every combination — a 200-character name has 2^200 (test_bad_input.py: the full
+    # product took the server to 24 GB before this).
+    import heapq
 
-    ranked = sorted(product(*(range(len(o)) for o in options)), key=sum)[:limit]
+    if any(not o for o in options):
+        return ()
+    first = (0,) * len(options)
+    heap: list[tuple[int, tuple[int, ...]]] = [(0, first)]
+    seen = {first}
+    ranked: list[tuple[int, ...]] = []
+    while heap and len(ranked) < limit:
+        total, combo = heapq.heappop(heap)
+        ranked.append(combo)
+        for i, k in enumerate(combo):
+            if k + 1 < len(options[i]):
+                nxt = (*combo[:i], k + 1, *combo[i + 1 :])
+                if nxt not in seen:
+                    seen.add(nxt)
+                    heapq.heappush(heap, (total + 1, nxt))
     return tuple(tuple(options[i][k] for i, k in enumerate(combo)) for combo in ranked)

@@ -1,0 +1,96 @@
+"""Prometheus metrics at ``/metrics`` and one structured access-log line per request.
+
+Each app gets its own registry (tests build several apps in one process). Routes are labelled by
+their template (``/records/{office}/{record_id}``), never the raw path, so a scan of random URLs
+cannot blow up the label count; unmatched paths share the label ``unmatched``. ``/metrics`` needs no
+key, like the health checks: it exposes counts and timings, never names or records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.responses import Response
+
+access_log = logging.getLogger("api.access")
+
+# Latency buckets around the targets: single /match p50 ≤ 5 ms, p99 ≤ 25 ms; batches take longer.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The service's counters and histograms, in one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "suspects_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "suspects_http_request_duration_seconds",
+            "Time to the response headers, per route",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.verdicts = Counter(
+            "suspects_match_queries",
+            "Queries answered, by verdict (seen / not_seen)",
+            ["verdict"],
+            registry=self.registry,
+        )
+        self.load_rows = Counter(
+            "suspects_load_rows",
+            "Rows of office uploads, by outcome (stored / rejected)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.screening_rows = Counter(
+            "suspects_screening_rows", "Watchlist rows submitted as screening jobs", registry=self.registry
+        )
+
+    def verdict(self, seen: int, total: int) -> None:
+        if seen:
+            self.verdicts.labels("seen").inc(seen)
+        if total - seen:
+            self.verdicts.labels("not_seen").inc(total - seen)
+
+    def loaded(self, stored: int, rejected: int) -> None:
+        self.load_rows.labels("stored").inc(stored)
+        self.load_rows.labels("rejected").inc(rejected)
+
+
+def install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Count and time every request; serve ``GET /metrics``."""
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        t0 = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            elapsed = time.perf_counter() - t0
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(request.method, route).observe(elapsed)
+            access_log.info(
+                "%s %s %d %.1fms",
+                request.method,
+                route,
+                status,
+                elapsed * 1000,
+                extra={
+                    "http": {"method": request.method, "route": route, "status": status, "ms": round(elapsed * 1000, 2)}
+                },
+            )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
