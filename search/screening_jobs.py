@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from search.access import AccessStore, AuditEvent, iso, now_utc
@@ -124,38 +125,55 @@ class Runner:
             self._pool.submit(int).result()  # wait for the worker to start: not matching time
         return self._pool
 
-    def _match(self, rows: Rows, job: Job) -> Output:
+    def _submit(self, rows: Rows, job: Job) -> Future[Output]:
         offices = job.offices or None
         if self.settings.screening_workers == 0:
-            return screen_chunk(self.matcher, rows, job.limit, offices)
-        return self._ensure_pool().submit(run_chunk, rows, job.limit, offices).result()
+            done: Future[Output] = Future()
+            done.set_result(screen_chunk(self.matcher, rows, job.limit, offices))
+            return done
+        return self._ensure_pool().submit(run_chunk, rows, job.limit, offices)
 
     def _run(self, job: Job) -> None:
+        """Match the job's chunks in order, up to one per worker in flight, storing each output
+        (with the wall time since the previous one, so rows/s is what the analyst sees)."""
         logger.info("screening %s: %d rows (%d done)", job.job_id, job.total, job.done)
-        start = 0
+        if self.settings.screening_workers:
+            self._ensure_pool()
+        window = max(1, self.settings.screening_workers)
+        inflight: deque[tuple[int, Future[Output]]] = deque()
+        start, exhausted = 0, False
+        last = time.perf_counter()
         try:
             while not self._stop.is_set():
                 if not self.jobs.renew(job, self.owner, self.lease, time.time()):
                     logger.info("screening %s: cancelled or taken over", job.job_id)
                     return
-                pending = self.jobs.pending_chunk(job.job_id, start)
-                if pending is None:
+                while len(inflight) < window and not exhausted:
+                    pending = self.jobs.pending_chunk(job.job_id, start)
+                    if pending is None:
+                        exhausted = True
+                        break
+                    n, rows = pending
+                    inflight.append((n, self._submit(rows, job)))
+                    start = n + 1
+                if not inflight:
                     self.jobs.finish(job.job_id, "done", iso(now_utc()))
                     self._audit_done(job)
                     logger.info("screening %s: done", job.job_id)
                     return
-                n, rows = pending
-                if self.settings.screening_workers:
-                    self._ensure_pool()
-                t0 = time.perf_counter()
-                output = self._match(rows, job)
-                self.jobs.save_output(job, n, output, time.perf_counter() - t0)
-                start = n + 1
+                n, future = inflight.popleft()
+                output = future.result()
+                now = time.perf_counter()
+                self.jobs.save_output(job, n, output, now - last)
+                last = now
         except StoreUnavailable:
             raise  # the lease runs out and the job continues later, here or elsewhere
         except Exception as exc:
             logger.exception("screening %s failed", job.job_id)
             self.jobs.finish(job.job_id, "failed", iso(now_utc()), f"{exc.__class__.__name__}: {exc}")
+        finally:
+            for _, future in inflight:
+                future.cancel()
 
     def _audit_done(self, job: Job) -> None:
         """What the screening returned, in the audit trail (its terms were recorded at submission)."""

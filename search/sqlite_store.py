@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from indexer.records import Record
-from search.errors import StoreUnavailable
+from search.errors import Busy, StoreUnavailable
 from search.store import Candidate, StoredRecord, UpsertResult, doc_id
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,33 @@ class SQLiteStore:
     def bulk(self) -> Iterator[None]:
         """Into an empty store, load without the key indexes and build them once at the end.
         Into a store that already holds records, an ordinary load (the indexes stay live, so
-        readers never see a slow or partial lookup)."""
+        readers never see a slow or partial lookup).
+
+        One load at a time per store file: a second one fails at once with Busy (exit code 2 /
+        HTTP 409) rather than interleaving its batches. The lock is an advisory file lock, so
+        the operating system releases it when a load is killed."""
+        with self._load_lock(), self._bulk():
+            yield
+
+    @contextmanager
+    def _load_lock(self) -> Iterator[None]:
+        if str(self.path) == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{self.path}.load-lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Busy(f"another load is writing to {self.path}; run this one when it has finished") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _bulk(self) -> Iterator[None]:
         with self._connection() as conn:
             empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]
             if empty:
