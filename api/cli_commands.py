@@ -255,9 +255,12 @@ def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
     finally:
         store.close()
     s = ctx.settings
-    token = _demo_key(ctx)
+    token, analyst = _demo_keys(ctx)
     click.echo(f"\n{total:,} records from 11 offices in {s.store}.")
-    click.echo(f"Demo API key (investigator, CN-GD; shown once, stored only hashed):\n  {token}")
+    click.echo("Demo API keys (CN-GD; shown once, stored only hashed; revoked by the next demo):")
+    click.echo(f"  investigator: {token}")
+    click.echo(f"  analyst:      {analyst}")
+    click.echo(f"Web page: http://{s.host}:{s.port}/ui (sign in with a key above)")
     click.echo("Try:")
     click.echo(
         f"  curl -s http://{s.host}:{s.port}/match -H 'Authorization: Bearer {token}' "
@@ -269,9 +272,9 @@ def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
         ctx_obj.invoke(serve)
 
 
-def _demo_key(ctx: Context) -> str:
-    """A fresh investigator key for the demo; earlier demo keys are revoked (there is no
-    unauthenticated mode, and no key outlives the demo that printed it)."""
+def _demo_keys(ctx: Context) -> tuple[str, str]:
+    """Fresh investigator and analyst keys for the demo; earlier demo keys are revoked (there is
+    no unauthenticated mode, and no key outlives the demo that printed it)."""
     from search.access import AuditEvent, iso, new_key, now_utc
     from search.backends import open_access
 
@@ -280,12 +283,15 @@ def _demo_key(ctx: Context) -> str:
         for old in access.list_keys("CN-GD"):
             if old.label == "demo" and old.revoked_at is None:
                 access.revoke_key(old.key_id, iso(now_utc()))
-        key, token = new_key("CN-GD", "investigator", "demo")
-        access.add_key(key)
-        access.record(AuditEvent("key.create", "cli", "-", "operator", "cli", [], key.public()))
+        tokens = []
+        for role in ("investigator", "analyst"):
+            key, token = new_key("CN-GD", role, "demo")
+            access.add_key(key)
+            access.record(AuditEvent("key.create", "cli", "-", "operator", "cli", [], key.public()))
+            tokens.append(token)
     finally:
         access.close()
-    return token
+    return tokens[0], tokens[1]
 
 
 @group.command(name="eval", help="Accuracy on the labeled benchmark and the real HK LegCo name list.")

@@ -238,7 +238,6 @@ def status(job_id: str, request: Request, who: SCREEN) -> dict[str, Any]:
 @router.get(
     "/screenings/{job_id}/results",
     summary="A screening's results so far, in input order (JSONL or CSV)",
-    response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
 )
 def results(

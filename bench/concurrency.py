@@ -1,0 +1,142 @@
+"""50 concurrent clients for 30 seconds against `suspects serve` on loopback.
+
+    python bench/load.py --n 1000000             # once: the million-record store (else: the demo store)
+    python bench/concurrency.py [--clients 50] [--seconds 30] [--store PATH]
+
+Each client loops: 4 in 5 requests are a single /match, 1 in 5 a batch of 10, with names drawn from
+the store itself (so about half are "seen") and fresh generated names. Prints errors, p50/p99 per
+kind, throughput, and the server's resident memory sampled every second (after a 3 s warm-up), so
+a leak shows as growth between the first and last samples. The rate limit is lifted for the run's
+key: this measures capacity, not the limiter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from indexer.synth.entities import Generator
+from search.access import new_key
+from search.sqlite_access import SQLiteAccess
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def names_from(store: Path, n: int) -> list[str]:
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute(
+            "SELECT json_extract(body, '$.name') FROM records ORDER BY rid LIMIT ?", (n * 50,)
+        ).fetchall()
+    rng = random.Random(1)
+    picked = [r[0] for r in rng.sample(rows, min(n, len(rows)))]
+    g = Generator(5)
+    return picked + [g.person().han for _ in range(n)]
+
+
+async def client(
+    base: str, token: str, names: list[str], until: float, seed: int, lat: dict[str, list[float]], errors: list[str]
+) -> None:
+    rng = random.Random(seed)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+        while time.perf_counter() < until:
+            kind = "batch" if rng.random() < 0.2 else "single"
+            n = 10 if kind == "batch" else 1
+            body = {"queries": [{"name": rng.choice(names)} for _ in range(n)]}
+            t = time.perf_counter()
+            try:
+                r = await c.post("/match", json=body)
+                if r.status_code != 200:
+                    errors.append(f"{r.status_code}: {r.text[:120]}")
+                    continue
+            except httpx.HTTPError as exc:
+                errors.append(f"{exc.__class__.__name__}: {exc}")
+                continue
+            lat[kind].append(time.perf_counter() - t)
+
+
+async def run(base: str, token: str, names: list[str], clients: int, seconds: float, pid: int) -> None:
+    lat: dict[str, list[float]] = {"single": [], "batch": []}
+    errors: list[str] = []
+    memory: list[float] = []
+    t0 = time.perf_counter()
+    until = t0 + seconds
+
+    async def sample() -> None:
+        while time.perf_counter() < until:
+            await asyncio.sleep(1)
+            if time.perf_counter() - t0 >= 3:
+                memory.append(rss_mb(pid))
+
+    await asyncio.gather(sample(), *(client(base, token, names, until, i, lat, errors) for i in range(clients)))
+    elapsed = time.perf_counter() - t0
+    requests = len(lat["single"]) + len(lat["batch"])
+    queries = len(lat["single"]) + 10 * len(lat["batch"])
+    print(f"{clients} clients, {elapsed:.1f} s: {requests:,} requests, {len(errors)} errors")
+    for err in errors[:5]:
+        print(f"  error: {err}")
+    for kind, values in lat.items():
+        if values:
+            q = statistics.quantiles(values, n=100)
+            print(f"  {kind:6} n={len(values):,}  p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms")
+    print(f"throughput: {requests / elapsed:,.0f} requests/s, {queries / elapsed:,.0f} queries/s")
+    if memory:
+        print(
+            f"server RSS: first {memory[0]:.0f} MB, max {max(memory):.0f} MB, last {memory[-1]:.0f} MB "
+            f"({len(memory)} samples, growth {memory[-1] - memory[0]:+.0f} MB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    store = args.store or next(
+        (p for p in (Path("var/bench/store-1000000.db"), Path("var/suspects.db")) if p.exists()), None
+    )
+    if store is None:
+        sys.exit("no store: run `make demo` (or bench/load.py) first")
+    access = SQLiteAccess(store)
+    key, token = new_key("CN-GD", "system", "bench/concurrency.py")
+    access.add_key(key)
+    access.close()
+    names = names_from(store, 2000)
+    env = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_PORT": str(args.port)}
+    env |= {"SUSPECTS_LOG_LEVEL": "WARNING", "SUSPECTS_RATE_LIMIT_BURST": "100000000"}
+    env["SUSPECTS_RATE_LIMIT_PER_MINUTE"] = "100000000"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "suspects"), "serve"], env=env)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        print(f"store {store}")
+        asyncio.run(run(base, token, names, args.clients, args.seconds, server.pid))
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+if __name__ == "__main__":
+    main()
