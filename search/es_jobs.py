@@ -115,7 +115,11 @@ class ElasticsearchJobs:
             resp = self.es.search(
                 index=self.chunks_index,
                 size=0,
-                query={"bool": {"filter": [{"term": {"job_id": job.job_id}}, {"term": {"done": True}}]}},
+                query={
+                    "bool": {
+                        "filter": [{"term": {"job_id": {"value": job.job_id}}}, {"term": {"done": {"value": True}}}]
+                    }
+                },
                 aggs={f: {"sum": {"field": f}} for f in ("rows", "seen", "rejected", "seconds")},
             )
         aggs = resp["aggregations"]
@@ -173,6 +177,8 @@ class ElasticsearchJobs:
             ids = [f"{job_id}:{i}" for i in range(n, n + BATCH)]
             with unavailable():
                 docs = self.es.mget(index=self.chunks_index, ids=ids)["docs"]
+            if len(docs) < len(ids):
+                return  # Elasticsearch answers every id (found or not); a short answer ends the walk
             for doc in docs:
                 if not doc.get("found"):
                     return

@@ -98,7 +98,11 @@ class CaptureNode(BaseNode):
         if path.endswith("/_msearch"):
             return 200, {"responses": [{"hits": {"hits": []}, "status": 200} for _ in body[::2]]}
         if path.endswith("/_search"):
-            return 200, {"hits": {"hits": []}, "aggregations": {"office": {"buckets": []}}}
+            aggs = (body or {}).get("aggs") or {"office": {"terms": {}}}
+            answers: dict[str, Any] = {
+                name: {"value": 0} if "sum" in agg else {"buckets": []} for name, agg in aggs.items()
+            }
+            return 200, {"hits": {"hits": []}, "aggregations": answers}
         if path.endswith("/_mget"):
             return 200, {"docs": []}
         if path.startswith("/_alias/") and method == "GET":
