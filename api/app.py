@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,8 @@ from search.settings import Settings, get_settings
 from search.store import Store, doc_id
 
 logger = logging.getLogger(__name__)
+
+REQUEST_THREADS = 8
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 503)
@@ -120,6 +123,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Matching holds the GIL, so more request threads add memory (a SQLite connection and a
+        # malloc arena each), not throughput: bench/concurrency.py, 50 clients for 300 s.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         opened = store or open_store(cfg)
         access = open_access(cfg)
         jobs = open_jobs(cfg)

@@ -23,7 +23,7 @@ from api.routes_screening import own_job, parse_form, results_response, start_jo
 from indexer.records import OFFICES
 from search.access import Principal
 from search.engine import Match, Query
-from search.errors import Forbidden, InvalidInput, SuspectsError, Unauthorized
+from search.errors import InvalidInput, SuspectsError, Unauthorized
 from search.store import doc_id
 
 COOKIE = "suspects_key"
@@ -77,6 +77,17 @@ def _to_login(request: Request) -> RedirectResponse:
 
 def _forbidden(request: Request, who: Principal) -> HTMLResponse:
     return render(request, "error.html", 403, who=who, message=translate(_lang(request), "forbidden"))
+
+
+def _gate(request: Request, permission: str) -> Principal | Response:
+    """The signed-in caller if its role has ``permission``; else the page to show instead (the
+    sign-in page, or a 403 page)."""
+    who = _caller(request)
+    if who is None:
+        return _to_login(request)
+    if not who.can(permission):
+        return _forbidden(request, who)
+    return who
 
 
 @router.get("", response_class=RedirectResponse)
@@ -168,11 +179,9 @@ async def search(
 @router.get("/records/{record}", response_class=HTMLResponse)
 async def record_page(request: Request, record: str) -> Response:
     """``record`` is ``<office>:<record id>``, the id the reconciliation service hands out."""
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("read"):
-        return _forbidden(request, who)
+    who = _gate(request, "read")
+    if isinstance(who, Response):
+        return who
     state = request.app.state.suspects
     rec = (await run_in_threadpool(state.store.get_many, [record])).get(record)
     if rec is None:
@@ -185,22 +194,18 @@ async def record_page(request: Request, record: str) -> Response:
 
 @router.get("/screenings", response_class=HTMLResponse)
 def screenings(request: Request) -> Response:
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("screen"):
-        return _forbidden(request, who)
+    who = _gate(request, "screen")
+    if isinstance(who, Response):
+        return who
     jobs = [j.public() for j in request.app.state.suspects.jobs.list(who.office)]
     return render(request, "screenings.html", who=who, jobs=jobs, error=None)
 
 
 @router.post("/screenings", response_class=HTMLResponse)
 async def upload(request: Request) -> Response:
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("screen"):
-        return _forbidden(request, who)
+    who = _gate(request, "screen")
+    if isinstance(who, Response):
+        return who
     state = request.app.state.suspects
     try:
         async with request.form(max_part_size=state.settings.max_upload_bytes) as form:
@@ -214,11 +219,9 @@ async def upload(request: Request) -> Response:
 
 @router.get("/screenings/{job_id}", response_class=HTMLResponse)
 def screening(request: Request, job_id: str) -> Response:
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("screen"):
-        return _forbidden(request, who)
+    who = _gate(request, "screen")
+    if isinstance(who, Response):
+        return who
     try:
         job = own_job(request.app.state.suspects, job_id, who)
     except SuspectsError as exc:
@@ -240,22 +243,18 @@ def screening_status(request: Request, job_id: str) -> Response:
 
 @router.get("/screenings/{job_id}/results")
 def screening_results(request: Request, job_id: str, format: str = "csv") -> Response:
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("screen"):
-        raise Forbidden(f"role {who.role!r} may not screen")
+    who = _gate(request, "screen")
+    if isinstance(who, Response):
+        return who
     state = request.app.state.suspects
     return results_response(state, who, own_job(state, job_id, who), "jsonl" if format == "jsonl" else "csv")
 
 
 @router.post("/screenings/{job_id}/cancel")
 def cancel(request: Request, job_id: str) -> Response:
-    who = _caller(request)
-    if who is None:
-        return _to_login(request)
-    if not who.can("screen"):
-        return _forbidden(request, who)
+    who = _gate(request, "screen")
+    if isinstance(who, Response):
+        return who
     state = request.app.state.suspects
     from search.access import iso, now_utc
 

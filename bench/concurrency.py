@@ -3,7 +3,7 @@
     python bench/load.py --n 1000000             # once: the million-record store (else: the demo store)
     python bench/concurrency.py [--clients 50] [--seconds 30] [--store PATH]
 
-Each client loops: 4 in 5 requests are a single /match, 1 in 5 a batch of 10, with names drawn from
+Each client loops (back to back, or with ``--think`` seconds between requests): 4 in 5 requests are a single /match, 1 in 5 a batch of 10, with names drawn from
 the store itself (so about half are "seen") and fresh generated names. Prints errors, p50/p99 per
 kind, throughput, and the server's resident memory sampled every second (after a 3 s warm-up), so
 a leak shows as growth between the first and last samples. The rate limit is lifted for the run's
@@ -29,6 +29,8 @@ from indexer.synth.entities import Generator
 from search.access import new_key
 from search.sqlite_access import SQLiteAccess
 
+WARM_UP = 10.0  # seconds: the first requests read the store's pages from disk and fill the caches
+
 
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -49,7 +51,15 @@ def names_from(store: Path, n: int) -> list[str]:
 
 
 async def client(
-    base: str, token: str, names: list[str], until: float, seed: int, lat: dict[str, list[float]], errors: list[str]
+    base: str,
+    token: str,
+    names: list[str],
+    until: float,
+    seed: int,
+    lat: dict[str, list[float]],
+    started: dict[str, list[float]],
+    errors: list[str],
+    think: float,
 ) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
@@ -68,10 +78,14 @@ async def client(
                 errors.append(f"{exc.__class__.__name__}: {exc}")
                 continue
             lat[kind].append(time.perf_counter() - t)
+            started[kind].append(t)
+            if think:
+                await asyncio.sleep(rng.uniform(0, 2 * think))  # a pause between one check and the next
 
 
-async def run(base: str, token: str, names: list[str], clients: int, seconds: float, pid: int) -> None:
+async def run(base: str, token: str, names: list[str], clients: int, seconds: float, pid: int, think: float) -> None:
     lat: dict[str, list[float]] = {"single": [], "batch": []}
+    started: dict[str, list[float]] = {"single": [], "batch": []}
     errors: list[str] = []
     memory: list[float] = []
     t0 = time.perf_counter()
@@ -83,7 +97,9 @@ async def run(base: str, token: str, names: list[str], clients: int, seconds: fl
             if time.perf_counter() - t0 >= 3:
                 memory.append(rss_mb(pid))
 
-    await asyncio.gather(sample(), *(client(base, token, names, until, i, lat, errors) for i in range(clients)))
+    await asyncio.gather(
+        sample(), *(client(base, token, names, until, i, lat, started, errors, think) for i in range(clients))
+    )
     elapsed = time.perf_counter() - t0
     requests = len(lat["single"]) + len(lat["batch"])
     queries = len(lat["single"]) + 10 * len(lat["batch"])
@@ -91,15 +107,22 @@ async def run(base: str, token: str, names: list[str], clients: int, seconds: fl
     for err in errors[:5]:
         print(f"  error: {err}")
     for kind, values in lat.items():
-        if values:
+        if len(values) > 1:
             q = statistics.quantiles(values, n=100)
-            print(f"  {kind:6} n={len(values):,}  p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms")
+            warm = [v for v, t in zip(values, started[kind], strict=True) if t - t0 >= WARM_UP]
+            w = statistics.quantiles(warm, n=100) if len(warm) > 1 else q
+            print(
+                f"  {kind:6} n={len(values):,}  p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms"
+                f"   (after {WARM_UP:.0f} s: p50 {w[49] * 1000:.1f} ms  p99 {w[98] * 1000:.1f} ms)"
+            )
     print(f"throughput: {requests / elapsed:,.0f} requests/s, {queries / elapsed:,.0f} queries/s")
     if memory:
         print(
             f"server RSS: first {memory[0]:.0f} MB, max {max(memory):.0f} MB, last {memory[-1]:.0f} MB "
             f"({len(memory)} samples, growth {memory[-1] - memory[0]:+.0f} MB)"
         )
+        step = max(1, len(memory) // 10)
+        print("  RSS every", step, "s:", " ".join(f"{m:.0f}" for m in memory[::step]))
 
 
 def main() -> None:
@@ -108,6 +131,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--store", type=Path, default=None)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds each client waits between requests (0: back to back)"
+    )
     args = parser.parse_args()
     store = args.store or next(
         (p for p in (Path("var/bench/store-1000000.db"), Path("var/suspects.db")) if p.exists()), None
@@ -132,7 +158,8 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         print(f"store {store}")
-        asyncio.run(run(base, token, names, args.clients, args.seconds, server.pid))
+        print(f"think time: mean {args.think} s" if args.think else "think time: none (each client back to back)")
+        asyncio.run(run(base, token, names, args.clients, args.seconds, server.pid, args.think))
     finally:
         server.terminate()
         server.wait(60)

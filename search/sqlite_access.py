@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 
 from search.access import ApiKey, AuditEvent, iso, now_utc
-from search.sqlite_store import connect
+from search.sqlite_store import ThreadConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -59,15 +58,11 @@ class SQLiteAccess:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._conns = ThreadConnections(self.path)
         self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, cache_mb=2)
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def add_key(self, key: ApiKey) -> None:
         self._conn().execute(
@@ -159,7 +154,4 @@ class SQLiteAccess:
         return n
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._conns.close()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from search.jobs import ACTIVE, Job, Output, Rows, count_output, decode_rows, encode_rows, stamp
-from search.sqlite_store import connect
+from search.sqlite_store import ThreadConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS screening_jobs (
@@ -46,15 +45,11 @@ class SQLiteJobs:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._conns = ThreadConnections(self.path)
         self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, cache_mb=2)
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._conn())
@@ -176,10 +171,7 @@ class SQLiteJobs:
             n += 1
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._conns.close()
 
 
 class _Transaction:

@@ -65,6 +65,30 @@ def connect(path: Path, cache_mb: int) -> sqlite3.Connection:
     return conn
 
 
+class ThreadConnections:
+    """One small-cache connection per thread, for the stores beside the records (keys and audit,
+    screening jobs): few threads touch them, and each touch is one short statement."""
+
+    def __init__(self, path: Path, cache_mb: int = 2) -> None:
+        self.path = path
+        self.cache_mb = cache_mb
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self.cache_mb)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (the others close when their threads end)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
 class SQLiteStore:
     """Records and keys in one SQLite file."""
 

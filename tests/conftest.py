@@ -4,7 +4,10 @@ API tests run the real app under uvicorn on a loopback port and talk to it with 
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -76,6 +79,35 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def serve_process(store: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """`suspects serve` as its own process (for tests that kill or signal it), once it answers."""
+    full = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_PORT": str(port), "SUSPECTS_LOG_LEVEL": "WARNING"}
+    full |= {"SUSPECTS_RATE_LIMIT_BURST": "1000000", **env}
+    full.pop("SUSPECTS_ES_URL", None)
+    exe = Path(sys.executable).parent / "suspects"
+    proc = subprocess.Popen([str(exe), "serve"], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+def es_url_or_skip() -> str:
+    """The cluster URL, or skip (fail with SUSPECTS_REQUIRE_ES=1) with the reason."""
+    settings = Settings()
+    if not settings.es_url:
+        reason = "SUSPECTS_ES_URL is not set; start a cluster with `docker compose up -d es` and export SUSPECTS_ES_URL=http://localhost:9200"
+        if settings.require_es:
+            pytest.fail(reason + " (SUSPECTS_REQUIRE_ES=1)")
+        pytest.skip(reason)
+    return settings.es_url
 
 
 def make_tokens(store_path: Path) -> dict[str, str]:

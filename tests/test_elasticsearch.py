@@ -22,6 +22,7 @@ from search.engine import Matcher, Query
 from search.ingest import load_file
 from search.settings import Settings
 from search.sqlite_store import SQLiteStore
+from tests.conftest import es_url_or_skip
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -29,14 +30,10 @@ pytestmark = pytest.mark.elasticsearch
 @pytest.fixture(scope="module")
 def es_store() -> Iterator[object]:
     settings = Settings()
-    if not settings.es_url:
-        reason = "SUSPECTS_ES_URL is not set; start a cluster with `docker compose up -d es` and export SUSPECTS_ES_URL=http://localhost:9200"
-        if settings.require_es:
-            pytest.fail(reason + " (SUSPECTS_REQUIRE_ES=1)")
-        pytest.skip(reason)
+    url = es_url_or_skip()
     from search.es_store import ElasticsearchStore
 
-    store = ElasticsearchStore(settings.es_url, prefix=f"suspects-test-{uuid.uuid4().hex[:8]}")
+    store = ElasticsearchStore(url, prefix=f"suspects-test-{uuid.uuid4().hex[:8]}")
     try:
         store.es.cluster.health(wait_for_status="yellow", timeout="30s")
     except Exception as exc:  # unreachable cluster: same skip/fail rule

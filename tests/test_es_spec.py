@@ -145,6 +145,17 @@ def _kind(method: str, path: str) -> str | None:
     return None
 
 
+def validate_all(captured: list[tuple[str, str, Any]]) -> dict[str, int]:
+    """Validate every captured body that has a schema; how many of each kind there were."""
+    kinds: dict[str, int] = {}
+    for method, path, body in captured:
+        kind = _kind(method, path)
+        if kind is not None and body is not None:
+            validate(kind, body)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def test_every_request_body_matches_the_specification(captured: list[tuple[str, str, Any]]) -> None:
     store = _store()
     prepared = [prepare(r) for r in _records()]
@@ -156,12 +167,7 @@ def test_every_request_body_matches_the_specification(captured: list[tuple[str, 
     store.candidates_many([(profile_keys(profile("person", "陈大文")), "person")] * 3, None, 50)
     store.counts()
     store.ping()
-    kinds: dict[str, int] = {}
-    for method, path, body in captured:
-        kind = _kind(method, path)
-        if kind is not None and body is not None:
-            validate(kind, body)
-            kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = validate_all(captured)
     assert set(kinds) == set(BODY_SCHEMAS), kinds
     assert kinds["create"] >= 2 and kinds["update_aliases"] >= 2
 
@@ -214,12 +220,7 @@ def test_access_index_and_search_bodies_match_the_specification(captured: list[t
     access.list_keys("CN-GD")
     access.record(AuditEvent("match", key.key_id, "CN-GD", "investigator", "127.0.0.1", ["陈大文"], {"results": []}))
     access.events("CN-GD", key.key_id, "2026-01-01", "2027-01-01", "陈大文", 100)
-    kinds: dict[str, int] = {}
-    for method, path, body in captured:
-        kind = _kind(method, path)
-        if kind is not None and body is not None:
-            validate(kind, body)
-            kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = validate_all(captured)
     assert kinds == {"create": 2, "search": 2}
 
 
@@ -237,12 +238,7 @@ def test_screening_job_bodies_match_the_specification(captured: list[tuple[str, 
     assert jobs.claim("runner-1", 30, 0.0) is None  # the capture answers with no hits
     assert jobs.pending_chunk("j1") is None  # ... and no chunk documents
     jobs._add_progress(job)
-    kinds: dict[str, int] = {}
-    for method, path, body in captured:
-        kind = _kind(method, path)
-        if kind is not None and body is not None:
-            validate(kind, body)
-            kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = validate_all(captured)
     assert kinds == {"create": 2, "bulk": 1, "search": 3}
     bulk = next(body for _, path, body in captured if path.endswith("/_bulk"))
     doc = bulk[1]

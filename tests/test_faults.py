@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from indexer.synth.entities import Generator
-from tests.conftest import _free_port, make_tokens
+from tests.conftest import _free_port, make_tokens, serve_process
 
 SUSPECTS = str(Path(sys.executable).parent / "suspects")
 HEADER = ["office", "record_id", "entity_type", "name", "aliases", "id_number", "birth_date", "gender"]
@@ -134,20 +134,8 @@ def test_two_loads_at_once_one_fails_clearly(tmp_path: Path) -> None:
     assert snapshot(store)[2] == "ok"
 
 
-def serve(store: Path, port: int, **extra: str) -> subprocess.Popen[str]:
-    env = env_for(store, SUSPECTS_PORT=str(port), SUSPECTS_RATE_LIMIT_BURST="1000000", **extra)
-    proc = subprocess.Popen(
-        [SUSPECTS, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
+def serve(store: Path, port: int) -> subprocess.Popen[bytes]:
+    return serve_process(store, port, SUSPECTS_WORKERS="1")
 
 
 def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) -> None:

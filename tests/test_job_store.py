@@ -13,8 +13,8 @@ from search.engine import Query
 from search.jobs import Job, JobStore, Rows
 from search.screening import BadRow
 from search.screening_jobs import chunked
-from search.settings import Settings
 from search.sqlite_jobs import SQLiteJobs
+from tests.conftest import es_url_or_skip
 
 
 def _rows(n: int) -> Rows:
@@ -87,16 +87,11 @@ def test_sqlite_job_store(tmp_path: Path) -> None:
 
 @pytest.mark.elasticsearch
 def test_elasticsearch_job_store() -> None:
-    settings = Settings()
-    if not settings.es_url:
-        reason = "SUSPECTS_ES_URL is not set; start a cluster with `docker compose up -d es` and export SUSPECTS_ES_URL=http://localhost:9200"
-        if settings.require_es:
-            pytest.fail(reason + " (SUSPECTS_REQUIRE_ES=1)")
-        pytest.skip(reason)
+    url = es_url_or_skip()
     from search.es_jobs import ElasticsearchJobs
 
     prefix = f"suspects-test-{uuid.uuid4().hex[:8]}"
-    jobs = ElasticsearchJobs(settings.es_url, prefix)
+    jobs = ElasticsearchJobs(url, prefix)
     try:
         exercise(jobs)
     finally:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from search.access import new_key
 from search.screening import csv_header, csv_rows, csv_text, jsonl_line, read_watchlist, run_screening
 from search.settings import Settings
 from search.sqlite_access import SQLiteAccess
-from tests.conftest import Server, _free_port, make_tokens
+from tests.conftest import Server, _free_port, make_tokens, serve_process
 
 WATCHLIST = (
     "query_id,name,birth_date,entity_type\n"
@@ -195,27 +193,13 @@ def test_cancel_keeps_results_so_far(loaded_store_path: Path, tmp_path: Path) ->
 
 
 def _serve(store: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SUSPECTS_STORE": str(store),
-        "SUSPECTS_PORT": str(port),
-        "SUSPECTS_SCREENING_LEASE_SECONDS": "2",
-        "SUSPECTS_SCREENING_POLL_SECONDS": "0.2",
-        "SUSPECTS_SCREENING_WORKERS": "0",
-        "SUSPECTS_RATE_LIMIT_BURST": "1000000",
-    }
-    env.pop("SUSPECTS_ES_URL", None)
-    exe = Path(sys.executable).parent / "suspects"
-    proc = subprocess.Popen([str(exe), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
+    return serve_process(
+        store,
+        port,
+        SUSPECTS_SCREENING_LEASE_SECONDS="2",
+        SUSPECTS_SCREENING_POLL_SECONDS="0.2",
+        SUSPECTS_SCREENING_WORKERS="0",
+    )
 
 
 @pytest.mark.slow
