@@ -37,14 +37,18 @@ Row = dict[str, Any]
 
 def detect_encoding(data: bytes) -> str:
     """The first candidate encoding that decodes the whole file; charset-normalizer decides
-    between GB18030 and Big5 when both decode (their byte ranges overlap)."""
+    between GB18030 and Big5 when both decode (their byte ranges overlap). UTF-8 cut off inside
+    its last character still counts as UTF-8 (a truncated export); a file that is none of them
+    throughout is refused, naming its first line that is not UTF-8 (mixed encodings)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     try:
         data.decode("utf-8")
         return "utf-8-sig"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if exc.end >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8-sig"  # UTF-8 cut off inside its last character: a truncated file
+        utf8_until = exc.start
     decodable = []
     for enc in CANDIDATE_ENCODINGS[1:]:
         try:
@@ -61,16 +65,27 @@ def detect_encoding(data: bytes) -> str:
         if best is not None and best.encoding.replace("_", "").startswith("big5"):
             return "big5hkscs"
         return "gb18030"
-    raise FileError("cannot decode as UTF-8, GB18030 or Big5; pass --encoding")
+    line = data[:utf8_until].count(b"\n") + 1
+    raise FileError(
+        f"cannot decode as UTF-8, GB18030 or Big5 (line {line} is the first that is not UTF-8; "
+        "mixed encodings?): re-save the file as UTF-8 or pass --encoding"
+    )
 
 
 def _decode(path: Path, encoding: str | None) -> str:
     data = path.read_bytes()
     enc = encoding or detect_encoding(data)
     try:
-        return data.decode(enc)
+        # "replace" only matters for a file cut off inside its last character (see
+        # detect_encoding); the row holding U+FFFD is then rejected, not stored half-read.
+        return data.decode(enc, errors="replace" if enc == "utf-8-sig" and encoding is None else "strict")
     except (UnicodeDecodeError, LookupError) as exc:
         raise FileError(f"cannot decode as {enc}: {exc}") from exc
+
+
+# The csv module refuses fields over 128 KiB with an exception; the loader's own limit
+# (indexer/loading.py MAX_FIELD) rejects an over-long cell on its line instead.
+csv.field_size_limit(1 << 30)
 
 
 def read_csv(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
@@ -86,10 +101,20 @@ def read_csv(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row
     header = [h.strip() for h in header]
     if not any(header):
         raise FileError("the first line is not a header row")
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a NUL byte: report the row, keep reading
+            yield reader.line_num, RowError(f"unreadable CSV row: {exc}")
+            continue
         line = reader.line_num
         if not any(f.strip() for f in fields):
             continue  # blank line: not a row
+        if any("\ufffd" in f for f in fields):
+            yield line, RowError("undecodable bytes (is the file truncated?)")
+            continue
         if len(fields) > len(header):
             extra = fields[len(header) :]
             if any(e.strip() for e in extra):
@@ -115,31 +140,44 @@ def read_jsonl(path: Path, encoding: str | None = None) -> Iterator[tuple[int, R
 
 
 def read_xlsx(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
-    """The first sheet that has a header row; formula cells give their cached values."""
+    """The one sheet that has data; formula cells give their cached values. A workbook with data
+    on several sheets is refused (naming them) rather than read in part: rows on a second sheet
+    would otherwise be lost without a word. A cell beyond the header's columns rejects its row."""
     import openpyxl
+    from openpyxl.utils import get_column_letter
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a non-XLSX file
         raise FileError(f"not a readable XLSX workbook: {exc.__class__.__name__}") from exc
     try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header: list[str] | None = None
-            for number, values in enumerate(rows, start=1):
-                cells = ["" if v is None else v for v in values]
-                if header is None:
-                    if any(str(c).strip() for c in cells):
-                        header = [str(c).strip() for c in cells]
-                    continue
-                if not any(str(c).strip() for c in cells):
-                    continue
-                yield number, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}
-            if header is not None:
-                return
-        raise FileError("no sheet with a header row")
+        used = [sheet for sheet in book.worksheets if _has_data(sheet.iter_rows(values_only=True))]
+        if not used:
+            raise FileError("no sheet with a header row")
+        if len(used) > 1:
+            names = ", ".join(repr(sheet.title) for sheet in used)
+            raise FileError(f"data on {len(used)} sheets ({names}): put the records on one sheet")
+        header: list[str] | None = None
+        for number, values in enumerate(used[0].iter_rows(values_only=True), start=1):
+            cells = ["" if v is None else v for v in values]
+            if header is None:
+                if any(str(c).strip() for c in cells):
+                    header = [str(c).strip() for c in cells]
+                continue
+            if not any(str(c).strip() for c in cells):
+                continue
+            stray = [i for i, c in enumerate(cells) if str(c).strip() and (i >= len(header) or not header[i])]
+            if stray:
+                column = get_column_letter(stray[0] + 1)
+                yield number, RowError(f"a value in column {column}, which has no header")
+                continue
+            yield number, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}
     finally:
         book.close()
+
+
+def _has_data(rows: Iterator[tuple[Any, ...]]) -> bool:
+    return any(any(v is not None and str(v).strip() for v in row) for row in rows)
 
 
 def _cell(value: Any) -> Any:

@@ -186,3 +186,59 @@ def test_duplicates_across_batches_reconcile(
     report = load_file(store, path, "CN-GD")
     assert report.read == 4 and report.stored == 3 and len(report.rejected) == 1 and report.reconciled
     assert sum(sum(c.values()) for c in store.counts().values()) == 3
+
+
+def test_xlsx_with_data_on_several_sheets_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "2024"
+    first.append(["record_id", "name"])
+    first.append(["1", "陈大文"])
+    second = book.create_sheet("2025")
+    second.append(["record_id", "name"])
+    second.append(["2", "李四"])
+    book.save(path)
+    with pytest.raises(FileError, match=r"data on 2 sheets \('2024', '2025'\)"):
+        list(read_records(path, "CN-JX"))
+
+
+def test_xlsx_value_outside_the_header_rejects_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["record_id", "name"])
+    sheet.append(["1", "陈大文"])
+    sheet.append(["2", "李四", "stray note"])
+    book.save(path)
+    items = list(read_records(path, "CN-JX"))
+    assert isinstance(items[0][1], Record)
+    assert items[1][0] == 3 and "column C, which has no header" in str(items[1][1])
+
+
+def test_truncated_file_blank_repeated_lines_and_huge_cells_reconcile(store: SQLiteStore, tmp_path: Path) -> None:
+    """A file cut off inside a character, blank and repeated lines, and a 1 MB cell: every line is
+    stored or rejected with its line number — read = stored + rejected."""
+    path = tmp_path / "x.csv"
+    body = HEADER + "a,person,陈大文,,,1971-02-11,\n\na,person,陈大文,,,1971-02-11,\n"
+    body += "c,person," + "张" * 1_000_000 + ",,,,\n" + "d,person,王五,,,,\ne,person,赵六"
+    path.write_bytes(body.encode("utf-8")[:-2])  # the file ends inside 六
+    report = load_file(store, path, "CN-GD")
+    assert report.reconciled, report.to_dict()
+    assert (report.read, report.stored) == (5, 2)
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert "superseded by line 4" in reasons[2]  # the repeated row: last wins, reported
+    assert 5 in reasons  # the 1 MB name, refused on its line
+    assert "truncated" in reasons[7]
+    stored = store.get_many(["CN-GD:a", "CN-GD:d", "CN-GD:c", "CN-GD:e"])
+    assert set(stored) == {"CN-GD:a", "CN-GD:d"}
+
+
+def test_mixed_encodings_are_refused_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    utf8 = (HEADER + "a,person,陈大文,,,,\nb,person,李四,,,,\n").encode("utf-8")
+    path.write_bytes(utf8 + "c,person,陳大文,,,,\n".encode("big5") + "d,person,王五,,,,\n".encode("gb18030"))
+    with pytest.raises(FileError, match=r"line 4 is the first that is not UTF-8"):
+        list(read_records(path, "CN-GD"))
