@@ -77,7 +77,9 @@ def install_metrics(app: FastAPI, metrics: Metrics) -> None:
             return response
         finally:
             elapsed = time.perf_counter() - t0
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = getattr(request.scope.get("route"), "path", None)
+            if route is None:  # mounted static files have no route; anything else is a miss
+                route = "/ui/static" if request.url.path.startswith("/ui/static/") else "unmatched"
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)
             access_log.info(
