@@ -7,11 +7,15 @@ index prefix and deletes its indexes at the end. There is no imitation of Elasti
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from indexer.keys import profile_keys
@@ -109,3 +113,94 @@ def test_candidate_parity_with_sqlite(es_store: object, sample_files: dict[str, 
         b = [(c.id, c.weight) for c in es_store.candidates(keys, q["entity_type"], None, 50)]
         assert a == b, q["name"]
     sqlite.close()
+
+
+class Cut:
+    """A loopback TCP relay in front of the cluster that can be cut and restored: a network fault,
+    not an imitation of Elasticsearch (every byte comes from the real cluster)."""
+
+    def __init__(self, target: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 9200)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = threading.Event()
+        self.open.set()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def cut(self) -> None:
+        self.open.clear()
+        for s in self.conns:
+            with contextlib.suppress(OSError):
+                s.close()
+        self.conns.clear()
+
+    def restore(self) -> None:
+        self.open.set()
+
+
+def test_cluster_outage_is_503_then_recovers_without_restart(
+    es_store: object, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    from search.es_store import ElasticsearchStore
+    from tests.conftest import Server
+
+    assert isinstance(es_store, ElasticsearchStore)
+    es_store.reindex(lambda s: _load_all(s, sample_files))
+    relay = Cut(es_url_or_skip())
+    settings = Settings(
+        es_url=f"http://127.0.0.1:{relay.port}", es_index_prefix=es_store.prefix, es_timeout=1.0,
+        store=tmp_path / "unused.db", rate_limit_burst=1_000_000,
+    )  # fmt: skip
+    from search.es_access import ElasticsearchAccess
+
+    access = ElasticsearchAccess(settings.es_url, settings.es_index_prefix)
+    from search.access import new_key
+
+    key, token = new_key("CN-GD", "system", "outage test")
+    access.add_key(key)
+    access.close()
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"queries": [{"name": "CHAN Tai Man", "birth_date": "1971-02-11"}]}
+    with Server(settings) as server, httpx.Client(base_url=server.url, headers=headers, timeout=30) as c:
+        assert c.get("/readyz").status_code == 200
+        assert c.post("/match", json=body).json()["results"][0]["seen"]
+        relay.cut()
+        down = c.post("/match", json=body)
+        assert down.status_code == 503 and down.headers["retry-after"] == "5"
+        assert c.get("/readyz").status_code == 503
+        relay.restore()
+        deadline = time.monotonic() + 30
+        while c.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "not ready again 30 s after the cluster came back"
+            time.sleep(0.5)
+        assert c.post("/match", json=body).json()["results"][0]["seen"]  # same process, no restart
