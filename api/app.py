@@ -171,6 +171,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if length is not None and length.isdigit() and int(length) > limit:
             err = PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}", field="body")
             return JSONResponse(err.body(), status_code=413)
+        if length is None and "chunked" in request.headers.get("transfer-encoding", "").lower():
+            # A chunked body has no length to check before it is read: refuse it (RFC 9110 411).
+            body = {"error": {"code": "length_required", "message": "send Content-Length", "field": "body"}}
+            return JSONResponse(body, status_code=411)
         return await call_next(request)
 
     install_metrics(app, metrics)  # outermost: counts the 413s above too

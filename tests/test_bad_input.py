@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -100,3 +101,13 @@ def test_odd_path_parameters(api: httpx.Client) -> None:
         r = api.get(path)
         assert r.status_code in (404, 422), (path, r.text)
         assert "error" in r.json()
+
+
+def test_chunked_body_without_length_is_refused(api: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"queries": [{"name": "'
+        yield b"x" * 300_000
+        yield b'"}]}'
+
+    r = api.post("/match", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 411 and r.json()["error"]["field"] == "body"
