@@ -50,6 +50,10 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "who": context.get("who"),
     }
     resp = templates.TemplateResponse(request, name, context, status_code=status)
+    # Only this origin's own script and styles; never framed (the page holds a signed-in session).
+    resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
     if request.query_params.get("lang") in LANGS:
         resp.set_cookie("lang", lang, samesite="strict", path="/ui")
     return resp

@@ -76,7 +76,8 @@ def shot(page: Page, name: str) -> None:
 
 def test_sign_in_rejects_a_bad_key(page: Page, site: tuple[str, dict[str, str]]) -> None:
     url, _ = site
-    page.goto(f"{url}/ui/login?lang=en")
+    response = page.goto(f"{url}/ui/login?lang=en")
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.fill("#key", "sus_nope_nope")
     page.click("button[type=submit]")
     expect(page.locator(".error")).to_contain_text("not accepted")
