@@ -179,6 +179,8 @@ def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
             return out, rejected
 
         out, rejected = await run_in_threadpool(run)
+        seen = sum(1 for v in out.values() if any(c["match"] for c in v["result"]))
+        state.metrics.verdict(seen, len(out))
         detail = {"results": {k: [[c["id"], c["score"], c["match"]] for c in v["result"]] for k, v in out.items()}}
         terms = [t for q, _, _ in batch.values() for t in (q.name, q.id_number) if t]
         await run_in_threadpool(state.audit, who, "reconcile", terms, detail)

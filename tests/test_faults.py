@@ -116,7 +116,7 @@ def test_kill_9_mid_load_then_rerun_matches_an_uninterrupted_load(tmp_path: Path
 
 def test_two_loads_at_once_one_fails_clearly(tmp_path: Path) -> None:
     file = tmp_path / "big.csv"
-    write_records(file, 20_000)
+    write_records(file, 40_000)  # long enough to still be running when the second starts
     other = tmp_path / "other.csv"
     write_records(other, 50, seed=9, prefix="G")
     store = tmp_path / "two.db"
@@ -128,9 +128,9 @@ def test_two_loads_at_once_one_fails_clearly(tmp_path: Path) -> None:
     assert len(second.stderr.strip().splitlines()) == 1
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert record_count(store) == 20_000
+    assert record_count(store) == 40_000
     assert load(store, other).returncode == 0  # once the first has finished
-    assert record_count(store) == 20_050
+    assert record_count(store) == 40_050
     assert snapshot(store)[2] == "ok"
 
 

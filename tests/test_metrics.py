@@ -1,0 +1,69 @@
+"""Prometheus metrics and structured logs, through the real app on loopback."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import httpx
+
+from api.logs import JsonFormatter
+from search.settings import Settings
+from tests.conftest import Server, make_tokens
+
+
+def _value(text: str, prefix: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert lines, f"no metric line starts with {prefix!r}"
+    return float(lines[0].rsplit(" ", 1)[1])
+
+
+def test_metrics_count_requests_verdicts_and_uploads(loaded_store_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    shutil.copy(loaded_store_path, path)
+    tokens = make_tokens(path)
+    with Server(Settings(store=path, rate_limit_burst=1_000_000)) as server, httpx.Client(base_url=server.url) as c:
+        inv = {"Authorization": f"Bearer {tokens['investigator']}"}
+        body = {"queries": [{"name": "陳大文", "birth_date": "1971-02-11"}, {"name": "完全陌生的名字"}]}
+        for _ in range(3):
+            assert c.post("/match", json=body, headers=inv).status_code == 200
+        assert c.get("/records/CN-GD/does-not-exist", headers=inv).status_code == 404
+        assert c.get("/no/such/path/陳大文").status_code == 404
+        admin = {"Authorization": f"Bearer {tokens['office-admin']}"}
+        csv = "record_id,name,birth_date\nm1,测试人,1980-01-01\nm2,,1980-01-01\n".encode()
+        assert c.post("/offices/CN-GD/records", files={"file": ("x.csv", csv)}, headers=admin).status_code == 200
+        m = c.get("/metrics")
+    assert m.status_code == 200 and m.headers["content-type"].startswith("text/plain")
+    text = m.text
+    assert _value(text, 'suspects_http_requests_total{method="POST",route="/match",status="200"}') == 3
+    assert _value(text, 'suspects_http_request_duration_seconds_count{method="POST",route="/match"}') == 3
+    assert (
+        _value(text, 'suspects_http_requests_total{method="GET",route="/records/{office}/{record_id}",status="404"}')
+        == 1
+    )
+    assert _value(text, 'suspects_http_requests_total{method="GET",route="unmatched",status="404"}') == 1
+    assert _value(text, 'suspects_match_queries_total{verdict="seen"}') == 3
+    assert _value(text, 'suspects_match_queries_total{verdict="not_seen"}') == 3
+    assert _value(text, 'suspects_load_rows_total{outcome="stored"}') == 1
+    assert _value(text, 'suspects_load_rows_total{outcome="rejected"}') == 1
+    assert "陳大文" not in text and "no/such/path" not in text  # labels are route templates, never input
+
+
+def test_json_log_lines_carry_the_access_fields() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("test.access")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("%s %s %d", "GET", "/x", 200, extra={"http": {"method": "GET", "route": "/x", "status": 200}})
+    finally:
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "GET /x 200" and line["level"] == "WARNING" and line["logger"] == "test.access"
+    assert line["http"] == {"method": "GET", "route": "/x", "status": 200}
+    assert line["time"].endswith("Z")
