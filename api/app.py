@@ -160,8 +160,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         summary="Has any partner office seen this entity? Record linkage across the PPRD IP-enforcement offices.",
         lifespan=lifespan,
         responses=ERRORS,
+        docs_url=None,  # served below from a vendored Swagger UI: no CDN inside government networks
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     metrics = Metrics()
 
     @app.middleware("http")
@@ -301,6 +304,27 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return RedirectResponse("/ui/search", status_code=303)
 
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` from the Swagger UI files of the ``swagger-ui-bundle-v2`` package (Apache-2.0),
+    served by this process: FastAPI's default page loads them from a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="suspects API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
 
 
 def purge_expired(access: AccessStore, retention_days: int) -> int:

@@ -178,3 +178,14 @@ def test_readable_on_a_tablet(browser: Browser, site: tuple[str, dict[str, str]]
         shot(pg, "results-tablet-zh")
     finally:
         context.close()
+
+
+def test_api_docs_render_without_internet(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    """/docs is Swagger UI served by the service itself: every request stays on this origin."""
+    url, _ = site
+    origins: set[str] = set()
+    page.on("request", lambda req: origins.add(req.url.split("/")[2]))
+    page.goto(f"{url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("suspects")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert origins == {url.split("/")[2]}, origins
