@@ -172,30 +172,28 @@ class Matcher:
         return [self._judge(q, qp, cands, limit) for q, qp, cands in zip(queries, profiles, all_cands, strict=True)]
 
     def _judge(self, q: Query, qp: Profile, cands: list[Candidate], limit: int) -> Result:
+        return Result(q.query_id, self._verdicts(qp, cands, None)[:limit], len(cands))
+
+    def _verdicts(self, qp: Profile, cands: list[Candidate], floor: float | None) -> list[Match]:
+        """The scorer's verdict on each candidate: the matches, plus (with ``floor``) the near
+        misses scoring at least that; matches first, then by score, office, record id."""
         profiles = self._profiles(cands)
-        matches: list[Match] = []
+        out: list[Match] = []
         for c in cands:
             entry = profiles.get(c.id)
             if entry is None:
                 continue
             decision = score(qp, entry[1])
-            if decision.match:
-                matches.append(Match(entry[0], decision))
-        matches.sort(key=lambda m: (-m.decision.score, m.record.office, m.record.record_id))
-        return Result(q.query_id, matches[:limit], len(cands))
+            if decision.match or (floor is not None and decision.score >= floor):
+                out.append(Match(entry[0], decision))
+        out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
+        return out
 
     def scored(self, q: Query, offices: Sequence[str] | None, limit: int, floor: float) -> list[Match]:
         """Every candidate scoring at least ``floor``, judged match or not, best first: for callers
         that show near misses too (OpenRefine reconciliation lets a person pick among them)."""
         (qp,), ((keys, etype),) = self.plan([q], offices)
-        cands = self.store.candidates(keys, etype, offices, self.limit)
-        out = []
-        for rec, rp in self._profiles(cands).values():
-            decision = score(qp, rp)
-            if decision.match or decision.score >= floor:
-                out.append(Match(rec, decision))
-        out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
-        return out[:limit]
+        return self._verdicts(qp, self.store.candidates(keys, etype, offices, self.limit), floor)[:limit]
 
     def same_entity(self, rec: Record) -> list[Match]:
         """Other records the scorer judges to be the same entity as ``rec``, best first (matched by

@@ -169,14 +169,16 @@ class ElasticsearchJobs:
 
         return self._update(job.job_id, extend) is not None
 
-    def _chunks(self, job_id: str, start: int) -> Iterator[dict[str, Any]]:
-        """Chunk documents from ``start`` on, in order, until the first missing one."""
+    def _chunks(self, job_id: str, start: int, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Chunk documents from ``start`` on (only ``fields`` of each), in order, until the first
+        missing one. Finding the next pending chunk reads ``n`` and ``done`` only: a done chunk's
+        output is a few hundred kilobytes that the runner must not fetch again for every chunk."""
         self._ensure()
         n = start
         while True:
             ids = [f"{job_id}:{i}" for i in range(n, n + BATCH)]
             with unavailable():
-                docs = self.es.mget(index=self.chunks_index, ids=ids)["docs"]
+                docs = self.es.mget(index=self.chunks_index, ids=ids, source_includes=list(fields))["docs"]
             if len(docs) < len(ids):
                 return  # Elasticsearch answers every id (found or not); a short answer ends the walk
             for doc in docs:
@@ -186,9 +188,12 @@ class ElasticsearchJobs:
             n += BATCH
 
     def pending_chunk(self, job_id: str, start: int = 0) -> tuple[int, Rows] | None:
-        for src in self._chunks(job_id, start):
+        for src in self._chunks(job_id, start, ("n", "done")):
             if not src.get("done"):
-                return int(src["n"]), decode_rows(json.loads(src["input"]))
+                n = int(src["n"])
+                with unavailable():
+                    doc = self.es.get(index=self.chunks_index, id=f"{job_id}:{n}", source_includes=["input"])
+                return n, decode_rows(json.loads(doc["_source"]["input"]))
         return None
 
     def save_output(self, job: Job, chunk: int, output: Output, seconds: float) -> None:
@@ -233,7 +238,7 @@ class ElasticsearchJobs:
         return self._update(job_id, stop) is not None
 
     def outputs(self, job_id: str) -> Iterator[Output]:
-        for src in self._chunks(job_id, 0):
+        for src in self._chunks(job_id, 0, ("done", "output")):
             if not src.get("done"):
                 return
             yield [(int(line), name, result) for line, name, result in json.loads(src["output"])]
