@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from serving import bench_key, served
 
 from indexer.synth.entities import Generator
-from search.access import new_key
-from search.sqlite_access import SQLiteAccess
 
 WARM_UP = 10.0  # seconds: the first requests read the store's pages from disk and fill the caches
 
@@ -140,29 +137,14 @@ def main() -> None:
     )
     if store is None:
         sys.exit("no store: run `make demo` (or bench/load.py) first")
-    access = SQLiteAccess(store)
-    key, token = new_key("CN-GD", "system", "bench/concurrency.py")
-    access.add_key(key)
-    access.close()
+    token = bench_key(store, "system", "bench/concurrency.py")
     names = names_from(store, 2000)
-    env = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_PORT": str(args.port)}
-    env |= {"SUSPECTS_LOG_LEVEL": "WARNING", "SUSPECTS_RATE_LIMIT_BURST": "100000000"}
-    env["SUSPECTS_RATE_LIMIT_PER_MINUTE"] = "100000000"
-    server = subprocess.Popen([str(Path(sys.executable).parent / "suspects"), "serve"], env=env)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    unlimited = {"SUSPECTS_RATE_LIMIT_BURST": "100000000", "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000"}
+    with served(store, args.port, **unlimited) as server:
         print(f"store {store}")
         print(f"think time: mean {args.think} s" if args.think else "think time: none (each client back to back)")
+        base = f"http://127.0.0.1:{args.port}"
         asyncio.run(run(base, token, names, args.clients, args.seconds, server.pid, args.think))
-    finally:
-        server.terminate()
-        server.wait(60)
 
 
 if __name__ == "__main__":

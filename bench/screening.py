@@ -82,26 +82,12 @@ def main() -> None:
 def http_job(store: Path, watch: Path, rows: int, workers: int) -> None:
     """Upload the watchlist to a server on loopback, poll the job until done, fetch the CSV."""
     import httpx
+    from serving import bench_key, served
 
-    from search.access import new_key
-    from search.sqlite_access import SQLiteAccess
-
-    access = SQLiteAccess(store)
-    key, token = new_key("CN-GD", "analyst", "bench/screening.py")
-    access.add_key(key)
-    access.close()
+    token = bench_key(store, "analyst", "bench/screening.py")
     port = 8765
-    env = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING", "SUSPECTS_PORT": str(port)}
-    env["SUSPECTS_SCREENING_WORKERS"] = str(workers)
-    server = subprocess.Popen([str(Path(sys.executable).parent / "suspects"), "serve"], env=env)
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with served(store, port, SUSPECTS_SCREENING_WORKERS=str(workers)) as server:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=600) as c:
             t = time.perf_counter()
@@ -119,9 +105,6 @@ def http_job(store: Path, watch: Path, rows: int, workers: int) -> None:
                 for chunk in r.iter_bytes():
                     size += len(chunk)
             download = time.perf_counter() - t2
-    finally:
-        server.terminate()
-        server.wait(60)
     print(f"job {job['status']}: {job['rows_done']:,}/{job['rows_total']:,} rows, {job['rows_seen']:,} seen")
     print(f"upload + parse + store: {accepted:.1f} s (202 returned)")
     print(
