@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from search.evaluate import benchmark, evaluate, format_table, legco_pairs, summary
+from search.matching.evaluation import benchmark, evaluate, format_table, legco_pairs, summary
 
 
 def main() -> None:

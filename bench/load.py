@@ -27,10 +27,10 @@ from pypinyin import lazy_pinyin
 
 from indexer.synth import render
 from indexer.synth.entities import Generator
-from search.access import new_key
+from search.access.keys import new_key
+from search.access.sqlite import SQLiteAccess
 from search.ingest import load_file
-from search.sqlite_access import SQLiteAccess
-from search.sqlite_store import SQLiteStore
+from search.storage.sqlite import SQLiteStore
 
 HEADER = ["office", "record_id", "entity_type", "name", "aliases", "id_number", "birth_date", "gender"]
 OFFICES = ["CN-GD", "CN-FJ", "CN-JX", "CN-HN", "CN-GX", "CN-HI", "CN-SC", "CN-GZ", "CN-YN", "CN-HK", "CN-MO"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from search.access import new_key
-from search.sqlite_access import SQLiteAccess
+from search.access.keys import new_key
+from search.access.sqlite import SQLiteAccess
 
 
 def bench_key(store: Path, role: str, label: str) -> str:

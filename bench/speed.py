@@ -14,13 +14,14 @@ import argparse
 import random
 import time
 
-from indexer import cantonese, mandarin, names, romanized
-from indexer.companies import _han_company, _latin_company
 from indexer.keys import profile_keys
+from indexer.names import cantonese, mandarin, romanized
+from indexer.names import persons as names
+from indexer.names.companies import _han_company, _latin_company
 from indexer.records import profile
 from indexer.synth import render
 from indexer.synth.entities import Generator
-from search.scoring import score
+from search.matching.scorer import score
 
 
 def _clear() -> None:

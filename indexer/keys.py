@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from indexer.companies import CompanyForm
-from indexer.names import NameForm
-from indexer.records import Profile
+from indexer.names.companies import CompanyForm
+from indexer.names.persons import NameForm
+from indexer.records import EntityProfile
 
 # Weight per key type. Identifiers are decisive; an exact written name is next; a full reading in
 # one system is strong; fuzzy and one-edit keys only rescue typos and must not outrank a real
@@ -134,7 +134,7 @@ def _company_keys(form: CompanyForm, keys: list[str]) -> None:
                 keys.append(f"cbr:{system}|{joined}|{region}")
 
 
-def profile_keys(p: Profile) -> dict[str, float]:
+def profile_keys(p: EntityProfile) -> dict[str, float]:
     """The weighted blocking keys of a normalized record or query, at most ``MAX_KEYS``."""
     keys: list[str] = []
     for ident in p.identifiers:

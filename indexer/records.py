@@ -1,7 +1,7 @@
 """The canonical record and its normalized profile.
 
 A :class:`Record` is what an office holds (canonical field names, see the loading profiles); a
-:class:`Profile` is what the keys and the scorer work on: every name and alias parsed, identifiers
+:class:`EntityProfile` is what the keys and the scorer work on: every name and alias parsed, identifiers
 verified, birth date and gender cleaned. :func:`profile` is the one normalizer for records *and*
 queries (a query is a record without office or record id).
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from indexer.companies import CompanyForm, company_forms
-from indexer.identifiers import Identifier, parse_identifier, parse_phone
-from indexer.names import NameForm, person_forms
+from indexer.names.companies import CompanyForm, company_forms
+from indexer.names.identifiers import Identifier, parse_identifier, parse_phone
+from indexer.names.persons import NameForm, person_forms
 
 OFFICES: dict[str, str] = {
     "CN-GD": "Guangdong",
@@ -104,7 +104,7 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
+class EntityProfile:
     """Everything the keys and the scorer need, derived from a record or a query."""
 
     entity_type: str
@@ -151,7 +151,7 @@ def profile(
     birth_date: str | None = None,
     gender: str | None = None,
     phone: str | None = None,
-) -> Profile:
+) -> EntityProfile:
     """Normalize one record or query. Birth date must already be clean (see :func:`clean_date`)."""
     raw_names = [name, *aliases]
     names: list[NameForm] = []
@@ -177,10 +177,10 @@ def profile(
         if ident.kind == "cn_rid" and ident.verified:
             dob = dob or ident.birth_date
             sex = sex or ident.gender
-    return Profile(entity_type, tuple(names), tuple(companies), tuple(ids), dob, sex)
+    return EntityProfile(entity_type, tuple(names), tuple(companies), tuple(ids), dob, sex)
 
 
-def record_profile(record: Record) -> Profile:
+def record_profile(record: Record) -> EntityProfile:
     """The profile of a stored record."""
     return profile(
         record.entity_type,

@@ -14,16 +14,19 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.intake.offices import OfficeProfile, Rejection, read_records
+from indexer.intake.readers import FileError
 from indexer.keys import weight
-from indexer.loading import Profile, Rejection, read_records
-from indexer.readers import FileError
 from indexer.records import Record
-from search.store import Store, StoredRecord, prepare
+from search.storage.base import Store, StoredRecord, doc_id, prepare
+from search.workers import in_order
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000  # records per transaction / bulk request
-PARALLEL_FROM = 20_000  # rows; below this, starting worker processes costs more than it saves
+# A file smaller than this (about 20,000 rows of ~100 bytes) loads faster in one process than the
+# worker processes take to start.
+PARALLEL_FROM_BYTES = 2_000_000
 
 
 @dataclass(slots=True)
@@ -98,7 +101,7 @@ def _batches(rows: Iterator[tuple[int, Record | Rejection]], report: LoadReport)
         if isinstance(item, Rejection):
             report.rejected.append(item)
             continue
-        key = f"{item.office}:{item.record_id}"
+        key = doc_id(item.office, item.record_id)
         if key in seen:
             report.rejected.append(
                 Rejection(
@@ -126,7 +129,7 @@ def load_file(
     store: Store,
     path: Path,
     office: str | None = None,
-    profile: Profile | None = None,
+    profile: OfficeProfile | None = None,
     encoding: str | None = None,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
@@ -137,7 +140,7 @@ def load_file(
     if not path.is_file():
         raise FileError("no such file")
     rows = read_records(path, office, profile, encoding)
-    big = workers > 1 and path.stat().st_size > PARALLEL_FROM * 100
+    big = workers > 1 and path.stat().st_size > PARALLEL_FROM_BYTES
 
     def write(prepared: list[StoredRecord]) -> None:
         result = store.upsert(prepared)
@@ -153,13 +156,8 @@ def load_file(
     with store.bulk():
         if big:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                pending = []
-                for batch in _batches(rows, report):
-                    pending.append(pool.submit(_prepare_packed, batch))
-                    if len(pending) >= workers * 2:
-                        write(_unpack(pending.pop(0).result()))
-                for fut in pending:
-                    write(_unpack(fut.result()))
+                for packed in in_order(pool, _prepare_packed, _batches(rows, report), workers * 2):
+                    write(_unpack(packed))
         else:
             for batch in _batches(rows, report):
                 write(_prepare_batch(batch))

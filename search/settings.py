@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     )
     es_url: str | None = Field(
         default=None,
-        description="Elasticsearch URL; when set, the Elasticsearch backend is used instead of SQLite.",
+        description="Elasticsearch URL (or several, comma-separated: every node of a cluster); when set, the Elasticsearch backend is used instead of SQLite.",
     )
     es_index_prefix: str = Field(
         default="suspects",

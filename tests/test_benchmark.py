@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from indexer.synth.pairs import CATEGORIES
-from search.evaluate import benchmark, evaluate, legco_pairs, summary
+from search.matching.evaluation import benchmark, evaluate, legco_pairs, summary
 
 
 def test_benchmark_floors() -> None:

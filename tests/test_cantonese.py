@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from indexer.cantonese import CHUNLAW_SPELLINGS, char_keys, hk_spellings, skeleton
-from indexer.names import person_forms
+from indexer.names.cantonese import CHUNLAW_SPELLINGS, char_keys, hk_spellings, skeleton
+from indexer.names.persons import person_forms
 
 SPELLINGS = [
     ("can4", {"chan", "tsan"}),
@@ -87,7 +87,7 @@ def test_generated_spellings_cover_chunlaw_table() -> None:
     spellings themselves) reach most of the HK spellings the MIT chunlaw table lists."""
     import ToJyutping
 
-    from indexer.cantonese import jyutping_keys
+    from indexer.names.cantonese import jyutping_keys
     from indexer.synth.entities import given_chars
 
     hit = total = 0

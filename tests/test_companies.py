@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.companies import company_forms
+from indexer.names.companies import company_forms
 
 CASES = [
     # raw, brand (Han or Latin), industries, region name, legal form

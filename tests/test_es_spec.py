@@ -22,9 +22,11 @@ from elasticsearch import Elasticsearch
 
 from indexer.keys import KEY_WEIGHTS, key_type, profile_keys
 from indexer.records import Record, profile
-from search.es_store import ElasticsearchStore, candidate_query, load_mapping
-from search.sqlite_store import SQLiteStore
-from search.store import prepare
+from search.storage.base import Store, prepare
+from search.storage.elastic import ElasticsearchStore
+from search.storage.elastic_bodies import candidate_query
+from search.storage.elastic_client import load_mapping
+from search.storage.sqlite import SQLiteStore
 
 SPEC_PATH = Path(__file__).parent / "es_spec" / "es-8.17-openapi-subset.json"
 
@@ -162,7 +164,11 @@ def test_every_request_body_matches_the_specification(captured: list[tuple[str, 
     store.upsert(prepared)
     with store.bulk():
         store.upsert(prepared)
-    store.reindex(lambda s: s.upsert(prepared))
+
+    def fill(target: Store) -> None:
+        target.upsert(prepared)
+
+    store.reindex(fill)
     store.candidates(profile_keys(profile("person", "Chen Dawen")), "person", ["CN-GD", "CN-HK"], 50)
     store.candidates_many([(profile_keys(profile("person", "陈大文")), "person")] * 3, None, 50)
     store.counts()
@@ -180,9 +186,9 @@ def test_specification_rejects_a_wrong_body() -> None:
 
 
 def test_mapping_is_strict_and_covers_every_document_field() -> None:
-    from search.es_store import document
+    from search.storage.elastic_bodies import document
 
-    mapping = load_mapping()
+    mapping = load_mapping("records")
     props = mapping["mappings"]["properties"]
     assert mapping["mappings"]["dynamic"] == "strict"
     assert mapping["mappings"]["_source"]["excludes"] == ["keys"]
@@ -210,8 +216,9 @@ def test_boosts_equal_sqlite_weights_for_every_key_type(tmp_path: Path) -> None:
 
 
 def test_access_index_and_search_bodies_match_the_specification(captured: list[tuple[str, str, Any]]) -> None:
-    from search.access import AuditEvent, new_key
-    from search.es_access import ElasticsearchAccess
+    from search.access.elastic import ElasticsearchAccess
+    from search.access.keys import new_key
+    from search.access.store import AuditEvent, AuditFilter
 
     client = Elasticsearch("http://capture.invalid:9200", node_class=CaptureNode)
     access = ElasticsearchAccess(prefix="suspects", client=client)
@@ -219,16 +226,16 @@ def test_access_index_and_search_bodies_match_the_specification(captured: list[t
     access.add_key(key)
     access.list_keys("CN-GD")
     access.record(AuditEvent("match", key.key_id, "CN-GD", "investigator", "127.0.0.1", ["陈大文"], {"results": []}))
-    access.events("CN-GD", key.key_id, "2026-01-01", "2027-01-01", "陈大文", 100)
+    access.events(AuditFilter("CN-GD", key.key_id, "2026-01-01", "2027-01-01", "陈大文", 100))
     kinds = validate_all(captured)
     assert kinds == {"create": 2, "search": 2}
 
 
 def test_screening_job_bodies_match_the_specification(captured: list[tuple[str, str, Any]]) -> None:
-    from search.engine import Query
-    from search.es_jobs import ElasticsearchJobs
-    from search.jobs import Job
-    from search.screening import BadRow
+    from search.matching.query import Query
+    from search.screening.elastic import ElasticsearchJobs
+    from search.screening.jobs import Job
+    from search.screening.watchlist import BadRow
 
     client = Elasticsearch("http://capture.invalid:9200", node_class=CaptureNode)
     jobs = ElasticsearchJobs(prefix="suspects", client=client)
@@ -274,7 +281,7 @@ def test_async_read_path_sends_the_same_valid_bodies(captured: list[tuple[str, s
 
     from elasticsearch import AsyncElasticsearch
 
-    from search.es_async import AsyncCandidates
+    from search.storage.elastic_async import AsyncCandidates
 
     reader = AsyncCandidates("http://capture.invalid:9200")
     reader.es = AsyncElasticsearch("http://capture.invalid:9200", node_class=AsyncCaptureNode)

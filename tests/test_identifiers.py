@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from indexer.identifiers import parse_identifier, parse_phone, rid15_to_18
+from indexer.names.identifiers import parse_identifier, parse_phone, rid15_to_18
 from indexer.synth.entities import make_hkid, make_rid, make_uscc
 
 RESIDENT_IDS = [

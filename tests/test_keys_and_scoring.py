@@ -6,7 +6,7 @@ import pytest
 
 from indexer.keys import KEY_WEIGHTS, MAX_KEYS, key_type, profile_keys
 from indexer.records import profile
-from search.scoring import THRESHOLD, score
+from search.matching.scorer import THRESHOLD, score
 
 SAME_PERSON = [
     ("陈大文", "陳大文"),

@@ -8,11 +8,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from indexer.loading import Profile, load_profile, profile_names, read_records
-from indexer.readers import FileError, detect_encoding
+from indexer.intake.offices import OfficeProfile, load_profile, profile_names, read_records
+from indexer.intake.readers import FileError, detect_encoding
 from indexer.records import Record
 from search.ingest import load_file
-from search.sqlite_store import SQLiteStore
+from search.storage.sqlite import SQLiteStore
 
 HEADER = "record_id,entity_type,name,aliases,id_number,birth_date,gender\n"
 ROWS = "r1,person,陳大文,CHAN Tai Man|Chen Dawen,A123456(3),1971-02-11,M\nr2,company,星輝貿易有限公司,,,,\n"
@@ -133,7 +133,7 @@ def test_every_office_has_a_profile() -> None:
     assert len(profile_names()) == 11
     for name in profile_names():
         prof = load_profile(name)
-        assert isinstance(prof, Profile) and prof.office == name.upper()
+        assert isinstance(prof, OfficeProfile) and prof.office == name.upper()
 
 
 def test_sample_offices_load_completely(sample_files: dict[str, Path], loaded_store_path: Path) -> None:

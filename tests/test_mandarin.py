@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.mandarin import (
+from indexer.names.mandarin import (
     COARSE_TO_PINYIN,
     COMPOUND_SURNAMES,
     SURNAME_READINGS,
@@ -14,7 +14,7 @@ from indexer.mandarin import (
     surname_readings,
     wade_giles,
 )
-from indexer.names import person_forms
+from indexer.names.persons import person_forms
 
 POLYPHONIC = [
     ("曾国藩", "zeng"),

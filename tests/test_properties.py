@@ -6,13 +6,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.companies import company_forms
-from indexer.identifiers import parse_identifier, parse_phone
 from indexer.keys import profile_keys
-from indexer.names import person_forms
+from indexer.names.companies import company_forms
+from indexer.names.identifiers import parse_identifier, parse_phone
+from indexer.names.persons import person_forms
+from indexer.names.text import fold
 from indexer.records import profile
-from indexer.text import fold
-from search.scoring import score
+from search.matching.scorer import score
 
 # Text weighted toward what names are made of: Han, Latin, digits, punctuation, plus anything.
 name_text = st.one_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.romanized import orders, parse_latin, segment
+from indexer.names.romanized import orders, parse_latin, segment
 
 PARSES = [
     ("CHAN Tai Man", ("chan", "tai", "man"), 0, ()),

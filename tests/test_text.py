@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.text import fold, fold_surname, han_only, has_han, has_latin, to_simplified
+from indexer.names.text import fold, fold_surname, han_only, has_han, has_latin, to_simplified
 
 FOLD_CASES = [
     ("陳大文", "陈大文"),

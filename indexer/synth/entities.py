@@ -16,8 +16,8 @@ from functools import lru_cache
 from importlib import resources
 from itertools import accumulate
 
-from indexer.identifiers import _USCC_ALPHABET, hkid_check, rid_check, uscc_check
-from indexer.mandarin import COMPOUND_SURNAMES
+from indexer.names.identifiers import _USCC_ALPHABET, hkid_check, rid_check, uscc_check
+from indexer.names.mandarin import COMPOUND_SURNAMES
 
 
 def _data(name: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pypinyin import lazy_pinyin
 
+from indexer.intake.offices import CANONICAL, DEFAULT_HEADERS, load_profile
 from indexer.synth import render
 from indexer.synth.entities import INDUSTRIES, Company, Generator, Person
 
@@ -225,8 +226,6 @@ def sample_records(seed: int = 2026, persons: int = 1800, companies: int = 700) 
 
 
 def _headers(office: str) -> list[str]:
-    from indexer.loading import CANONICAL, DEFAULT_HEADERS, load_profile
-
     prof = load_profile(office.lower())
     if not prof.columns:
         reverse = {
@@ -243,8 +242,6 @@ def _headers(office: str) -> list[str]:
 
 
 def _row(office: str, rec: SampleRecord) -> dict[str, Any]:
-    from indexer.loading import DEFAULT_HEADERS, load_profile
-
     prof = load_profile(office.lower())
     mapping = prof.columns or {h: DEFAULT_HEADERS[h] for h in _headers(office)}
     reverse_values = {f: {v: k for k, v in table.items()} for f, table in prof.values.items()}
@@ -270,6 +267,7 @@ def _row(office: str, rec: SampleRecord) -> dict[str, Any]:
 
 def write_office_files(folder: Path, records: list[SampleRecord]) -> dict[str, Path]:
     """Write one file per office in its own format; returns office → path."""
+    # openpyxl costs ~110 ms to import (python -X importtime); only the XLSX office file needs it.
     import openpyxl
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -292,8 +290,6 @@ def write_office_files(folder: Path, records: list[SampleRecord]) -> dict[str, P
                 sheet.append([row.get(h, "") for h in headers])
             book.save(path)
         else:
-            from indexer.loading import load_profile
-
             encoding = load_profile(office.lower()).encoding or "utf-8"
             with path.open("w", encoding=encoding, newline="", errors="strict") as fh:
                 writer = csv.DictWriter(fh, fieldnames=headers)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
+from indexer.names.regions import _short
 from indexer.synth import render
 from indexer.synth.entities import INDUSTRIES, Company, Generator
 from indexer.synth.pair import Pair, _cap
@@ -23,10 +26,6 @@ def _short_city(c: Company) -> str:
 
 
 def _latin_city(c: Company) -> str:
-    from pypinyin import lazy_pinyin
-
-    from indexer.regions import _short
-
     return _cap("".join(lazy_pinyin(_short(c.city))))
 
 
@@ -50,8 +49,6 @@ def company_no_region(g: Generator, r: random.Random) -> Pair | None:
 
 
 def company_english_pinyin(g: Generator, r: random.Random) -> Pair | None:
-    from pypinyin import lazy_pinyin
-
     c = g.company()
     brand = _cap("".join(lazy_pinyin(c.brand)))
     eng = INDUSTRIES[c.industry][1]

@@ -6,9 +6,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from indexer.mandarin import COMPOUND_SURNAMES
+from indexer.names.mandarin import COMPOUND_SURNAMES
 from indexer.synth import render
-from indexer.synth.entities import Generator, Person
+from indexer.synth.entities import Generator, Person, SurnameInfo
 from indexer.synth.pair import Pair, _cap
 
 
@@ -142,8 +142,6 @@ _POLYPHONIC = ("曾", "单", "区", "解", "查", "仇", "覃", "朴", "缪", "�
 def polyphonic_surname(g: Generator, r: random.Random) -> Pair | None:
     sn = {s.simplified: s for s in g._single}
     options = [sn[c] for c in _POLYPHONIC if c in sn]
-    from indexer.synth.entities import SurnameInfo
-
     if options:
         info = r.choice(options)
     else:

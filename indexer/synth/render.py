@@ -17,7 +17,7 @@ from importlib import resources
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-from indexer.mandarin import PINYIN_SYLLABLES, WADE_GILES
+from indexer.names.mandarin import PINYIN_SYLLABLES, WADE_GILES
 from indexer.synth.entities import Person, given_chars
 
 _S2HK = opencc.OpenCC("s2hk")

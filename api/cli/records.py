@@ -1,0 +1,217 @@
+"""The CLI's commands (attached to the group in :mod:`api.cli`)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from api.cli.base import Context, echo_json, fail, pass_ctx
+from api.cli.base import cli as group
+from indexer.intake.offices import OfficeProfile, load_profile, profile_names
+from indexer.intake.readers import FileError
+from indexer.records import OFFICES
+from search.ingest import LoadReport, load_file
+from search.matching.matcher import Matcher
+from search.matching.query import Query
+from search.storage.base import Store
+from search.storage.factory import open_store
+
+
+@group.command(help="Load office files (CSV, JSONL, XLSX) into the store; reloading is idempotent.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--office", type=click.Choice(list(OFFICES)), help="Office of every record (else from the profile or a column)."
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    help=f"Column mapping: a shipped profile ({', '.join(profile_names())}) or a .toml path.",
+)
+@click.option("--encoding", help="Force the file encoding (utf-8, gb18030, big5hkscs); detected otherwise.")
+@click.option("--json", "as_json", is_flag=True, help="Print the load reports as JSON.")
+@click.option(
+    "--rejections", type=click.Path(dir_okay=False, path_type=Path), help="Write every rejected row to this CSV."
+)
+@pass_ctx
+def load(
+    ctx: Context,
+    files: tuple[Path, ...],
+    office: str | None,
+    profile_name: str | None,
+    encoding: str | None,
+    as_json: bool,
+    rejections: Path | None,
+) -> None:
+    prof = load_profile(profile_name) if profile_name else None
+    store = open_store(ctx.settings)
+    reports = []
+    failed: list[str] = []
+    try:
+        for path in files:
+            try:
+                file_prof = prof or profile_for(path)
+                report = _with_progress(store, path, office, file_prof, encoding, ctx.settings.workers)
+            except FileError as exc:
+                failed.append(f"{path}: {exc}")
+                click.echo(f"error: {path}: {exc}", err=True)
+                continue
+            reports.append(report)
+            if not as_json:
+                click.echo(
+                    f"{path}: read {report.read}, stored {report.stored} (new {report.inserted}, changed {report.updated}, "
+                    f"unchanged {report.unchanged}), rejected {len(report.rejected)} in {report.seconds:.1f} s"
+                )
+                for r in report.rejected[:10]:
+                    click.echo(f"  rejected {r}")
+                if len(report.rejected) > 10:
+                    click.echo(f"  … {len(report.rejected) - 10} more (use --rejections FILE)")
+    finally:
+        store.close()
+    if as_json:
+        echo_json([r.to_dict() for r in reports])
+    if rejections is not None:
+        with rejections.open("w", newline="", encoding="utf-8-sig") as fh:
+            w = csv.writer(fh)
+            w.writerow(["file", "line", "field", "reason"])
+            for rep in reports:
+                for r in rep.rejected:
+                    w.writerow([r.file, r.line, r.field or "", r.reason])
+    if failed:
+        sys.exit(2)
+
+
+def profile_for(path: Path) -> OfficeProfile | None:
+    """A shipped profile whose name matches the file name (cn-gd.csv → cn-gd), else none."""
+    stem = path.stem.lower()
+    return load_profile(stem) if stem in profile_names() else None
+
+
+def _with_progress(
+    store: Store, path: Path, office: str | None, profile: OfficeProfile | None, encoding: str | None, workers: int
+) -> LoadReport:
+    if not sys.stderr.isatty():
+        return load_file(store, path, office, profile, encoding, workers)
+    # rich is imported only for a terminal: it costs ~60 ms of start-up that scripts never need.
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(path.name, total=None, rate="")
+
+        def tick(rows: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 1e-9
+            bar.update(task, completed=rows, rate=f"{rows / elapsed:,.0f} rows/s")
+
+        return load_file(store, path, office, profile, encoding, workers, tick)
+
+
+@group.command(help="Elasticsearch: rebuild the index from these files and swap it in with no downtime.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--office", type=click.Choice(list(OFFICES)), help="Office of every record (else from the profile or a column)."
+)
+@pass_ctx
+def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
+    store = open_store(ctx.settings)
+    if not store.can_reindex:
+        store.close()
+        fail("reindex needs Elasticsearch (--es-url); with SQLite, load into a new --store file instead")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}")
+    reports = []
+
+    def fill(target: Store) -> None:
+        for path in files:
+            reports.append(load_file(target, path, office, profile_for(path), None, ctx.settings.workers))
+
+    try:
+        name = store.reindex(fill)
+    finally:
+        store.close()
+    for rep in reports:
+        click.echo(f"{rep.file}: read {rep.read}, stored {rep.stored}, rejected {len(rep.rejected)}")
+    click.echo(f"alias {ctx.settings.es_index_prefix}-records now points at {name}")
+
+
+@group.command(help="Withdraw one record of an office.")
+@click.argument("office", type=click.Choice(list(OFFICES)))
+@click.argument("record_id")
+@pass_ctx
+def withdraw(ctx: Context, office: str, record_id: str) -> None:
+    store = open_store(ctx.settings)
+    try:
+        if not store.withdraw(office, record_id):
+            fail(f"no record {record_id!r} in {office}")
+        click.echo(f"withdrawn {office}:{record_id}")
+    finally:
+        store.close()
+
+
+@group.command(help="Records per office and entity type.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def stats(ctx: Context, as_json: bool) -> None:
+    store = open_store(ctx.settings)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    if as_json:
+        echo_json(counts)
+        return
+    total = 0
+    for office in OFFICES:
+        c = counts.get(office, {})
+        n = sum(c.values())
+        total += n
+        click.echo(
+            f"{office:6} {OFFICES[office]:10} persons {c.get('person', 0):>8,}  companies {c.get('company', 0):>8,}"
+        )
+    click.echo(f"total  {total:,} records")
+
+
+@group.command(help="Search one name: which partner offices hold a record of this entity, and why.")
+@click.argument("name")
+@click.option("--type", "entity_type", type=click.Choice(["person", "company"]), default="person")
+@click.option("--id", "id_number", help="ID number, USCC, HKID or phone.")
+@click.option("--dob", "birth_date", help="Birth date, YYYY-MM-DD.")
+@click.option("--office", "offices", multiple=True, type=click.Choice(list(OFFICES)), help="Only these offices.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def search(
+    ctx: Context,
+    name: str,
+    entity_type: str,
+    id_number: str | None,
+    birth_date: str | None,
+    offices: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
+    store = open_store(ctx.settings)
+    try:
+        result = Matcher(store, ctx.settings.candidates, ctx.settings.max_name_length).match(
+            Query(name, entity_type, None, id_number, birth_date), list(offices) or None, limit
+        )
+    finally:
+        store.close()
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    if not result.seen:
+        click.echo(f"{name}: not seen by any partner office ({result.candidates} candidates checked)")
+        return
+    held = ", ".join(f"{o} ({n})" for o, n in result.offices().items())
+    click.echo(f"{name}: seen by {len(result.offices())} office(s): {held}")
+    for m in result.matches:
+        r = m.record
+        click.echo(f"  {m.decision.score:.3f}  {r.office}  {r.record_id:<16} {r.name}")
+        for f in m.decision.features:
+            click.echo(f"           {f.detail}")

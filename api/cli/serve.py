@@ -1,0 +1,119 @@
+"""Serving and demonstrating: ``suspects serve``, ``suspects demo`` and ``suspects eval``."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from pathlib import Path
+
+import click
+import uvicorn
+
+from api.cli.base import Context, pass_ctx
+from api.cli.base import cli as group
+from api.http.app import create_app
+from indexer.intake.offices import load_profile
+from indexer.synth.offices import sample_records, write_office_files
+from search.access.factory import open_access
+from search.access.keys import new_key
+from search.access.store import AuditEvent
+from search.clock import iso, now_utc
+from search.ingest import load_file
+from search.matching.evaluation import benchmark, format_table, legco_pairs, summary
+from search.matching.evaluation import evaluate as run_evaluation
+from search.storage.factory import open_store
+
+
+def _few_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at 2 before any thread starts: with its default (8 per core) the
+    request threads each grew an arena and the server's memory crept up under sustained load
+    (bench/concurrency.py). A no-op where glibc is absent."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return
+
+
+@group.command(help="Serve the HTTP API and web page.")
+@click.option("--host", help="Listen address [env SUSPECTS_HOST].")
+@click.option("--port", type=int, help="Port [env SUSPECTS_PORT].")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    settings = ctx.settings
+    _few_malloc_arenas()
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
+        # Our logging (plain or JSON) for uvicorn's loggers too; api.access replaces its access log.
+        log_config=None, access_log=False,
+    )  # fmt: skip
+
+
+@group.command(help="Generate the 11 sample office files, load them, and serve the API.")
+@click.option(
+    "--folder", type=click.Path(file_okay=False, path_type=Path), default=Path("var/sample"), show_default=True
+)
+@click.option("--no-serve", is_flag=True, help="Load only; do not start the server.")
+@pass_ctx
+def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
+    paths = write_office_files(folder, sample_records())
+    store = open_store(ctx.settings)
+    try:
+        for office, path in paths.items():
+            rep = load_file(store, path, office, load_profile(office.lower()), None, 1)
+            click.echo(f"{office}: {path} read {rep.read}, stored {rep.stored}, rejected {len(rep.rejected)}")
+        total = sum(sum(c.values()) for c in store.counts().values())
+    finally:
+        store.close()
+    s = ctx.settings
+    token, analyst = _demo_keys(ctx)
+    click.echo(f"\n{total:,} records from 11 offices in {s.store}.")
+    click.echo("Demo API keys (CN-GD; shown once, stored only hashed; revoked by the next demo):")
+    click.echo(f"  investigator: {token}")
+    click.echo(f"  analyst:      {analyst}")
+    click.echo(f"Web page: http://{s.host}:{s.port}/ui (sign in with a key above)")
+    click.echo("Try:")
+    click.echo(
+        f"  curl -s http://{s.host}:{s.port}/match -H 'Authorization: Bearer {token}' "
+        """-H 'Content-Type: application/json' -d '{"queries": [{"query_id": "q1", "name": "CHAN Tai Man"}]}'"""
+    )
+    click.echo(f"  open http://{s.host}:{s.port}/docs")
+    if not no_serve:
+        ctx_obj = click.get_current_context()
+        ctx_obj.invoke(serve)
+
+
+def _demo_keys(ctx: Context) -> tuple[str, str]:
+    """Fresh investigator and analyst keys for the demo; earlier demo keys are revoked (there is
+    no unauthenticated mode, and no key outlives the demo that printed it)."""
+    access = open_access(ctx.settings)
+    try:
+        for old in access.list_keys("CN-GD"):
+            if old.label == "demo" and old.revoked_at is None:
+                access.revoke_key(old.key_id, iso(now_utc()))
+        tokens = []
+        for role in ("investigator", "analyst"):
+            key, token = new_key("CN-GD", role, "demo")
+            access.add_key(key)
+            access.record(AuditEvent("key.create", "cli", "-", "operator", "cli", [], key.public()))
+            tokens.append(token)
+    finally:
+        access.close()
+    return tokens[0], tokens[1]
+
+
+@group.command(name="eval", help="Accuracy on the labeled benchmark and the real HK LegCo name list.")
+@click.option("--seed", default=11, show_default=True)
+@click.option("--per-category", default=200, show_default=True)
+def evaluate(seed: int, per_category: int) -> None:
+    tallies = benchmark(seed, per_category)
+    s = summary(tallies)
+    click.echo(f"precision {s['precision']:.4f} recall {s['recall']:.4f} F1 {s['f1']:.4f}")
+    click.echo(format_table(tallies))
+    legco = run_evaluation(legco_pairs())
+    s2 = summary(legco)
+    click.echo(f"\nHK LegCo: precision {s2['precision']:.4f} recall {s2['recall']:.4f} F1 {s2['f1']:.4f}")
+    click.echo(format_table(legco))

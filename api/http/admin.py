@@ -1,0 +1,136 @@
+"""Writes, keys and the audit trail over HTTP: each only for the role and office it belongs to.
+
+- ``POST /offices/{office}/records`` and ``DELETE /offices/{office}/records/{record_id}``: that
+  office's ``office-admin`` only (office A can never change office B's records).
+- ``POST/GET/DELETE /keys``: an ``office-admin`` manages its own office's keys.
+- ``GET /audit``: an ``auditor`` reads its own office's trail. Nothing updates or deletes entries.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.http.deps import Auditor, KeyAdmin, StateDep, Writer
+from indexer.intake.readers import FileError
+from search.access.keys import ROLES, new_key
+from search.access.store import AuditFilter
+from search.clock import iso, now_utc
+from search.errors import InvalidInput, NotFound
+from search.ingest import load_file
+from search.matching.query import unknown_offices
+from search.storage.base import doc_id
+
+router = APIRouter()
+
+
+def _office(office: str) -> str:
+    if unknown_offices([office]):
+        raise NotFound(f"unknown office {office!r}", field="office")
+    return office
+
+
+@router.post("/offices/{office}/records", summary="Load an office export (CSV, JSONL or XLSX)")
+def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[str, Any]:
+    """Every row is stored or rejected with its line and reason; the counts reconcile. Every record
+    is stored as the URL's office, whatever the file says."""
+    who.require("write", _office(office))
+    suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(file.file.read())
+        try:
+            report = load_file(state.store, path, office, None, None, 1)
+        except FileError as exc:
+            raise InvalidInput(f"{file.filename}: {exc}", field="file") from exc
+    rejections = [
+        {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected
+    ]
+    state.metrics.loaded(report.stored, len(report.rejected))
+    out: dict[str, Any] = {**report.to_dict(), "file": file.filename, "rejections": rejections}
+    state.matcher.clear()
+    summary = {k: v for k, v in out.items() if k != "rejections"}
+    state.audit(who, "load", [], {**summary, "rejected_lines": [r["line"] for r in rejections][:1000]})
+    return out
+
+
+@router.delete("/offices/{office}/records/{record_id}", summary="Withdraw one record")
+def withdraw(office: str, record_id: str, state: StateDep, who: Writer) -> dict[str, Any]:
+    who.require("write", _office(office))
+    if not state.store.withdraw(office, record_id):
+        raise NotFound(f"no record {record_id!r} in office {office}", field="record_id")
+    state.matcher.forget(office, record_id)
+    state.audit(who, "withdraw", [], {"record": doc_id(office, record_id)})
+    return {"withdrawn": doc_id(office, record_id)}
+
+
+class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(examples=["investigator"], description=f"One of: {', '.join(ROLES)}.")
+    label: str = Field(min_length=1, max_length=200, examples=["desk 3, Tianhe branch"])
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+@router.post("/keys", summary="Create a key for your own office (shown once)")
+def create_key(body: KeyRequest, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
+    if body.role not in ROLES:
+        raise InvalidInput(f"unknown role {body.role!r}; roles: {', '.join(ROLES)}", field="role")
+    expires = now_utc() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    key, token = new_key(who.office, body.role, body.label, expires)
+    state.access.add_key(key)
+    state.audit(who, "key.create", [], key.public())
+    return {**key.public(), "token": token}
+
+
+@router.get("/keys", summary="Your office's keys (never their secrets)")
+def list_keys(state: StateDep, who: KeyAdmin) -> list[dict[str, Any]]:
+    return [k.public() for k in state.access.list_keys(who.office)]
+
+
+@router.delete("/keys/{key_id}", summary="Revoke one of your office's keys")
+def revoke_key(key_id: str, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
+    key = state.access.get_key(key_id)
+    if key is None or key.office != who.office:
+        raise NotFound(f"no key {key_id!r} in office {who.office}", field="key_id")
+    state.access.revoke_key(key_id, iso(now_utc()))
+    state.audit(who, "key.revoke", [], {"key_id": key_id})
+    return {"revoked": key_id}
+
+
+@router.get("/audit", summary="The audit trail of your office: who searched whom, who changed what")
+def audit(
+    state: StateDep,
+    who: Auditor,
+    key: Annotated[str | None, Query(description="Only this key's actions.")] = None,
+    since: Annotated[str | None, Query(description="ISO date or time, inclusive.")] = None,
+    until: Annotated[str | None, Query(description="ISO date or time, exclusive.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the query terms or details.")] = None,
+    office: Annotated[str | None, Query(description="Must be your own office.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
+    if office is not None and office != who.office:
+        who.require("audit", office)
+    events = state.access.events(AuditFilter(who.office, key, since, until, q, limit))
+    state.audit(
+        who, "audit.read", [q] if q else [], {"key": key, "since": since, "until": until, "returned": len(events)}
+    )
+    return [
+        {
+            "id": e.id,
+            "at": e.at,
+            "action": e.action,
+            "key_id": e.key_id,
+            "office": e.office,
+            "role": e.role,
+            "client": e.client,
+            "terms": e.terms,
+            "detail": e.detail,
+        }
+        for e in events
+    ]

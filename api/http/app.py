@@ -1,0 +1,97 @@
+"""The application factory: it only wires. Routes live in one module per router, dependencies in
+:mod:`api.http.deps`, shared objects in :class:`~api.http.state.State` (built in the lifespan)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.http import admin, match, reconcile, screening
+from api.http.docs import install_docs
+from api.http.errors import install_error_handlers
+from api.http.limits import install_limits
+from api.http.metrics import Metrics, install_metrics
+from api.http.models import ErrorResponse
+from api.http.state import State
+from api.web import pages
+from search.access.factory import open_access
+from search.access.store import purge_expired
+from search.errors import StoreUnavailable
+from search.screening.factory import open_jobs
+from search.settings import Settings, get_settings
+from search.storage.base import Store
+from search.storage.elastic_async import AsyncCandidates
+from search.storage.factory import open_store
+
+logger = logging.getLogger(__name__)
+
+# Matching holds the GIL, so more request threads add memory (a SQLite connection and a malloc
+# arena each), not throughput: bench/concurrency.py, 50 clients for 300 s.
+REQUEST_THREADS = 8
+ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorResponse} for c in (400, 401, 403, 404, 413, 422, 429, 503)
+}
+STATIC = Path(pages.__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the API. Tests pass their own settings (and may pass an open store)."""
+    cfg = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        opened = store or open_store(cfg)
+        access, jobs = open_access(cfg), open_jobs(cfg)
+        async_es = (
+            AsyncCandidates(cfg.es_url, cfg.es_index_prefix, cfg.es_timeout) if cfg.es_url and not store else None
+        )
+        state = app.state.suspects = State(cfg, opened, access, jobs, metrics, async_es)
+        try:
+            purge_expired(access, cfg.audit_retention_days)
+        except StoreUnavailable as exc:  # retried at the next start; requests still get 503s
+            logger.warning("audit purge skipped: %s", exc.message)
+        try:
+            logger.info("serving with %s", opened.ping())
+        except StoreUnavailable as exc:  # serve anyway: /readyz says 503 until the store answers
+            logger.warning("store not ready at start: %s", exc.message)
+        state.runner.start()  # continues any job a previous server left unfinished
+        try:
+            yield
+        finally:
+            state.runner.stop()
+            jobs.close()
+            if store is None:
+                opened.close()
+            access.close()
+            if async_es is not None:
+                await async_es.close()
+
+    app = FastAPI(
+        title="suspects",
+        version="0.1.0",
+        summary="Has any partner office seen this entity? Record linkage across the PPRD IP-enforcement offices.",
+        lifespan=lifespan,
+        responses=ERRORS,
+        docs_url=None,  # served by install_docs from a vendored Swagger UI: no CDN
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    install_docs(app)
+    install_limits(app, cfg)
+    install_metrics(app, metrics)  # outermost: counts the 413s of the limits too
+    for router in (match.router, admin.router, screening.router, reconcile.router, reconcile.keyed_router):
+        app.include_router(router)
+    app.include_router(pages.router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
+    app.add_api_route("/", lambda: RedirectResponse("/ui/search", status_code=303), include_in_schema=False)
+    return app

@@ -1,0 +1,29 @@
+"""Request-size limits, checked before a body is read: a declared length over the limit is 413,
+and a chunked body (no length to check in advance) is refused with 411 (RFC 9110)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from search.errors import PayloadTooLarge
+from search.settings import Settings
+
+UPLOAD_PATHS = ("/screenings",)  # the routes that take watchlist files (max_upload_bytes)
+
+
+def install_limits(app: FastAPI, cfg: Settings) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        limit = cfg.max_upload_bytes if request.url.path in UPLOAD_PATHS else cfg.max_body_bytes
+        if length is not None and length.isdigit() and int(length) > limit:
+            err = PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}", field="body")
+            return JSONResponse(err.body(), status_code=413)
+        if length is None and "chunked" in request.headers.get("transfer-encoding", "").lower():
+            body = {"error": {"code": "length_required", "message": "send Content-Length", "field": "body"}}
+            return JSONResponse(body, status_code=411)
+        return await call_next(request)

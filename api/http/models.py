@@ -1,0 +1,168 @@
+"""Request and response models of the HTTP API (pydantic), with examples for the OpenAPI page."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from search.errors import InvalidInput
+from search.matching.query import check_offices
+
+
+class QueryIn(BaseModel):
+    """One entity to check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query_id: str | None = Field(default=None, max_length=200, examples=["q1"])
+    name: str = Field(min_length=1, max_length=10_000, examples=["陳大文"], description="Any script or romanization.")
+    entity_type: Literal["person", "company"] = Field(default="person")
+    id_number: str | None = Field(default=None, max_length=100, examples=[None])
+    birth_date: str | None = Field(
+        default=None, max_length=20, examples=[None], description="YYYY-MM-DD (or YYYY, YYYY-MM)."
+    )
+    gender: str | None = Field(default=None, max_length=20, examples=[None])
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be blank")
+        return v
+
+
+class MatchRequest(BaseModel):
+    """A batch of queries, optionally limited to some offices."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "queries": [{"query_id": "q1", "name": "陳大文", "entity_type": "person"}],
+                    "offices": None,
+                    "limit": 10,
+                }
+            ]
+        },
+    )
+
+    queries: list[QueryIn] = Field(min_length=1)
+    offices: list[str] | None = Field(default=None, description="ISO 3166-2 office codes to search; all if null.")
+    limit: int = Field(default=10, ge=1, le=100, description="Most matches returned per query.")
+
+    @field_validator("offices")
+    @classmethod
+    def _known_offices(cls, v: list[str] | None) -> list[str] | None:
+        try:
+            check_offices(v)  # the core's one check, so every entry point says the same
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+        return v
+
+
+class FeatureOut(BaseModel):
+    feature: str
+    value: float | str
+    detail: str
+    query: str | None = None
+    candidate: str | None = None
+
+
+class MatchOut(BaseModel):
+    office: str
+    record_id: str
+    entity_type: str
+    name: str
+    score: float
+    explanation: list[FeatureOut]
+
+
+class ResultOut(BaseModel):
+    query_id: str | None
+    seen: bool = Field(description="True iff at least one partner office holds a record judged the same entity.")
+    offices: dict[str, int] = Field(description="Matches per office holding a record.")
+    matches: list[MatchOut]
+
+
+class MatchResponse(BaseModel):
+    results: list[ResultOut]
+    offices: dict[str, int] = Field(description="Over the whole batch: queries seen per office.")
+    took_ms: float
+
+
+class RecordOut(BaseModel):
+    office: str
+    record_id: str
+    entity_type: str
+    name: str
+    aliases: list[str]
+    id_number: str | None
+    birth_date: str | None
+    gender: str | None
+    phone: str | None
+    address: str | None
+    case_id: str | None
+    case_date: str | None
+    offence: str | None
+    attributes: dict[str, Any]
+
+
+class RecordResponse(BaseModel):
+    record: RecordOut
+    same_entity: list[MatchOut] = Field(description="Other offices' records the scorer judges to be the same entity.")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ScreeningRow(BaseModel):
+    """One watchlist row; only ``name`` is needed (a row without it is reported, not refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query_id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=10_000)
+    entity_type: str | None = Field(default=None, max_length=20, description="person (default) or company")
+    id_number: str | None = Field(default=None, max_length=100)
+    birth_date: str | None = Field(default=None, max_length=20)
+    gender: str | None = Field(default=None, max_length=20)
+
+
+class ScreeningRequest(BaseModel):
+    """A watchlist sent as JSON rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[ScreeningRow] = Field(min_length=1)
+    filename: str = Field(default="rows.json", max_length=200, description="A label for the job.")
+    limit: int = Field(default=10, ge=1, le=100, description="Most matches per row.")
+    offices: list[str] | None = Field(default=None, description="Office codes to search; all if null.")
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "cancelled", "failed"]
+    filename: str
+    office: str
+    rows_total: int
+    rows_done: int
+    rows_seen: int
+    rows_rejected: int
+    rows_per_second: float | None
+    eta_seconds: float | None
+    limit: int
+    offices: list[str]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None

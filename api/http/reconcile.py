@@ -1,0 +1,234 @@
+"""The Reconciliation Service API 0.2 (the version OpenRefine speaks), over the same matcher.
+
+Service URL: ``/reconcile`` with ``Authorization: Bearer <key>``, or ``/reconcile/key/<key>`` for
+clients that cannot send a header (OpenRefine cannot): the key is then part of every URL the
+manifest gives, so use a short-lived key for it (``suspects keys create --expires-days 1``).
+
+- manifest (``GET``), query batches (``POST`` form field ``queries``, or ``GET ?queries=``);
+- types ``person`` and ``company``; properties ``id_number``, ``birth_date``, ``gender`` and
+  ``office`` (restricts the search to those offices);
+- each candidate has a 0–100 ``score``, the scorer's features, and ``match``: true only for the
+  best candidate, and only when the scorer judges it the same entity — so OpenRefine's
+  auto-match takes exactly what ``/match`` would report first. Near misses (score ≥ 50) are listed
+  with ``match: false`` for a person to pick from;
+- an HTML preview of a record, and suggest for types and properties.
+
+A query that cannot be checked (e.g. an unreadable birth date) gets an empty result and is counted
+in the response header ``X-Reconcile-Rejected``; a malformed batch is a 422 naming the query.
+"""
+
+import html
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api.http.deps import key_in_path, principal, state_of
+from search.access.keys import Principal
+from search.errors import InvalidInput, NotFound
+from search.matching.matcher import Match
+from search.matching.query import Query, check_offices
+from search.storage.base import doc_id
+
+TYPES = {"person": "Person 个人", "company": "Company 企业"}
+PROPERTIES = {
+    "id_number": "ID number 证件号码",
+    "birth_date": "Birth date 出生日期 (YYYY-MM-DD)",
+    "gender": "Gender 性别",
+    "office": "Office 办公室 (e.g. CN-HK)",
+}
+NEAR_MISS = 0.5  # candidates below this are noise to a person choosing by hand
+MAX_LIMIT = 25
+BATCH_MAX = 100  # queries per batch; OpenRefine sends 10 by default (manifest batchSize is not in 0.2)
+
+
+def _service_url(request: Request) -> str:
+    path = request.url.path
+    for tail in ("/preview", "/suggest/type", "/suggest/property"):
+        path = path.removesuffix(tail)
+    return str(request.base_url).rstrip("/") + path.rstrip("/")
+
+
+def manifest(service: str, root: str) -> dict[str, Any]:
+    return {
+        "versions": ["0.2"],
+        "name": "suspects: PPRD IP-enforcement offices",
+        "identifierSpace": "urn:pprd-suspects:record",
+        "schemaSpace": "urn:pprd-suspects:schema",
+        "documentation": f"{root}/docs",
+        "serviceVersion": "0.1.0",
+        "defaultTypes": [{"id": k, "name": v} for k, v in TYPES.items()],
+        "view": {"url": f"{root}/ui/records/{{{{id}}}}"},
+        "preview": {"url": f"{service}/preview?id={{{{id}}}}", "width": 430, "height": 220},
+        "suggest": {
+            "type": {"service_url": service, "service_path": "/suggest/type"},
+            "property": {"service_url": service, "service_path": "/suggest/property"},
+        },
+    }
+
+
+def _first_text(v: Any) -> str | None:
+    values = v if isinstance(v, list) else [v]
+    for item in values:
+        if isinstance(item, dict):
+            item = item.get("id") or item.get("name")
+        if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
+            return str(item).strip()
+    return None
+
+
+def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
+    """A batch as (query, offices, limit) per key; InvalidInput naming the part that is wrong."""
+    try:
+        batch = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"queries is not JSON: {exc.msg} at {exc.pos}", field="queries") from exc
+    if not isinstance(batch, dict) or not batch:
+        raise InvalidInput("queries must be a non-empty JSON object of queries", field="queries")
+    if len(batch) > BATCH_MAX:
+        raise InvalidInput(f"{len(batch)} queries; at most {BATCH_MAX} per batch", field="queries")
+    out: dict[str, tuple[Query, list[str] | None, int]] = {}
+    for key, q in batch.items():
+        where = f"queries.{key}"
+        if not isinstance(q, dict):
+            raise InvalidInput("each query must be an object", field=where)
+        name = q.get("query", "")
+        if not isinstance(name, str):
+            raise InvalidInput("query must be a string", field=f"{where}.query")
+        types = q.get("type") or []
+        types = [types] if isinstance(types, str) else types
+        etype = next((t for t in types if t in TYPES), "person") if isinstance(types, list) else "person"
+        limit = q.get("limit", 5)
+        if not isinstance(limit, int | float) or isinstance(limit, bool):
+            raise InvalidInput("limit must be a number", field=f"{where}.limit")
+        props: dict[str, Any] = {}
+        for p in q.get("properties") or []:
+            pid = p.get("pid") if isinstance(p, dict) else None
+            if pid not in PROPERTIES:
+                raise InvalidInput(
+                    f"unknown property {pid!r}; known: {', '.join(PROPERTIES)}", field=f"{where}.properties"
+                )
+            props[pid] = p.get("v")
+        offices = None
+        if props.get("office") is not None:
+            raw = props["office"] if isinstance(props["office"], list) else [props["office"]]
+            offices = check_offices([t for t in (_first_text(v) for v in raw) if t], field=f"{where}.properties")
+        query = Query(
+            name.strip(),
+            etype,
+            str(key),
+            _first_text(props.get("id_number")),
+            _first_text(props.get("birth_date")),
+            _first_text(props.get("gender")),
+        )
+        out[str(key)] = (query, offices or None, max(1, min(MAX_LIMIT, int(limit))))
+    return out
+
+
+def candidate(rank: int, m: Match) -> dict[str, Any]:
+    r = m.record
+    born = f", born {r.birth_date}" if r.birth_date else ""
+    return {
+        "id": doc_id(r.office, r.record_id),
+        "name": r.name,
+        "description": f"{r.office} {r.record_id}{born}",
+        "score": round(m.decision.score * 100, 1),
+        "match": rank == 0 and m.decision.match,
+        "type": [{"id": r.entity_type, "name": TYPES[r.entity_type]}],
+        "features": [
+            {"id": f.feature, "value": float(f.value)}
+            for f in m.decision.features
+            if isinstance(f.value, int | float) and not isinstance(f.value, bool)
+        ],
+    }
+
+
+def _suggest(table: dict[str, str], prefix: str) -> dict[str, Any]:
+    p = prefix.strip().lower()
+    return {"result": [{"id": k, "name": v} for k, v in table.items() if not p or p in k or p in v.lower()]}
+
+
+def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
+    """The reconciliation endpoints on ``router``, authenticated by ``caller``."""
+    Who = Annotated[Principal, Depends(caller)]
+
+    async def answer(request: Request, who: Principal, text: str) -> JSONResponse:
+        who.require("match")
+        state = state_of(request)
+        batch = parse_batch(text)
+
+        def run() -> tuple[dict[str, Any], int]:
+            out: dict[str, Any] = {}
+            rejected = 0
+            for key, (q, offices, limit) in batch.items():
+                try:
+                    found = state.matcher.scored(q, offices, limit, NEAR_MISS)
+                except InvalidInput:
+                    found, rejected = [], rejected + 1
+                out[key] = {"result": [candidate(i, m) for i, m in enumerate(found)]}
+            return out, rejected
+
+        out, rejected = await run_in_threadpool(run)
+        seen = sum(1 for v in out.values() if any(c["match"] for c in v["result"]))
+        state.metrics.verdict(seen, len(out))
+        detail = {"results": {k: [[c["id"], c["score"], c["match"]] for c in v["result"]] for k, v in out.items()}}
+        terms = [t for q, _, _ in batch.values() for t in (q.name, q.id_number) if t]
+        await run_in_threadpool(state.audit, who, "reconcile", terms, detail)
+        return JSONResponse(out, headers={"X-Reconcile-Rejected": str(rejected)})
+
+    @router.get("", summary="Reconciliation manifest (or a batch in ?queries=)")
+    async def get_service(request: Request, who: Who, queries: str | None = None) -> JSONResponse:
+        if queries is not None:
+            return await answer(request, who, queries)
+        who.require("match")
+        root = str(request.base_url).rstrip("/")
+        return JSONResponse(manifest(_service_url(request), root))
+
+    @router.post("", summary="Reconcile a batch of queries (form field 'queries')")
+    async def post_service(
+        request: Request, who: Who, queries: Annotated[str, Form(max_length=1_000_000)]
+    ) -> JSONResponse:
+        return await answer(request, who, queries)
+
+    # No response_class: the errors stay documented as JSON; the 200 is documented as HTML.
+    @router.get("/preview", summary="HTML preview of a record", responses={200: {"content": {"text/html": {}}}})
+    def preview(request: Request, who: Who, id: str) -> HTMLResponse:
+        who.require("match")
+        state = state_of(request)
+        rec = state.store.get_many([id]).get(id)
+        if rec is None:
+            raise NotFound(f"no record {id!r}", field="id")
+        rows = [
+            ("Name 名称", rec.name),
+            ("Aliases 别名", ", ".join(rec.aliases)),
+            ("Type 类型", TYPES[rec.entity_type]),
+            ("Office 办公室", rec.office),
+            ("Record 记录", rec.record_id),
+            ("Birth date 出生日期", rec.birth_date or ""),
+        ]
+        cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows if v)
+        page = (
+            '<!doctype html><html><head><meta charset="utf-8"><style>body{font:14px sans-serif;margin:6px}'
+            "th{text-align:left;padding-right:1em;color:#555}</style></head>"
+            f"<body><table>{cells}</table></body></html>"
+        )
+        return HTMLResponse(page)
+
+    @router.get("/suggest/type", summary="Suggest entity types")
+    def suggest_type(who: Who, prefix: str = "") -> dict[str, Any]:
+        who.require("match")
+        return _suggest(TYPES, prefix)
+
+    @router.get("/suggest/property", summary="Suggest properties")
+    def suggest_property(who: Who, prefix: str = "") -> dict[str, Any]:
+        who.require("match")
+        return _suggest(PROPERTIES, prefix)
+
+
+router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
+add_routes(router, principal)
+keyed_router = APIRouter(prefix="/reconcile/key/{token}", tags=["reconciliation"])
+add_routes(keyed_router, key_in_path)

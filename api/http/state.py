@@ -1,0 +1,45 @@
+"""What every route shares, typed: settings, the stores, the matcher, the screening runner, the
+key verifier, the rate limiter and the metrics. Built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.http.metrics import Metrics
+from api.http.ratelimit import RateLimiter
+from search.access.keys import KeyVerifier, Principal
+from search.access.store import AccessStore, AuditEvent
+from search.matching.matcher import Matcher
+from search.screening.jobs import JobStore
+from search.screening.runner import Runner
+from search.settings import Settings
+from search.storage.base import Store
+from search.storage.elastic_async import AsyncCandidates
+
+
+class State:
+    """The service's shared objects for one app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        access: AccessStore,
+        jobs: JobStore,
+        metrics: Metrics,
+        async_es: AsyncCandidates | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.store = store
+        self.matcher = Matcher(store, settings.candidates, settings.max_name_length)
+        self.access = access
+        self.jobs = jobs
+        self.runner = Runner(jobs, settings, self.matcher, access)
+        self.verifier = KeyVerifier(access)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.async_es = async_es  # the async read path, with Elasticsearch
+
+    def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
+        """Record one action of one caller in the append-only audit trail."""
+        self.access.record(AuditEvent(action, who.key_id, who.office, who.role, who.client, terms, detail))

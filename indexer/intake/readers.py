@@ -1,0 +1,207 @@
+"""File readers: CSV (any of UTF-8, UTF-8 with BOM, GB18030, Big5), JSONL and XLSX → rows.
+
+Each reader yields ``(line, row)`` where ``line`` is the 1-based line (CSV, JSONL) or spreadsheet
+row number, and ``row`` a dict of header → value. Unreadable input raises :class:`FileError`
+with a one-line reason; a bad *row* is yielded as ``(line, RowError)`` so the loader can reject it
+and carry on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+# Encodings tried in order when none is forced. GB18030 is a superset of GBK/GB2312; Big5-HKSCS of
+# Big5. UTF-8 first: a valid UTF-8 file is almost never valid in the others by accident.
+CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030", "big5hkscs")
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read (missing, wrong format, undecodable, no header)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One row that cannot be read (bad JSON, wrong shape)."""
+
+    reason: str
+
+
+Row = dict[str, Any]
+
+
+def detect_encoding(data: bytes) -> str:
+    """The first candidate encoding that decodes the whole file; charset-normalizer decides
+    between GB18030 and Big5 when both decode (their byte ranges overlap). UTF-8 cut off inside
+    its last character still counts as UTF-8 (a truncated export); a file that is none of them
+    throughout is refused, naming its first line that is not UTF-8 (mixed encodings)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.end >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8-sig"  # UTF-8 cut off inside its last character: a truncated file
+        utf8_until = exc.start
+    decodable = []
+    for enc in CANDIDATE_ENCODINGS[1:]:
+        try:
+            data.decode(enc)
+            decodable.append(enc)
+        except UnicodeDecodeError:
+            continue
+    if len(decodable) == 1:
+        return decodable[0]
+    if decodable:
+        best = from_bytes(data[:200_000], cp_isolation=["gb18030", "big5", "big5hkscs"]).best()
+        if best is not None and best.encoding.replace("_", "").startswith("big5"):
+            return "big5hkscs"
+        return "gb18030"
+    line = data[:utf8_until].count(b"\n") + 1
+    raise FileError(
+        f"cannot decode as UTF-8, GB18030 or Big5 (line {line} is the first that is not UTF-8; "
+        "mixed encodings?): re-save the file as UTF-8 or pass --encoding"
+    )
+
+
+def _decode(path: Path, encoding: str | None) -> str:
+    data = path.read_bytes()
+    enc = encoding or detect_encoding(data)
+    try:
+        # "replace" only matters for a file cut off inside its last character (see
+        # detect_encoding); the row holding U+FFFD is then rejected, not stored half-read.
+        return data.decode(enc, errors="replace" if enc == "utf-8-sig" and encoding is None else "strict")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise FileError(f"cannot decode as {enc}: {exc}") from exc
+
+
+# The csv module refuses fields over 128 KiB with an exception; the loader's own limit
+# (indexer/loading.py MAX_FIELD) rejects an over-long cell on its line instead.
+csv.field_size_limit(1 << 30)
+
+
+def read_csv(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
+    text = _decode(path, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileError("empty file: no header row") from None
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise FileError("the first line is not a header row")
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a NUL byte: report the row, keep reading
+            yield reader.line_num, RowError(f"unreadable CSV row: {exc}")
+            continue
+        line = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue  # blank line: not a row
+        if any("\ufffd" in f for f in fields):
+            yield line, RowError("undecodable bytes (is the file truncated?)")
+            continue
+        if len(fields) > len(header):
+            extra = fields[len(header) :]
+            if any(e.strip() for e in extra):
+                yield line, RowError(f"{len(fields)} fields, header has {len(header)}")
+                continue
+        yield line, dict(zip(header, fields, strict=False))
+
+
+def read_jsonl(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
+    text = _decode(path, encoding)
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield line, RowError(f"invalid JSON: {exc.msg}")
+            continue
+        if not isinstance(obj, dict):
+            yield line, RowError("a JSONL line must be a JSON object")
+            continue
+        yield line, obj
+
+
+def read_xlsx(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
+    """The one sheet that has data; formula cells give their cached values. A workbook with data
+    on several sheets is refused (naming them) rather than read in part: rows on a second sheet
+    would otherwise be lost without a word. A cell beyond the header's columns rejects its row."""
+    # openpyxl costs ~110 ms to import (python -X importtime); only XLSX files need it.
+    import openpyxl
+    from openpyxl.utils import get_column_letter  # (XLSX only, as above)
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a non-XLSX file
+        raise FileError(f"not a readable XLSX workbook: {exc.__class__.__name__}") from exc
+    try:
+        used = [sheet for sheet in book.worksheets if _has_data(sheet.iter_rows(values_only=True))]
+        if not used:
+            raise FileError("no sheet with a header row")
+        if len(used) > 1:
+            names = ", ".join(repr(sheet.title) for sheet in used)
+            raise FileError(f"data on {len(used)} sheets ({names}): put the records on one sheet")
+        header: list[str] | None = None
+        for number, values in enumerate(used[0].iter_rows(values_only=True), start=1):
+            cells = ["" if v is None else v for v in values]
+            if header is None:
+                if any(str(c).strip() for c in cells):
+                    header = [str(c).strip() for c in cells]
+                continue
+            if not any(str(c).strip() for c in cells):
+                continue
+            stray = [i for i, c in enumerate(cells) if str(c).strip() and (i >= len(header) or not header[i])]
+            if stray:
+                column = get_column_letter(stray[0] + 1)
+                yield number, RowError(f"a value in column {column}, which has no header")
+                continue
+            yield number, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}
+    finally:
+        book.close()
+
+
+def _has_data(rows: Iterator[tuple[Any, ...]]) -> bool:
+    return any(any(v is not None and str(v).strip() for v in row) for row in rows)
+
+
+def _cell(value: Any) -> Any:
+
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
+
+
+def read_rows(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
+    """Rows of a CSV, JSONL or XLSX file, chosen by extension."""
+    if not path.exists():
+        raise FileError("no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return read_csv(path, encoding)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return read_jsonl(path, encoding)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    raise FileError(f"unsupported file type {suffix or '(none)'}: use .csv, .jsonl or .xlsx")

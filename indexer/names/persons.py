@@ -1,0 +1,152 @@
+"""Person names → :class:`NameForm`: folded characters plus readings in three systems.
+
+One function, :func:`person_forms`, serves indexing and querying. A name in Chinese script is split
+into surname and given name and read in pinyin (surname readings), coarse Wade-Giles and Cantonese; a
+romanized name is parsed (:mod:`indexer.romanized`) and read in the same three systems, so that the
+two meet on shared readings. Every reading is a tuple of syllables with the surname first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from indexer.names import cantonese, mandarin, romanized
+from indexer.names.text import fold, fold_keep_case, fold_surname, fold_width, han_only, has_han, has_latin, is_han
+
+Reading = tuple[str, ...]
+
+# Readings kept per system and name. Eight covers a three-syllable Han name with a heteronym
+# surname and two Cantonese spellings per syllable; more only adds near-duplicate keys.
+MAX_READINGS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    """One written form of a person name, normalized for keys and scoring.
+
+    A reading is ``(surname, given_syllable, ...)`` with a compound surname's syllables joined
+    (欧阳 → "ouyang"), so the first element is always the whole surname.
+
+    For a Han name the Cantonese readings are computed on first use (``ct_seed`` holds what they
+    are computed from): scoring a Han candidate against a Han query never needs them, and they are
+    the dearest part of a profile (half the /match time on 1 M records went to building them)."""
+
+    original: str
+    folded: str
+    han: str  # Simplified Han characters, surname folded ("" for a romanized name)
+    surname: str  # Han surname ("" if romanized)
+    py: tuple[Reading, ...]  # pinyin readings
+    wg: tuple[Reading, ...]  # coarse (apostrophe-less Wade-Giles) readings
+    _ct: tuple[Reading, ...] | None = None  # Cantonese skeleton readings (see ``ct``)
+    english: tuple[str, ...] = ()  # English given names set aside ("peter")
+    initials: tuple[str, ...] = ()
+    ct_seed: tuple[str, int] | None = None  # (written characters, surname length) for a Han name
+    _ct_sets: tuple[tuple[str, ...], ...] | None = None
+
+    @property
+    def is_han(self) -> bool:
+        return bool(self.han)
+
+    @property
+    def ct(self) -> tuple[Reading, ...]:
+        """Cantonese skeleton readings, most likely first."""
+        if self._ct is None:
+            self._compute_cantonese()
+        assert self._ct is not None
+        return self._ct
+
+    @property
+    def ct_sets(self) -> tuple[tuple[str, ...], ...]:
+        """Han names only: Cantonese skeleton options per position (surname first, a compound
+        surname's options joined), so the scorer can accept any real spelling of each syllable."""
+        if self._ct_sets is None:
+            self._compute_cantonese()
+        assert self._ct_sets is not None
+        return self._ct_sets
+
+    def _compute_cantonese(self) -> None:
+        if self.ct_seed is None:
+            object.__setattr__(self, "_ct", self._ct or ())
+            object.__setattr__(self, "_ct_sets", ())
+            return
+        sets = _ct_sets(*self.ct_seed)
+        ct = _dedupe(cantonese.ranked_product(list(sets), MAX_READINGS))
+        object.__setattr__(self, "_ct_sets", sets)
+        object.__setattr__(self, "_ct", ct)
+
+    def readings(self, system: str) -> tuple[Reading, ...]:
+        """Readings in one system: 'py', 'wg' or 'ct'."""
+        if system == "py":
+            return self.py
+        if system == "wg":
+            return self.wg
+        return self.ct
+
+
+def _dedupe(items: list[Reading]) -> tuple[Reading, ...]:
+    return tuple(dict.fromkeys(r for r in items if r))[:MAX_READINGS]
+
+
+def _join(syllables: tuple[str, ...], surname_len: int) -> Reading:
+    return ("".join(syllables[:surname_len]), *syllables[surname_len:])
+
+
+@lru_cache(maxsize=30_000)
+def han_form(original: str, han: str) -> NameForm:
+    """Normalize a Han person name. ``han`` is the folded (Simplified) character string, used for
+    character comparison; readings are taken from the characters as *written*, because T→S folding
+    is lossy for names: 乾 (qian, as in 乾隆) folds to 干 (gan)."""
+    written = han_only(fold_width(original))
+    if len(written) != len(han):
+        written = han
+    surname, given = mandarin.split_surname(han)
+    n = len(surname)
+    if n == 1:
+        surname = fold_surname(surname)
+    han = surname + given
+    py_raw = [s + g for s in mandarin.surname_readings(surname) for g in mandarin.given_readings(written[n:])]
+    py = _dedupe([_join(r, n) for r in py_raw])
+    wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
+    return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n))
+
+
+def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
+    per_char = [cantonese.char_keys(ch, surname=i < surname_len) for i, ch in enumerate(han)]
+    if surname_len == 1:
+        return tuple(per_char)
+    joined = tuple("".join(c) for c in cantonese.ranked_product(per_char[:surname_len], 4))
+    return (joined, *per_char[surname_len:])
+
+
+@lru_cache(maxsize=30_000)
+def latin_form(original: str) -> NameForm | None:
+    """Normalize a romanized person name; None if it holds no name token at all."""
+    parsed = romanized.parse_latin(original)
+    if not parsed.tokens:
+        return None
+    py_r = romanized.readings(parsed, "py")
+    wg_r = romanized.readings(parsed, "wg")
+    ct_r = romanized.readings(parsed, "ct")
+    py = _dedupe([_join(r, n) for r, n in py_r])
+    wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r] + [_join(r, n) for r, n in wg_r])
+    ct = _dedupe([_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
+    folded = " ".join(parsed.tokens)
+    return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials)
+
+
+def person_forms(raw: str) -> list[NameForm]:
+    """All forms in one raw name field: a Han form, a Latin form, or both ("陳大文 CHAN Tai Man").
+    Never raises; returns [] for text with no name in it."""
+    if not raw or not raw.strip():
+        return []
+    forms: list[NameForm] = []
+    folded = fold(raw)
+    if has_han(folded):
+        forms.append(han_form(raw, "".join(ch for ch in folded if is_han(ch))))
+    if has_latin(folded):
+        latin_part = "".join(" " if is_han(ch) else ch for ch in fold_keep_case(raw))
+        form = latin_form(latin_part)
+        if form is not None:
+            forms.append(form)
+    return forms

@@ -1,0 +1,218 @@
+"""Latin-script names: tokens, surname position, English given names, syllable segmentation.
+
+A romanized Chinese name carries no label saying which system wrote it ("Chi" is pinyin 吃 or
+Wade-Giles 吉 or Cantonese 志), so we read it in every system (pinyin, coarse Wade-Giles, Cantonese)
+and let the keys and the scorer find which reading meets the other record. Surname position comes
+from layout when there is any ("CHEN, Dawen"; "Dawen CHEN"; "CHAN Tai Man"); otherwise both
+orders are kept as hypotheses. English given names ("Peter Chan Tai-man") are set aside.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from indexer.names import cantonese, mandarin
+
+# Spellings that no syllable table derives but that records use (research note §1.3, §1.5, §2.2):
+# LYU is the PRC passport form of 吕 since 2012; Seto/Seetoh are 司徒; Auyeung/Owyang 欧阳.
+LATIN_ALIASES: dict[str, tuple[str, ...]] = {
+    "lyu": ("lv",),
+    "nyu": ("nv",),
+    "lyue": ("lve",),
+    "nyue": ("nve",),
+    "seto": ("sze", "to"),
+    "seetoh": ("sze", "to"),
+    "owyang": ("ou", "yang"),
+}
+
+
+def _load_english_names() -> frozenset[str]:
+    text = resources.files("indexer.data").joinpath("wainshine_english_given_names.txt")
+    return frozenset(w.strip() for w in text.read_text("utf-8").splitlines() if w.strip().isalpha())
+
+
+ENGLISH_NAMES: frozenset[str] = _load_english_names()
+
+_TOKEN_RE = re.compile(r"[A-Za-z\u00c0-\u024f':]+(?:-[A-Za-z':]+)*")
+_CAPS_RE = re.compile(r"^[A-Z][A-Z':-]+$")
+
+
+@lru_cache(maxsize=50_000)
+def segment(token: str, system: str) -> tuple[str, ...] | None:
+    """Split one lower-case token into syllables of ``system`` ('py', 'wg' or 'ct'), fewest
+    syllables first (so 'xian' stays one syllable, 'dawen' becomes da wen). None if impossible."""
+    if system == "py":
+        parts = token.replace(":", "v").split("'")
+        inventory: frozenset[str] = mandarin.PINYIN_SYLLABLES
+    elif system == "wg":
+        parts = [token.replace("'", "").replace(":", "")]
+        inventory = mandarin.COARSE_SYLLABLES
+    else:
+        parts = [token.replace("'", "").replace(":", "")]
+        inventory = cantonese.SPELLINGS
+    out: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        alias = LATIN_ALIASES.get(part)
+        if alias is not None:
+            out.extend(alias)
+            continue
+        found = _segment(part, inventory, system == "ct", system == "py")
+        if found is None:
+            return None
+        out.extend(found)
+    return tuple(out) if out else None
+
+
+def _known(piece: str, inventory: frozenset[str], by_skeleton: bool) -> bool:
+    # Cantonese spellings vary without end (Chau / Chow / Jau / Jao); a piece is a syllable if it
+    # is a listed spelling or collapses to the skeleton of one.
+    return piece in inventory or (by_skeleton and cantonese.skeleton(piece) in cantonese.SKELETONS)
+
+
+def _segment(
+    word: str, inventory: frozenset[str], by_skeleton: bool = False, pinyin: bool = False
+) -> tuple[str, ...] | None:
+    n = len(word)
+    # best[i] = fewest-syllable split of word[i:], tie broken toward longer first syllables.
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[n] = ()
+    for i in range(n - 1, -1, -1):
+        for j in range(min(n, i + 7), i, -1):
+            rest = best[j]
+            # Pinyin orthography writes an apostrophe before a syllable starting with a, o or e
+            # (Xi'an), so without one "yinan" is yi-nan, never yin-an.
+            if pinyin and j < n and word[j] in "aoe":
+                continue
+            if rest is not None and _known(word[i:j], inventory, by_skeleton):
+                cand = (word[i:j], *rest)
+                current = best[i]
+                if current is None or len(cand) < len(current):
+                    best[i] = cand
+    return best[0]
+
+
+@dataclass(frozen=True, slots=True)
+class LatinName:
+    """A parsed romanized name: ordered token groups, which one is the surname, English names."""
+
+    tokens: tuple[str, ...]
+    surname_index: int | None  # known surname position, None when the layout does not say
+    english: tuple[str, ...]
+    initials: tuple[str, ...]
+
+
+def _tokens(raw: str) -> list[str]:
+    return [m.group(0) for m in _TOKEN_RE.finditer(raw)]
+
+
+def _is_syllabic(token: str) -> bool:
+    return any(segment(token, s) is not None for s in ("py", "wg", "ct"))
+
+
+def _single_syllable(token: str) -> bool:
+    return any(segment(token, s) == (token,) for s in ("py", "wg", "ct"))
+
+
+def parse_latin(raw: str) -> LatinName:
+    """Parse the Latin part of a raw (unfolded) name; case is used to find the surname."""
+    comma_surname: str | None = None
+    comma_english: list[str] = []
+    if "," in raw:
+        head, _, tail = raw.partition(",")
+        head_tokens, tail_tokens = _tokens(head), _tokens(tail)
+        if len(head_tokens) == 1 and tail_tokens:
+            comma_surname = head_tokens[0].lower()  # "CHAN, Tai Man"
+        elif len(tail_tokens) == 1 and tail_tokens[0].lower() in ENGLISH_NAMES:
+            comma_english = [tail_tokens[0].lower()]  # "Chan Tai Man, Peter"
+            raw = head
+    raw_tokens = _tokens(raw.replace(",", " "))
+    # A lone letter is an initial ("Peter T.M. Chan", "Chan T M") unless it is a syllable with no
+    # dot after it (Macau's 余 is "U").
+    dotted = set(re.findall(r"\b([A-Za-z])\.", raw))
+    lone = [t for t in raw_tokens if len(t) == 1 and (t in dotted or not _is_syllabic(t.lower()))]
+    initials = tuple(t.lower() for t in lone)
+    raw_tokens = [t for t in raw_tokens if not (len(t) == 1 and t in lone)]
+    mixed_case = any(not t.isupper() for t in raw_tokens)
+    caps = [i for i, t in enumerate(raw_tokens) if _CAPS_RE.match(t)] if mixed_case else []
+
+    english: list[str] = list(comma_english)
+    kept: list[str] = []
+    for i, tok in enumerate(raw_tokens):
+        low = tok.lower()
+        edge = i in (0, len(raw_tokens) - 1)
+        # An English given name is set aside only from names of three or more tokens ("Peter Chan
+        # Tai-man"): in a two-token name it is as likely a typo of a syllable ("Chen Dawne").
+        english_name = low in ENGLISH_NAMES and i not in caps and "-" not in low and low != comma_surname
+        if english_name and len(raw_tokens) >= 3 and edge and not _single_syllable(low):
+            english.append(low)
+            continue
+        kept.append(tok)
+
+    surname_index: int | None = None
+    lowered = [t.lower() for t in kept]
+    if comma_surname is not None and comma_surname in lowered:
+        surname_index = lowered.index(comma_surname)
+    else:
+        kept_caps = [i for i, t in enumerate(kept) if _CAPS_RE.match(t)] if mixed_case else []
+        if len(kept_caps) == 1:
+            surname_index = kept_caps[0]
+    return LatinName(tuple(lowered), surname_index, tuple(english), initials)
+
+
+def orders(name: LatinName) -> list[tuple[str, ...]]:
+    """Token orders with the surname first: the known one, or (unknown) as written and with the
+    last token moved to the front ("Dawen Chen")."""
+    toks = name.tokens
+    if not toks:
+        return []
+    if name.surname_index is not None:
+        i = name.surname_index
+        return [(toks[i], *toks[:i], *toks[i + 1 :])]
+    if len(toks) == 1:
+        return [toks]
+    return [toks, (toks[-1], *toks[:-1])]
+
+
+def readings(name: LatinName, system: str) -> list[tuple[tuple[str, ...], int]]:
+    """Readings of a parsed name in one system, one per token order: the syllables (surname
+    token's first) and how many of them the surname has. Empty if a token is unreadable."""
+    out: list[tuple[tuple[str, ...], int]] = []
+    segs = {tok: _segment_hyphenated(tok, system) for tok in name.tokens}
+    if not any(v is not None for v in segs.values()) and any(not _unreadable(tok) for tok in name.tokens):
+        return []  # wholly another system's spelling ("Cheung Kwok Wing" has no pinyin reading)
+    for order in orders(name):
+        syllables: list[str] = []
+        surname_len = 0
+        for k, tok in enumerate(order):
+            seg = segs[tok]
+            if seg is None:
+                # Unreadable in this system while the other tokens read: a typo ("Chen Dawne") or
+                # a mixed spelling ("Kon Huichen"). Keep the token whole so the scorer can still
+                # measure its distance to the other record's reading.
+                seg = (tok.replace("-", "").replace("'", ""),)
+            if k == 0:
+                surname_len = len(seg)
+            syllables.extend(seg)
+        out.append((tuple(syllables), surname_len))
+    return out
+
+
+def _unreadable(token: str) -> bool:
+    return all(_segment_hyphenated(token, s) is None for s in ("py", "wg", "ct"))
+
+
+def _segment_hyphenated(token: str, system: str) -> tuple[str, ...] | None:
+    out: list[str] = []
+    for part in token.split("-"):
+        if not part:
+            continue
+        seg = segment(part, system)
+        if seg is None:
+            return None
+        out.extend(seg)
+    return tuple(out)

@@ -1,0 +1,157 @@
+"""Keys and the audit trail in Elasticsearch, beside the records (indexes ``<prefix>-keys`` and
+``<prefix>-audit``, mappings in ``mappings/keys.json`` and ``mappings/audit.json``).
+
+Audit entries are only ever created (``op_type=create`` with a fresh id); the service has no code
+path that updates or deletes one except the retention purge, which records itself. On a secured
+cluster, give the API's Elasticsearch credentials ``create_doc`` (not ``write``) on the audit index
+so that the rule holds for anyone holding them too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, ClassVar
+
+from elasticsearch import NotFoundError, helpers
+
+from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter
+from search.clock import iso, now_utc
+from search.storage.elastic_client import ElasticIndexes, unavailable
+
+
+class ElasticsearchAccess(ElasticIndexes):
+    """API keys and audit events in two Elasticsearch indexes."""
+
+    INDEXES: ClassVar[dict[str, str]] = {"keys": "keys", "audit": "audit"}
+
+    @property
+    def keys_index(self) -> str:
+        return self.index("keys")
+
+    @property
+    def audit_index(self) -> str:
+        return self.index("audit")
+
+    def add_key(self, key: ApiKey) -> None:
+        self._ensure()
+        doc = {f: getattr(key, f) for f in ApiKey.__slots__}
+        with unavailable():
+            self.es.create(index=self.keys_index, id=key.key_id, document=doc, refresh="wait_for")
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        self._ensure()
+        with unavailable():
+            try:
+                src = self.es.get(index=self.keys_index, id=key_id)["_source"]
+            except NotFoundError:
+                return None
+        return ApiKey(**src)
+
+    def list_keys(self, office: str | None = None) -> list[ApiKey]:
+        self._ensure()
+        query: dict[str, Any] = {"term": {"office": {"value": office}}} if office else {"match_all": {}}
+        with unavailable():
+            resp = self.es.search(
+                index=self.keys_index, query=query, size=10_000, sort=[{"created_at": {"order": "asc"}}]
+            )
+        return [ApiKey(**h["_source"]) for h in resp["hits"]["hits"]]
+
+    def revoke_key(self, key_id: str, at: str) -> bool:
+        key = self.get_key(key_id)
+        if key is None or key.revoked_at is not None:
+            return False
+        with unavailable():
+            self.es.update(index=self.keys_index, id=key_id, doc={"revoked_at": at}, refresh="wait_for")
+        return True
+
+    def record(self, event: AuditEvent) -> None:
+        self._ensure()
+        event.at = event.at or iso(now_utc())
+        seq = time.time_ns()
+        doc = {
+            "seq": seq,
+            "at": event.at,
+            "action": event.action,
+            "key_id": event.key_id,
+            "office": event.office,
+            "role": event.role,
+            "client": event.client,
+            "terms": event.terms,
+            "text": " ".join(event.terms) + " " + json.dumps(event.detail, ensure_ascii=False),
+            "detail": event.detail,
+        }
+        # No refresh wait: every audited request writes here, and waiting for the next refresh
+        # (1 s) would put a second on each /match; readers refresh before they search instead.
+        with unavailable():
+            self.es.create(index=self.audit_index, id=uuid.uuid4().hex, document=doc)
+        event.id = seq
+
+    def events(self, where: AuditFilter = ALL_EVENTS) -> list[AuditEvent]:
+        office, key_id, since, until, q, limit = (
+            where.office,
+            where.key_id,
+            where.since,
+            where.until,
+            where.q,
+            where.limit,
+        )
+        self._ensure()
+        with unavailable():
+            self.es.indices.refresh(index=self.audit_index)  # every entry written so far, searchable
+        filters: list[dict[str, Any]] = []
+        if office:
+            filters.append({"term": {"office": {"value": office}}})
+        if key_id:
+            filters.append({"term": {"key_id": {"value": key_id}}})
+        if since or until:
+            rng = {k: v for k, v in (("gte", since), ("lt", until)) if v}
+            filters.append({"range": {"at": rng}})
+        must: list[dict[str, Any]] = [{"match_phrase": {"text": {"query": q}}}] if q else []
+        with unavailable():
+            resp = self.es.search(
+                index=self.audit_index,
+                query={"bool": {"filter": filters, "must": must}},
+                size=min(limit, 10_000),
+                sort=[{"seq": {"order": "desc"}}],
+            )
+        out = []
+        for h in resp["hits"]["hits"]:
+            s = h["_source"]
+            out.append(
+                AuditEvent(
+                    s["action"],
+                    s["key_id"],
+                    s["office"],
+                    s["role"],
+                    s["client"],
+                    s["terms"],
+                    s["detail"],
+                    s["at"],
+                    s["seq"],
+                )
+            )
+        return out
+
+    def purge(self, before: str, by: AuditEvent) -> int:
+        """Delete entries older than ``before`` (by id, a page at a time: this distribution of the
+        server has no delete-by-query, and the ids make the deletion exact), then record the purge."""
+        self._ensure()
+        n = 0
+        old = {"range": {"at": {"lt": before}}}
+        with unavailable():
+            self.es.indices.refresh(index=self.audit_index)
+            while True:
+                page = self.es.search(index=self.audit_index, query=old, size=1000, source=False)
+                ids = [h["_id"] for h in page["hits"]["hits"]]
+                if not ids:
+                    break
+                actions = [{"_op_type": "delete", "_index": self.audit_index, "_id": i} for i in ids]
+                done, _ = helpers.bulk(self.es, actions, refresh=True, raise_on_error=False)
+                n += done
+                if done == 0:
+                    break  # nothing deletable left (another purge took them): do not spin
+        by.detail = {**by.detail, "before": before, "deleted": n}
+        self.record(by)
+        return n

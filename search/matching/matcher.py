@@ -1,0 +1,191 @@
+"""The matcher: a query → keys → candidates from the store → scored, explained matches.
+
+Backend-agnostic: it talks to any :class:`search.storage.base.Store`. Candidate profiles are cached by
+(document id, content) so that popular records are normalized once, not once per query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.keys import profile_keys
+from indexer.records import EntityProfile, Record, record_profile
+from search.errors import InvalidInput
+from search.matching.query import DEFAULT_MAX_NAME_LENGTH, Query, check_offices, query_profile
+from search.matching.scorer import Decision, score
+from search.storage.base import Candidate, Store, doc_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Match:
+    record: Record
+    decision: Decision
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "office": r.office,
+            "record_id": r.record_id,
+            "entity_type": r.entity_type,
+            "name": r.name,
+            "score": self.decision.score,
+            "explanation": [f.to_dict() for f in self.decision.features],
+        }
+
+
+@dataclass(slots=True)
+class Result:
+    """The answer for one query: judged matches (best first) and the offices that hold them."""
+
+    query_id: str | None
+    matches: list[Match] = field(default_factory=list)
+    candidates: int = 0
+
+    @property
+    def seen(self) -> bool:
+        return bool(self.matches)
+
+    def offices(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m in self.matches:
+            out[m.record.office] = out.get(m.record.office, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query_id": self.query_id,
+            "seen": self.seen,
+            "offices": self.offices(),
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+class Matcher:
+    """Answers queries against one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        candidates: int = 50,
+        max_name_length: int = DEFAULT_MAX_NAME_LENGTH,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.store = store
+        self.candidates = candidates  # fetched from the store per query, before scoring
+        self.max_name_length = max_name_length
+        self._cache: OrderedDict[str, tuple[Record, EntityProfile]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _profiles(self, cands: Sequence[Candidate]) -> dict[str, tuple[Record, EntityProfile]]:
+        out: dict[str, tuple[Record, EntityProfile]] = {}
+        missing = [c.id for c in cands if c.id not in self._cache and c.record is None]
+        fetched = self.store.get_many(missing) if missing else {}
+        for c in cands:
+            hit = self._cache.get(c.id)
+            rec = c.record or fetched.get(c.id)
+            if hit is not None and (rec is None or hit[0] == rec):
+                self._cache.move_to_end(c.id)
+                out[c.id] = hit
+                continue
+            if rec is None:
+                continue  # withdrawn between retrieval and fetch
+            entry = (rec, record_profile(rec))
+            self._cache[c.id] = entry
+            out[c.id] = entry
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def clear(self) -> None:
+        """Drop every cached profile (after a load changed records)."""
+        self._cache.clear()
+
+    def forget(self, office: str, record_id: str) -> None:
+        """Drop a cached profile after its record changed or was withdrawn."""
+        self._cache.pop(doc_id(office, record_id), None)
+
+    def match(self, q: Query, offices: Sequence[str] | None = None, limit: int = 10) -> Result:
+        """Match one query: candidates by shared keys, then the scorer's verdicts."""
+        return self.match_many([q], offices, limit)[0]
+
+    def match_many(
+        self, queries: Sequence[Query], offices: Sequence[str] | None = None, limit: int = 10
+    ) -> list[Result]:
+        """Match a batch; the store fetches every query's candidates in one round trip where it
+        can (Elasticsearch msearch). Raises InvalidInput naming ``queries.<i>.<field>``."""
+        profiles, wanted = self.plan(queries, offices)
+        if len(queries) > 1:
+            all_cands = self.store.candidates_many(wanted, offices, self.candidates)
+        else:
+            all_cands = [self.store.candidates(k, et, offices, self.candidates) for k, et in wanted]
+        return self.judge(queries, profiles, all_cands, limit)
+
+    def plan(
+        self, queries: Sequence[Query], offices: Sequence[str] | None = None
+    ) -> tuple[list[EntityProfile], list[tuple[dict[str, float], str]]]:
+        """Validate and normalize a batch: each query's profile and (keys, entity type). The
+        first half of :meth:`match_many`, for callers that fetch candidates themselves (the API's
+        async Elasticsearch path)."""
+        check_offices(offices)
+        profiles: list[EntityProfile] = []
+        for i, q in enumerate(queries):
+            try:
+                profiles.append(query_profile(q, self.max_name_length))
+            except InvalidInput as exc:
+                prefix = f"queries.{i}" if len(queries) > 1 else None
+                if prefix:
+                    exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+                raise
+        return profiles, [(profile_keys(qp), q.entity_type) for qp, q in zip(profiles, queries, strict=True)]
+
+    def judge(
+        self,
+        queries: Sequence[Query],
+        profiles: Sequence[EntityProfile],
+        all_cands: Sequence[list[Candidate]],
+        limit: int,
+    ) -> list[Result]:
+        """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
+        return [self._judge(q, qp, cands, limit) for q, qp, cands in zip(queries, profiles, all_cands, strict=True)]
+
+    def _judge(self, q: Query, qp: EntityProfile, cands: list[Candidate], limit: int) -> Result:
+        return Result(q.query_id, self._verdicts(qp, cands, None)[:limit], len(cands))
+
+    def _verdicts(self, qp: EntityProfile, cands: list[Candidate], floor: float | None) -> list[Match]:
+        """The scorer's verdict on each candidate: the matches, plus (with ``floor``) the near
+        misses scoring at least that; matches first, then by score, office, record id."""
+        profiles = self._profiles(cands)
+        out: list[Match] = []
+        for c in cands:
+            entry = profiles.get(c.id)
+            if entry is None:
+                continue
+            decision = score(qp, entry[1])
+            if decision.match or (floor is not None and decision.score >= floor):
+                out.append(Match(entry[0], decision))
+        out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
+        return out
+
+    def scored(self, q: Query, offices: Sequence[str] | None, limit: int, floor: float) -> list[Match]:
+        """Every candidate scoring at least ``floor``, judged match or not, best first: for callers
+        that show near misses too (OpenRefine reconciliation lets a person pick among them)."""
+        (qp,), ((keys, etype),) = self.plan([q], offices)
+        return self._verdicts(qp, self.store.candidates(keys, etype, offices, self.candidates), floor)[:limit]
+
+    def same_entity(self, rec: Record) -> list[Match]:
+        """Other records the scorer judges to be the same entity as ``rec``, best first (matched by
+        its name and first two aliases, with its ID number and birth date)."""
+        same: dict[tuple[str, str], Match] = {}
+        for name in [rec.name, *rec.aliases][:3]:
+            q = Query(name, rec.entity_type, None, rec.id_number, rec.birth_date, rec.gender)
+            for m in self.match(q, None, 20).matches:
+                key = (m.record.office, m.record.record_id)
+                if key != (rec.office, rec.record_id) and key not in same:
+                    same[key] = m
+        return sorted(same.values(), key=lambda m: -m.decision.score)

@@ -1,0 +1,252 @@
+"""The scorer: one query profile against one candidate profile → score, verdict, explanation.
+
+Precision lives here. The store returns candidates that share keys; this module decides, feature by
+feature, and every feature it used appears in the explanation with its value and the compared
+forms. Deterministic, no network, no model.
+
+The score starts from the best name agreement and is then moved by the other evidence:
+- an identical identifier makes a match whatever the names say (a renamed company keeps its USCC);
+- a conflicting identifier of the same kind, a conflicting birth date or gender marks a namesake;
+- region and industry conflicts separate firms that share a brand (广州鑫源贸易 / 泉州鑫源贸易).
+The multipliers and the threshold were set on the benchmark's development seed and are reported on
+a different seed (bench/accuracy.py); each one names the benchmark category it fixes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.names.identifiers import Identifier
+from indexer.records import EntityProfile
+from search.matching.similarity import SYSTEM_LABELS, NameMatch, company_similarity, person_similarity
+
+# Verdict threshold. Dev-seed sweep (bench/accuracy.py --sweep): F1 is flat between 0.78 and 0.84.
+THRESHOLD = 0.80
+
+ID_CONFLICT = 0.45  # namesake_id_conflict: same name, different verified ID number
+UNVERIFIED_ID_CONFLICT = 0.75  # a bad check digit may be a typo of the same number
+DOB_CONFLICT = 0.55  # namesake_dob_conflict: same name, different full birth date
+DOB_MATCH_GAIN = 0.5  # closes half the gap to 1.0: a name near-miss with the same birth date
+GENDER_CONFLICT = 0.6  # namesake_gender
+REGION_CONFLICT = 0.6  # company_other_city
+INDUSTRY_CONFLICT = 0.65  # company_other_industry
+ID_MATCH_FLOOR = 0.97  # company_renamed_same_uscc, person_id_only
+UNVERIFIED_ID_MATCH_FLOOR = 0.88
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One piece of evidence: its name, its value, and a human-readable line."""
+
+    feature: str
+    value: float | str
+    detail: str
+    query: str | None = None
+    candidate: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"feature": self.feature, "value": self.value, "detail": self.detail}
+        if self.query is not None:
+            out["query"] = self.query
+        if self.candidate is not None:
+            out["candidate"] = self.candidate
+        return out
+
+
+@dataclass(slots=True)
+class Decision:
+    """The scorer's verdict on one candidate."""
+
+    score: float
+    match: bool
+    features: list[Feature] = field(default_factory=list)
+
+
+def _name_feature(m: NameMatch) -> Feature:
+    label = SYSTEM_LABELS[m.system]
+    if m.similarity >= 0.999:
+        detail = f"{m.query} = {m.candidate} ({label}: identical)"
+    elif m.query_reading and m.query_reading == m.candidate_reading:
+        detail = f"{m.query} ⇄ {m.candidate} ({label}: {m.query_reading})"
+    else:
+        detail = (
+            f"{m.query} ~ {m.candidate} ({label}: {m.query_reading or m.query} vs {m.candidate_reading or m.candidate})"
+        )
+    return Feature("name", round(m.similarity, 4), detail, m.query, m.candidate)
+
+
+def best_name(query: EntityProfile, candidate: EntityProfile) -> NameMatch | None:
+    """The best name agreement over every name and alias pair."""
+    best: NameMatch | None = None
+    if query.entity_type == "company":
+        for cq in query.companies:
+            for cc in candidate.companies:
+                m = company_similarity(cq, cc)
+                if best is None or m.similarity > best.similarity:
+                    best = m
+        return best
+    for nq in query.names:
+        for nc in candidate.names:
+            m = person_similarity(nq, nc)
+            if best is None or m.similarity > best.similarity:
+                best = m
+                if m.similarity >= 1.0:
+                    return best
+    return best
+
+
+def _identifiers(
+    q: tuple[Identifier, ...], c: tuple[Identifier, ...]
+) -> tuple[Identifier | None, list[tuple[Identifier, Identifier]]]:
+    same: Identifier | None = None
+    conflicts: list[tuple[Identifier, Identifier]] = []
+    for kind in {i.kind for i in q} & {i.kind for i in c}:
+        if kind in ("other", "phone"):
+            qv = {i.value for i in q if i.kind == kind}
+            hit = next((i for i in c if i.kind == kind and i.value in qv), None)
+            same = same or hit
+            continue
+        qs = [i for i in q if i.kind == kind]
+        cs = [i for i in c if i.kind == kind]
+        hit = next((x for x in cs if any(x.value == y.value for y in qs)), None)
+        if hit is not None:
+            same = hit if same is None or hit.verified else same
+        else:
+            conflicts.append((qs[0], cs[0]))
+    if same is None:
+        # 'other' identifiers of unknown kind still match exactly across kinds.
+        qv = {i.value for i in q}
+        same = next((i for i in c if i.value in qv), None)
+    return same, conflicts
+
+
+def _dates(q: str, c: str) -> str:
+    n = min(len(q), len(c))
+    if q[:n] != c[:n]:
+        return "conflict"
+    return "match" if len(q) == len(c) == 10 else "partial"
+
+
+def score(query: EntityProfile, candidate: EntityProfile) -> Decision:
+    """Score one candidate against the query and explain every feature used."""
+    features: list[Feature] = []
+    name = best_name(query, candidate)
+    s = name.similarity if name is not None else 0.0
+    if name is not None:
+        features.append(_name_feature(name))
+    else:
+        features.append(Feature("name", 0.0, "no comparable name"))
+
+    same_id, conflicts = _identifiers(query.identifiers, candidate.identifiers)
+    if same_id is not None:
+        floor = ID_MATCH_FLOOR if same_id.verified else UNVERIFIED_ID_MATCH_FLOOR
+        s = max(s, floor + (1.0 - floor) * s)
+        state = "verified" if same_id.verified else "unverified check digit"
+        features.append(Feature("id_number", 1.0, f"{same_id.kind} identical: {same_id.value} ({state})"))
+    for qi, ci in conflicts:
+        both = qi.verified and ci.verified
+        s *= ID_CONFLICT if both else UNVERIFIED_ID_CONFLICT
+        features.append(
+            Feature("id_number", -1.0, f"{qi.kind} conflicts: {qi.value} vs {ci.value}", qi.value, ci.value)
+        )
+
+    if query.birth_date and candidate.birth_date:
+        state = _dates(query.birth_date, candidate.birth_date)
+        if state == "conflict":
+            s *= DOB_CONFLICT
+            features.append(
+                Feature(
+                    "birth_date",
+                    -1.0,
+                    f"birth date conflicts: {query.birth_date} vs {candidate.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
+        elif state == "match":
+            s += (1.0 - s) * DOB_MATCH_GAIN
+            features.append(
+                Feature(
+                    "birth_date",
+                    1.0,
+                    f"birth date identical: {query.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
+        else:
+            features.append(
+                Feature(
+                    "birth_date",
+                    0.5,
+                    f"birth date agrees as far as known: {query.birth_date} vs {candidate.birth_date}",
+                    query.birth_date,
+                    candidate.birth_date,
+                )
+            )
+
+    if query.gender and candidate.gender and query.gender != candidate.gender:
+        s *= GENDER_CONFLICT
+        features.append(
+            Feature(
+                "gender",
+                -1.0,
+                f"gender conflicts: {query.gender} vs {candidate.gender}",
+                query.gender,
+                candidate.gender,
+            )
+        )
+
+    if query.entity_type == "company":
+        s = _company_evidence(query, candidate, s, features, same_id is not None)
+
+    s = max(0.0, min(1.0, s))
+    return Decision(round(s, 4), s >= THRESHOLD, features)
+
+
+def _company_evidence(
+    query: EntityProfile, candidate: EntityProfile, s: float, features: list[Feature], id_match: bool
+) -> float:
+    q = query.companies[0] if query.companies else None
+    c = candidate.companies[0] if candidate.companies else None
+    if q is None or c is None:
+        return s
+    rel = q.region_relation(c)
+    if q.region is not None and c.region is not None:
+        if rel == "conflict":
+            s *= 1.0 if id_match else REGION_CONFLICT
+            features.append(
+                Feature(
+                    "region",
+                    -1.0,
+                    f"region conflicts: {q.region.name} vs {c.region.name}",
+                    q.region.name,
+                    c.region.name,
+                )
+            )
+        else:
+            features.append(
+                Feature(
+                    "region", 1.0, f"region agrees: {q.region.name} / {c.region.name}", q.region.name, c.region.name
+                )
+            )
+    if q.industries and c.industries:
+        if q.industries & c.industries:
+            shown = ", ".join(sorted(q.industries & c.industries))
+            features.append(Feature("industry", 1.0, f"industry agrees: {shown}"))
+        else:
+            s *= 1.0 if id_match else INDUSTRY_CONFLICT
+            qs, cs = ", ".join(sorted(q.industries)), ", ".join(sorted(c.industries))
+            features.append(Feature("industry", -1.0, f"industry conflicts: {qs} vs {cs}", qs, cs))
+    if q.legal_form and c.legal_form:
+        same = q.legal_form == c.legal_form
+        # Weak evidence only: offices write 有限公司 / 有限责任公司 / Co., Ltd. for one firm.
+        features.append(
+            Feature(
+                "legal_form",
+                0.1 if same else -0.1,
+                f"legal form {'agrees' if same else 'differs'}: {q.legal_form} / {c.legal_form}",
+            )
+        )
+    return s

@@ -1,0 +1,15 @@
+"""Opening the screening-job store of the configured backend."""
+
+from __future__ import annotations
+
+from search.screening.elastic import ElasticsearchJobs
+from search.screening.jobs import JobStore
+from search.screening.sqlite import SQLiteJobs
+from search.settings import Settings
+
+
+def open_jobs(settings: Settings) -> JobStore:
+    """Screening jobs, in the same backend as the records."""
+    if settings.es_url:
+        return ElasticsearchJobs(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
+    return SQLiteJobs(settings.store)

@@ -1,0 +1,132 @@
+"""The storage interface both backends implement: documents plus weighted keys.
+
+Recall lives in the store, precision in Python. A store keeps each office's records (keyed by
+office and record id) and their blocking keys, and answers one retrieval question: which records
+share keys with these, ranked by the sum of the shared keys' weights? Ties are broken by document
+id so both backends return the same candidates in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from indexer.keys import profile_keys
+from indexer.records import Record, record_profile
+
+# One query's candidate question: its weighted keys and its entity type.
+KeyQuery = tuple[dict[str, float], str]
+
+
+def doc_id(office: str, record_id: str) -> str:
+    """The document id of a record: ``office:record_id`` (the Elasticsearch ``_id`` too)."""
+    return f"{office}:{record_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record ready to store: its document as JSON, its keys, and a digest of the document to
+    detect unchanged reloads. Plain strings, so worker processes hand it back cheaply."""
+
+    office: str
+    record_id: str
+    entity_type: str
+    body: str
+    digest: str
+    keys: dict[str, float]
+
+    @property
+    def id(self) -> str:
+        return doc_id(self.office, self.record_id)
+
+    @property
+    def record(self) -> Record:
+        return Record.from_dict(json.loads(self.body))
+
+
+def prepare(record: Record) -> StoredRecord:
+    """Normalize a record once: compute its keys and content digest."""
+    body = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
+    keys = profile_keys(record_profile(record))
+    digest = hashlib.sha1(body.encode("utf-8")).hexdigest()
+    return StoredRecord(record.office, record.record_id, record.entity_type, body, digest, keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A record id with the summed weight of the keys it shares with the query, and the record
+    itself when the backend returned it with the hit (saving a second round trip)."""
+
+    id: str
+    weight: float
+    record: Record | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """Counts for one batch: new records, changed records, unchanged records (skipped), and the
+    documents the backend refused, with its reason (reported like rejected rows)."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+class Store(Protocol):
+    """What the service needs from a storage backend."""
+
+    def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
+        """Insert or replace records by (office, record_id), in one transaction per batch."""
+        ...
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """A context for loading many records at once; backends may defer index upkeep to its end."""
+        ...
+
+    def withdraw(self, office: str, record_id: str) -> bool:
+        """Remove one record and its keys; False if it was not there."""
+        ...
+
+    def candidates(
+        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+    ) -> list[Candidate]:
+        """Records of ``entity_type`` (in ``offices`` if given) sharing keys, best first, at most ``limit``."""
+        ...
+
+    def candidates_many(
+        self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int
+    ) -> list[list[Candidate]]:
+        """:meth:`candidates` for a batch, in one round trip where the backend can (Elasticsearch
+        msearch); the same answers as asking one by one."""
+        ...
+
+    @property
+    def can_reindex(self) -> bool:
+        """Whether :meth:`reindex` rebuilds the store with no downtime on this backend."""
+        ...
+
+    def reindex(self, load: Callable[[Store], None]) -> str:
+        """Full reload with no downtime: ``load`` fills a new index that then replaces the live one.
+        Returns the new index's name; raises InvalidInput where the backend cannot."""
+        ...
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        """Records by document id (missing ids are left out)."""
+        ...
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Record counts per office and entity type."""
+        ...
+
+    def ping(self) -> dict[str, object]:
+        """Health details; raises StoreUnavailable when the store cannot answer."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

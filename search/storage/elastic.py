@@ -1,0 +1,239 @@
+"""The Elasticsearch backend: the same documents and keys as SQLite, on a cluster.
+
+Official client (``elasticsearch`` 8.x, the major of the 8.17 server in docker-compose.yml).
+Documents are indexed with ``_id = office:record_id`` (idempotent reloads). The candidate query is a
+``bool`` whose ``should`` clauses are ``constant_score`` ``term`` queries on ``keys``, each boosted by
+its key's weight, so a document's score is the same sum of weights the SQLite backend computes;
+ties are broken by ``doc_id`` as in SQLite.
+
+Index lifecycle: versioned indexes (``<prefix>-records-v<schema>-<timestamp>``) behind the alias
+``<prefix>-records``. :meth:`ElasticsearchStore.reindex` builds a new index (no replicas, no refresh
+while loading), restores its settings, swaps the alias in one ``update_aliases`` call and deletes the
+old index; a lock document prevents two reindexes at once. Plain loads upsert into the live index.
+Every failure to reach the cluster becomes :class:`StoreUnavailable` (HTTP 503 + Retry-After).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError, helpers
+
+from indexer.records import Record
+from search.errors import Busy
+from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from search.storage.elastic_bodies import (
+    candidate_query,
+    candidates_from_msearch,
+    document,
+    health_details,
+    msearch_body,
+    record_of,
+)
+from search.storage.elastic_client import load_mapping, make_client, unavailable
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Bulk chunk: 500 documents of ~1.2 KB with their keys is ~0.6 MB per request, well under the
+# 100 MB http.max_content_length and in the 5-15 MB band Elastic recommends when raised to 5,000;
+# 500 keeps a rejected chunk's retry cheap and the client's memory flat.
+BULK_CHUNK = 500
+
+
+class ElasticsearchStore:
+    """Records and keys in an Elasticsearch index behind an alias."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        prefix: str = "suspects",
+        client: Elasticsearch | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.prefix = prefix
+        self.alias = f"{prefix}-records"
+        self.lock_index = f"{prefix}-locks"
+        self.es = client or make_client(url, timeout)
+        self._write_index: str | None = None  # set while a reindex loads into a new index
+        self._alias_ready = False  # the alias is known to exist (it is never removed, only moved)
+
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable()
+
+    def _target(self) -> str:
+        return self._write_index or self.alias
+
+    def new_index_name(self) -> str:
+        return f"{self.prefix}-records-v{SCHEMA_VERSION}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+
+    def ensure_index(self) -> None:
+        """Create a first versioned index behind the alias if the alias does not exist yet. The
+        first index has a fixed name and gets its alias in the same request, so two loaders
+        starting at once on an empty cluster make one index, never two behind one alias."""
+        if self._alias_ready:
+            return
+        with self._unavailable():
+            if not self.es.indices.exists_alias(name=self.alias):
+                name = f"{self.prefix}-records-v{SCHEMA_VERSION}-first"
+                mapping = load_mapping("records")
+                try:
+                    self.es.indices.create(
+                        index=name, settings=mapping["settings"], mappings=mapping["mappings"], aliases={self.alias: {}}
+                    )
+                    logger.info("created index %s behind alias %s", name, self.alias)
+                except BadRequestError as exc:
+                    if exc.error != "resource_already_exists_exception":
+                        raise
+        self._alias_ready = True
+
+    def alias_target(self) -> list[str]:
+        with self._unavailable():
+            try:
+                return sorted(self.es.indices.get_alias(name=self.alias).body)
+            except NotFoundError:
+                return []
+
+    def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
+        if self._write_index is None:
+            self.ensure_index()
+        target = self._target()
+        existing: dict[str, str] = {}
+        with self._unavailable():
+            if self._write_index is None and records:
+                found = self.es.mget(index=target, ids=[r.id for r in records], source_includes=["digest"])
+                for doc in found["docs"]:
+                    if doc.get("found"):
+                        existing[doc["_id"]] = doc["_source"]["digest"]
+        todo = [r for r in records if existing.get(r.id) != r.digest]
+        unchanged = len(records) - len(todo)
+        failed: list[tuple[str, str]] = []
+        actions = ({"_op_type": "index", "_index": target, "_id": r.id, "_source": document(r)} for r in todo)
+        with self._unavailable():
+            for ok, item in helpers.streaming_bulk(
+                self.es, actions, chunk_size=BULK_CHUNK, raise_on_error=False, max_retries=3, initial_backoff=1
+            ):
+                if not ok:
+                    info = item.get("index", {})
+                    failed.append((str(info.get("_id")), str(info.get("error", {}).get("reason", info.get("error")))))
+        bad = {f[0] for f in failed}
+        inserted = sum(1 for r in todo if r.id not in existing and r.id not in bad)
+        updated = sum(1 for r in todo if r.id in existing and r.id not in bad)
+        return UpsertResult(inserted, updated, unchanged, tuple(failed))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Bulk load with refresh paused, restored (and run) after: into the live index, or into
+        the new index while a reindex fills it."""
+        if self._write_index is None:
+            self.ensure_index()
+        index = self._write_index or self.alias
+        with self._unavailable():
+            self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+        try:
+            yield
+        finally:
+            with self._unavailable():
+                self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+                self.es.indices.refresh(index=index)
+
+    @property
+    def can_reindex(self) -> bool:
+        return True
+
+    def reindex(self, load: Callable[[Store], None]) -> str:
+        """Full reload with no downtime: ``load`` fills a new index; the alias then moves to it in
+        one atomic call and the old index is deleted. Raises Busy if another reindex holds the lock."""
+        with self._unavailable():
+            try:
+                self.es.create(index=self.lock_index, id="reindex", document={"since": time.time()}, refresh=True)
+            except ConflictError as exc:
+                raise Busy("another reindex is running (lock document present)") from exc
+        try:
+            mapping = load_mapping("records")
+            name = self.new_index_name()
+            settings = {**mapping["settings"], "number_of_replicas": 0, "refresh_interval": "-1"}
+            with self._unavailable():
+                self.es.indices.create(index=name, settings=settings, mappings=mapping["mappings"])
+            self._write_index = name
+            try:
+                load(self)
+            finally:
+                self._write_index = None
+            old = self.alias_target()
+            with self._unavailable():
+                restored = {k: mapping["settings"][k] for k in ("number_of_replicas", "refresh_interval")}
+                self.es.indices.put_settings(index=name, settings={"index": restored})
+                self.es.indices.refresh(index=name)
+                actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self.alias}} for i in old]
+                actions.append({"add": {"index": name, "alias": self.alias}})
+                self.es.indices.update_aliases(actions=actions)
+                for i in old:
+                    self.es.indices.delete(index=i)
+            logger.info("reindexed into %s; alias %s moved from %s", name, self.alias, old)
+            return name
+        finally:
+            with self._unavailable():
+                self.es.delete(index=self.lock_index, id="reindex", refresh=True)
+
+    def withdraw(self, office: str, record_id: str) -> bool:
+        with self._unavailable():
+            try:
+                self.es.delete(index=self.alias, id=doc_id(office, record_id), refresh="wait_for")
+            except NotFoundError:
+                return False
+        return True
+
+    def candidates(
+        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+    ) -> list[Candidate]:
+        if not keys:
+            return []
+        with self._unavailable():
+            resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit))
+        return [Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in resp["hits"]["hits"]]
+
+    def candidates_many(
+        self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int
+    ) -> list[list[Candidate]]:
+        """Candidates for a batch of queries in one msearch round trip."""
+        with self._unavailable():
+            resp = self.es.msearch(searches=msearch_body(self.alias, queries, offices, limit))
+        return candidates_from_msearch(resp)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        with self._unavailable():
+            resp = self.es.mget(index=self.alias, ids=wanted)
+        return {d["_id"]: record_of(d["_source"]) for d in resp["docs"] if d.get("found")}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        body: dict[str, Any] = {
+            "size": 0,
+            "aggs": {
+                "office": {
+                    "terms": {"field": "office", "size": 50},
+                    "aggs": {"entity_type": {"terms": {"field": "entity_type", "size": 5}}},
+                }
+            },
+        }
+        with self._unavailable():
+            resp = self.es.search(index=self.alias, **body)
+        out: dict[str, dict[str, int]] = {}
+        for bucket in resp["aggregations"]["office"]["buckets"]:
+            out[bucket["key"]] = {b["key"]: int(b["doc_count"]) for b in bucket["entity_type"]["buckets"]}
+        return out
+
+    def ping(self) -> dict[str, object]:
+        with self._unavailable():
+            health = self.es.cluster.health()
+        return health_details(health, self.alias, self.alias_target())
+
+    def close(self) -> None:
+        self.es.close()

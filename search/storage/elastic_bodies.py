@@ -1,0 +1,90 @@
+"""Request bodies of the Elasticsearch records backend, and reading their answers.
+
+Pure functions (no client): the candidate search, the stored document, msearch batches and the
+health summary. ``tests/test_es_spec.py`` validates each body against the Elasticsearch
+specification, and the suite runs them against a real cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from indexer.records import Record
+from search.errors import StoreUnavailable
+from search.storage.base import Candidate, StoredRecord
+
+
+def candidate_query(
+    keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+) -> dict[str, Any]:
+    """The search body for one query's candidates (long forms, as the API specification models them)."""
+    filters: list[dict[str, Any]] = [{"term": {"entity_type": {"value": entity_type}}}]
+    if offices:
+        filters.append({"terms": {"office": list(offices)}})
+    should = [{"constant_score": {"filter": {"term": {"keys": {"value": k}}}, "boost": w}} for k, w in keys.items()]
+    return {
+        "query": {"bool": {"filter": filters, "should": should, "minimum_should_match": 1}},
+        "size": limit,
+        "sort": [{"_score": {"order": "desc"}}, {"doc_id": {"order": "asc"}}],
+        "_source": True,
+        "track_total_hits": False,
+    }
+
+
+def document(item: StoredRecord) -> dict[str, Any]:
+    """The stored document: the record's fields, its digest and its keys."""
+    rec = json.loads(item.body)
+    return {
+        "doc_id": item.id,
+        "office": item.office,
+        "record_id": item.record_id,
+        "entity_type": item.entity_type,
+        "digest": item.digest,
+        "name": rec["name"],
+        "aliases": rec.get("aliases") or [],
+        "id_number": rec.get("id_number"),
+        "birth_date": rec.get("birth_date"),
+        "gender": rec.get("gender"),
+        "phone": rec.get("phone"),
+        "address": rec.get("address"),
+        "case_id": rec.get("case_id"),
+        "case_date": rec.get("case_date"),
+        "offence": rec.get("offence"),
+        "attributes": rec.get("attributes") or {},
+        "keys": list(item.keys),
+    }
+
+
+def msearch_body(
+    alias: str, queries: Sequence[tuple[dict[str, float], str]], offices: Sequence[str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Header and body lines of one msearch: every query's candidate search."""
+    searches: list[dict[str, Any]] = []
+    for keys, entity_type in queries:
+        searches.append({"index": alias})
+        searches.append(candidate_query(keys or {"-": 0.0}, entity_type, offices, limit))
+    return searches
+
+
+def candidates_from_msearch(resp: Any) -> list[list[Candidate]]:
+    """Candidates per query from an msearch response; a failed sub-search means unavailable."""
+    out: list[list[Candidate]] = []
+    for r in resp["responses"]:
+        if "error" in r:
+            raise StoreUnavailable(f"Elasticsearch search failed: {r['error'].get('type', 'error')}")
+        out.append([Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in r["hits"]["hits"]])
+    return out
+
+
+def health_details(health: Any, alias: str, targets: list[str]) -> dict[str, object]:
+    """/readyz details; a red cluster is not ready."""
+    if health["status"] == "red":
+        raise StoreUnavailable("Elasticsearch cluster health is red")
+    return {"backend": "elasticsearch", "cluster": health["status"], "alias": alias, "index": targets}
+
+
+def record_of(source: dict[str, Any]) -> Record:
+    """The record in a hit's ``_source`` (the document minus its keys)."""
+    return Record.from_dict(source)

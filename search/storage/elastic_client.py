@@ -1,0 +1,106 @@
+"""The one place Elasticsearch clients are made and index mappings are read.
+
+Every Elasticsearch store (records, keys and audit, screening jobs; sync and async) builds its
+client here, so timeouts and retries are set once, and creates its indexes from the JSON files in
+``mappings/`` through :func:`ensure_indexes`. Every failure to reach the cluster becomes
+:class:`~search.errors.StoreUnavailable` (HTTP 503 + Retry-After) through :func:`unavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, Elasticsearch, TransportError
+
+from search.errors import StoreUnavailable
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent.parent / "mappings"
+# Statuses worth retrying: overloaded or a node restarting behind a proxy.
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+@contextmanager
+def unavailable() -> Iterator[None]:
+    """Translate cluster failures (unreachable, timing out, overloaded) into StoreUnavailable."""
+    try:
+        yield
+    except (TransportError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.meta.status not in RETRY_STATUSES:
+            raise
+        raise StoreUnavailable(f"Elasticsearch unavailable: {exc.__class__.__name__}") from exc
+
+
+def hosts(url: str | None) -> list[str]:
+    """The nodes in ``es_url``: one URL, or several separated by commas (every node of a cluster,
+    so that the client fails over to another when one goes down)."""
+    return [u.strip() for u in (url or "").split(",") if u.strip()]
+
+
+def make_client(url: str | None, timeout: float) -> Elasticsearch:
+    """The sync client: ``timeout`` seconds per request, 3 retries on timeouts, on connection
+    errors (the next node) and on 429/502/503/504 (the client backs off between them)."""
+    return Elasticsearch(
+        hosts(url), request_timeout=timeout, max_retries=3, retry_on_timeout=True, retry_on_status=RETRY_STATUSES
+    )
+
+
+def make_async_client(url: str, timeout: float) -> AsyncElasticsearch:
+    """The async client, with the same nodes, timeouts and retries as :func:`make_client`."""
+    return AsyncElasticsearch(
+        hosts(url), request_timeout=timeout, max_retries=3, retry_on_timeout=True, retry_on_status=RETRY_STATUSES
+    )
+
+
+def load_mapping(name: str) -> dict[str, Any]:
+    """``mappings/<name>.json``: the exact body of index creation (``settings`` and ``mappings``)."""
+    path = MAPPINGS_DIR / f"{name}.json"
+    if not path.exists():
+        raise StoreUnavailable(f"mapping file missing: {path}")  # a packaging error, not a user's
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def ensure_indexes(es: Elasticsearch, indexes: Mapping[str, str]) -> None:
+    """Create each ``index`` from its mapping file (``{index: mapping name}``) unless it exists."""
+    with unavailable():
+        for index, name in indexes.items():
+            if es.indices.exists(index=index):
+                continue
+            body = load_mapping(name)
+            try:
+                es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
+            except BadRequestError as exc:
+                # Another thread or server created it between the check and the create: fine.
+                if exc.error != "resource_already_exists_exception":
+                    raise
+
+
+class ElasticIndexes:
+    """A store kept in a few Elasticsearch indexes beside the records (keys and audit, screening
+    jobs): one client from :func:`make_client`, and its indexes created from their mapping files on
+    first use (``INDEXES``: index name suffix → mapping file name)."""
+
+    INDEXES: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self, url: str | None = None, prefix: str = "suspects", client: Elasticsearch | None = None, timeout: float = 10
+    ) -> None:
+        self.es = client or make_client(url, timeout)
+        self.prefix = prefix
+        self._ready = False
+
+    def index(self, suffix: str) -> str:
+        """The full name of one of this store's indexes."""
+        return f"{self.prefix}-{suffix}"
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            ensure_indexes(self.es, {self.index(suffix): name for suffix, name in self.INDEXES.items()})
+            self._ready = True
+
+    def close(self) -> None:
+        self.es.close()
