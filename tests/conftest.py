@@ -10,19 +10,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
-from api.app import create_app
-from indexer.loading import load_profile
+from api.http.app import create_app
+from api.http.state import State
+from indexer.intake.offices import load_profile
 from indexer.synth.offices import sample_records, write_office_files
 from search.ingest import load_file
 from search.settings import Settings
-from search.sqlite_store import SQLiteStore
+from search.storage.sqlite import SQLiteStore
+from tests import es_harness
+from tests.backends import NAMES as BACKENDS
+from tests.backends import Backend, make_tokens
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +54,16 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     s.close()
 
 
+def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` once ``timeout`` seconds have passed.
+    Every wait in the suite goes through here, so none can hang the run."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,74 +84,114 @@ class Server:
 
     def __enter__(self) -> Server:
         self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
+        wait_until(lambda: self.server.started, 15, "the server to start", every=0.02)
         return self
+
+    @property
+    def state(self) -> State:
+        """The running app's shared state (to wait on its screening runner)."""
+        app = self.server.config.app
+        assert isinstance(app, FastAPI)
+        state: State = app.state.suspects
+        return state
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
 
-def serve_process(store: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
+def serve_process(settings: Settings, port: int, backend: Backend, **env: str) -> subprocess.Popen[bytes]:
     """`suspects serve` as its own process (for tests that kill or signal it), once it answers."""
-    full = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_PORT": str(port), "SUSPECTS_LOG_LEVEL": "WARNING"}
-    full |= {"SUSPECTS_RATE_LIMIT_BURST": "1000000", **env}
-    full.pop("SUSPECTS_ES_URL", None)
+    full = backend.env(settings) | {"SUSPECTS_PORT": str(port), **env}
     exe = Path(sys.executable).parent / "suspects"
     proc = subprocess.Popen([str(exe), "serve"], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
+            return False
+
+    try:
+        wait_until(answers, 30, "`suspects serve` to answer", every=0.1)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
+
+
+# ---- the two backends --------------------------------------------------------------------------
+
+_ES: dict[str, str | bool | None] = {"url": None, "require": False}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Take the cluster URL out of the environment: in-process Settings() and every subprocess must
+    reach Elasticsearch only when a test asks for that backend, never by inheritance."""
+    settings = Settings()
+    _ES["url"], _ES["require"] = settings.es_url, settings.require_es
+    os.environ.pop("SUSPECTS_ES_URL", None)
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    """A real cluster: SUSPECTS_ES_URL (``make test`` starts one with tests/es_harness.py), else one
+    started here with the harness, else skip, or fail when SUSPECTS_REQUIRE_ES=1 (CI)."""
+    url = _ES["url"]
+    if isinstance(url, str) and url:
+        yield url
+        return
+    reason = es_harness.available()
+    if reason is None:
+        with es_harness.running(1) as cluster:
+            yield cluster.url
+        return
+    reason = f"no Elasticsearch: {reason}; set SUSPECTS_ES_URL or install Java 17 and Maven"
+    if _ES["require"]:
+        pytest.fail(reason + " (SUSPECTS_REQUIRE_ES=1)")
+    pytest.skip(reason)
 
 
 def es_url_or_skip() -> str:
-    """The cluster URL, or skip (fail with SUSPECTS_REQUIRE_ES=1) with the reason."""
-    settings = Settings()
-    if not settings.es_url:
-        reason = "SUSPECTS_ES_URL is not set; start a cluster with `docker compose up -d es` and export SUSPECTS_ES_URL=http://localhost:9200"
-        if settings.require_es:
-            pytest.fail(reason + " (SUSPECTS_REQUIRE_ES=1)")
-        pytest.skip(reason)
-    return settings.es_url
+    """For tests outside the fixtures: the cluster URL from the environment, or skip/fail."""
+    url = _ES["url"]
+    if isinstance(url, str) and url:
+        return url
+    if _ES["require"]:
+        pytest.fail("SUSPECTS_ES_URL is not set (SUSPECTS_REQUIRE_ES=1)")
+    pytest.skip("SUSPECTS_ES_URL is not set")
 
 
-def make_tokens(store_path: Path) -> dict[str, str]:
-    """One CN-GD key per role, plus a CN-HK office-admin, in the store's key table."""
-    from search.access import ROLES, new_key
-    from search.sqlite_access import SQLiteAccess
-
-    access = SQLiteAccess(store_path)
-    out: dict[str, str] = {}
-    for role in ROLES:
-        key, token = new_key("CN-GD", role, f"test {role}")
-        access.add_key(key)
-        out[role] = token
-    key, token = new_key("CN-HK", "office-admin", "test hk admin")
-    access.add_key(key)
-    out["hk-admin"] = token
-    access.close()
-    return out
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The storage backend a store-dependent test runs on: every such test runs on both."""
+    if request.param == "elasticsearch":
+        found = Backend("elasticsearch", request.getfixturevalue("es_url"))
+    else:
+        found = Backend("sqlite")
+    yield found
+    found.drop_all()
 
 
 @pytest.fixture(scope="session")
-def tokens(loaded_store_path: Path) -> dict[str, str]:
-    return make_tokens(loaded_store_path)
+def loaded(backend: Backend, sample_files: dict[str, Path], loaded_store_path: Path) -> Settings:
+    """The sample offices loaded once per backend, shared by read-only tests."""
+    if not backend.is_es:
+        return backend.settings(loaded_store_path.parent, store=loaded_store_path)
+    settings = backend.settings(loaded_store_path.parent / "es")
+    backend.load_samples(settings, sample_files)
+    return settings
 
 
 @pytest.fixture(scope="session")
-def api(loaded_store_path: Path, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+def tokens(loaded: Settings) -> dict[str, str]:
+    return make_tokens(loaded)
+
+
+@pytest.fixture(scope="session")
+def api(loaded: Settings, tokens: dict[str, str]) -> Iterator[httpx.Client]:
     """A read-only client: the investigator's key against the shared sample store."""
-    settings = Settings(store=loaded_store_path, max_batch=1000, max_body_bytes=200_000, rate_limit_burst=1_000_000)
+    settings = loaded.model_copy(update={"max_batch": 1000, "max_body_bytes": 200_000})
     headers = {"Authorization": f"Bearer {tokens['investigator']}"}
     with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30, headers=headers) as client:
         yield client

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.backends import Backend
+
 
 def test_match_finds_the_suspect_in_three_offices(api: httpx.Client) -> None:
     r = api.post("/match", json={"queries": [{"query_id": "q1", "name": "陳大文", "birth_date": "1971-02-11"}]})
@@ -49,12 +51,12 @@ def test_record_and_same_entity(api: httpx.Client) -> None:
     assert {"CN-GD", "CN-MO"} <= {s["office"] for s in body["same_entity"]}
 
 
-def test_stats_health_ready(api: httpx.Client) -> None:
+def test_stats_health_ready(api: httpx.Client, backend: Backend) -> None:
     stats = api.get("/stats").json()
     assert stats["records"] >= 5000 and len(stats["offices"]) == 11
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["store"]["backend"] == "sqlite"
+    assert ready["status"] == "ready" and ready["store"]["backend"] == backend.name
 
 
 def _error(r: httpx.Response, status: int) -> dict[str, object]:

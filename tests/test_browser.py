@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Server, make_tokens
+from tests.backends import Backend, make_tokens
+from tests.conftest import Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OUT = Path(__file__).parent.parent / "test-output"
@@ -32,11 +33,12 @@ from search.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def site(loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    path = tmp_path_factory.mktemp("browser") / "s.db"
-    shutil.copy(loaded_store_path, path)
-    tokens = make_tokens(path)
-    settings = Settings(store=path, rate_limit_burst=1_000_000, screening_poll_seconds=0.2)
+def site(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A writable copy of the sample store on each backend, with a server on it."""
+    settings = backend.copy(loaded, sample_files, tmp_path_factory.mktemp("browser"), screening_poll_seconds=0.2)
+    tokens = make_tokens(settings)
     with Server(settings) as server:
         yield server.url, tokens
 

@@ -1,8 +1,9 @@
-"""The same behavioural suite on a real Elasticsearch cluster, and candidate parity with SQLite.
+"""What only the Elasticsearch backend has, on a real cluster: reindex with an alias swap (and no
+gap for a reader while it happens), candidate parity with SQLite, and a network outage.
 
-Runs wherever ``SUSPECTS_ES_URL`` points at a cluster (``docker compose up -d es``); skipped with the
-reason otherwise, and ``SUSPECTS_REQUIRE_ES=1`` turns that skip into a failure. Each run uses its own
-index prefix and deletes its indexes at the end. There is no imitation of Elasticsearch here.
+The cluster is the session's (``es_url`` in conftest: ``SUSPECTS_ES_URL``, or one started by
+tests/es_harness.py); each module uses its own index prefix and deletes its indexes at the end.
+Everything else runs on both backends through the ``backend`` fixture parameter.
 """
 
 from __future__ import annotations
@@ -10,55 +11,49 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from indexer.intake.offices import load_profile
 from indexer.keys import profile_keys
-from indexer.loading import load_profile
 from indexer.records import profile
 from indexer.synth.pairs import generate_pairs
-from search.engine import Matcher, Query
+from search.access.elastic import ElasticsearchAccess
+from search.access.keys import new_key
 from search.ingest import load_file
+from search.matching.matcher import Matcher
+from search.matching.query import Query
 from search.settings import Settings
-from search.sqlite_store import SQLiteStore
-from tests.conftest import es_url_or_skip
+from search.storage.base import Store
+from search.storage.elastic import ElasticsearchStore
+from search.storage.sqlite import SQLiteStore
+from tests.backends import Backend
+from tests.conftest import Server, wait_until
 
 pytestmark = pytest.mark.elasticsearch
 
 
 @pytest.fixture(scope="module")
-def es_store() -> Iterator[object]:
-    settings = Settings()
-    url = es_url_or_skip()
-    from search.es_store import ElasticsearchStore
-
-    store = ElasticsearchStore(url, prefix=f"suspects-test-{uuid.uuid4().hex[:8]}")
-    try:
-        store.es.cluster.health(wait_for_status="yellow", timeout="30s")
-    except Exception as exc:  # unreachable cluster: same skip/fail rule
-        if settings.require_es:
-            pytest.fail(f"Elasticsearch at {settings.es_url} not reachable: {exc}")
-        pytest.skip(f"Elasticsearch at {settings.es_url} not reachable: {exc}")
+def es_store(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ElasticsearchStore]:
+    backend = Backend("elasticsearch", es_url)
+    settings = backend.settings(tmp_path_factory.mktemp("es"))
+    store = ElasticsearchStore(es_url, prefix=settings.es_index_prefix)
     yield store
-    store.es.indices.delete(index=f"{store.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     store.close()
+    backend.drop_all()
 
 
-def _load_all(store: object, sample_files: dict[str, Path]) -> None:
+def _load_all(store: Store, sample_files: dict[str, Path]) -> None:
     for office, path in sample_files.items():
-        report = load_file(store, path, office, load_profile(office.lower()), None, 1)  # type: ignore[arg-type]
+        report = load_file(store, path, office, load_profile(office.lower()), None, 1)
         assert report.reconciled and not report.rejected
 
 
-def test_reindex_load_match_reload_withdraw(es_store: object, sample_files: dict[str, Path]) -> None:
-    from search.es_store import ElasticsearchStore
-
-    assert isinstance(es_store, ElasticsearchStore)
+def test_reindex_load_match_reload_withdraw(es_store: ElasticsearchStore, sample_files: dict[str, Path]) -> None:
     es_store.reindex(lambda s: _load_all(s, sample_files))
     counts = es_store.counts()
     assert len(counts) == 11 and sum(sum(c.values()) for c in counts.values()) >= 5000
@@ -74,10 +69,7 @@ def test_reindex_load_match_reload_withdraw(es_store: object, sample_files: dict
     assert es_store.ping()["backend"] == "elasticsearch"
 
 
-def test_alias_swap_has_no_gap(es_store: object, sample_files: dict[str, Path]) -> None:
-    from search.es_store import ElasticsearchStore
-
-    assert isinstance(es_store, ElasticsearchStore)
+def test_alias_swap_has_no_gap(es_store: ElasticsearchStore, sample_files: dict[str, Path]) -> None:
     es_store.reindex(lambda s: _load_all(s, sample_files))
     keys = profile_keys(profile("person", "陳大文"))
     misses: list[int] = []
@@ -98,10 +90,9 @@ def test_alias_swap_has_no_gap(es_store: object, sample_files: dict[str, Path]) 
     assert len(es_store.alias_target()) == 1
 
 
-def test_candidate_parity_with_sqlite(es_store: object, sample_files: dict[str, Path], tmp_path: Path) -> None:
-    from search.es_store import ElasticsearchStore
-
-    assert isinstance(es_store, ElasticsearchStore)
+def test_candidate_parity_with_sqlite(
+    es_store: ElasticsearchStore, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
     es_store.reindex(lambda s: _load_all(s, sample_files))
     sqlite = SQLiteStore(tmp_path / "parity.db")
     _load_all(sqlite, sample_files)
@@ -120,8 +111,6 @@ class Cut:
     not an imitation of Elasticsearch (every byte comes from the real cluster)."""
 
     def __init__(self, target: str) -> None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(target)
         self.target = (parts.hostname or "127.0.0.1", parts.port or 9200)
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -169,23 +158,15 @@ class Cut:
 
 
 def test_cluster_outage_is_503_then_recovers_without_restart(
-    es_store: object, sample_files: dict[str, Path], tmp_path: Path
+    es_store: ElasticsearchStore, es_url: str, sample_files: dict[str, Path], tmp_path: Path
 ) -> None:
-    from search.es_store import ElasticsearchStore
-    from tests.conftest import Server
-
-    assert isinstance(es_store, ElasticsearchStore)
     es_store.reindex(lambda s: _load_all(s, sample_files))
-    relay = Cut(es_url_or_skip())
+    relay = Cut(es_url)
     settings = Settings(
         es_url=f"http://127.0.0.1:{relay.port}", es_index_prefix=es_store.prefix, es_timeout=1.0,
         store=tmp_path / "unused.db", rate_limit_burst=1_000_000,
     )  # fmt: skip
-    from search.es_access import ElasticsearchAccess
-
     access = ElasticsearchAccess(settings.es_url, settings.es_index_prefix)
-    from search.access import new_key
-
     key, token = new_key("CN-GD", "system", "outage test")
     access.add_key(key)
     access.close()
@@ -199,8 +180,5 @@ def test_cluster_outage_is_503_then_recovers_without_restart(
         assert down.status_code == 503 and down.headers["retry-after"] == "5"
         assert c.get("/readyz").status_code == 503
         relay.restore()
-        deadline = time.monotonic() + 30
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "not ready again 30 s after the cluster came back"
-            time.sleep(0.5)
+        wait_until(lambda: c.get("/readyz").status_code == 200, 30, "ready again after the cluster came back")
         assert c.post("/match", json=body).json()["results"][0]["seen"]  # same process, no restart

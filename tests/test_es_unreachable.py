@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from search.settings import Settings
-from tests.conftest import Server, make_tokens
+from tests.backends import make_tokens
+from tests.conftest import Server
 
 
 def _closed_port() -> int:
@@ -20,7 +21,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_cluster_is_503_with_retry_after(tmp_path: Path) -> None:
-    token = make_tokens(tmp_path / "keys.db")["investigator"]
+    token = make_tokens(Settings(store=tmp_path / "keys.db"))["investigator"]
     settings = Settings(es_url=f"http://127.0.0.1:{_closed_port()}", store=tmp_path / "keys.db")
     headers = {"Authorization": f"Bearer {token}"}
     with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60, headers=headers) as client:
@@ -41,7 +42,7 @@ def test_client_times_out_and_retries_then_503() -> None:
     import pytest
 
     from search.errors import StoreUnavailable
-    from search.es_store import ElasticsearchStore
+    from search.storage.elastic import ElasticsearchStore
 
     accepted: list[socket.socket] = []
     listener = socket.socket()

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ import httpx
 import pytest
 
 from indexer.synth.entities import Generator
-from tests.conftest import _free_port, make_tokens, serve_process
+from search.settings import Settings
+from tests.backends import Backend, make_tokens
+from tests.conftest import _free_port, serve_process, wait_until
 
 SUSPECTS = str(Path(sys.executable).parent / "suspects")
 HEADER = ["office", "record_id", "entity_type", "name", "aliases", "id_number", "birth_date", "gender"]
@@ -80,11 +81,17 @@ def start_load(store: Path, file: Path) -> subprocess.Popen[str]:
 
 
 def wait_for_rows(store: Path, proc: subprocess.Popen[str], at_least: int = 1) -> None:
-    deadline = time.monotonic() + 60
-    while record_count(store) < at_least:
+    def stored() -> bool:
         assert proc.poll() is None, "the load finished before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+        return record_count(store) >= at_least
+
+    wait_until(stored, 60, f"{at_least} stored record(s)", every=0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_kill_9_mid_load_then_rerun_matches_an_uninterrupted_load(tmp_path: Path) -> None:
@@ -135,7 +142,9 @@ def test_two_loads_at_once_one_fails_clearly(tmp_path: Path) -> None:
 
 
 def serve(store: Path, port: int) -> subprocess.Popen[bytes]:
-    return serve_process(store, port, SUSPECTS_WORKERS="1")
+    return serve_process(
+        Settings(store=store, rate_limit_burst=1_000_000), port, Backend("sqlite"), SUSPECTS_WORKERS="1"
+    )
 
 
 def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) -> None:
@@ -145,7 +154,7 @@ def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) 
 
     store = tmp_path / "live.db"
     shutil.copy(loaded_store_path, store)
-    tokens = make_tokens(store)
+    tokens = make_tokens(Settings(store=store))
     file = tmp_path / "new.csv"
     rows = write_records(file, 20_000, seed=21)
     by_id = {r[1]: r for r in rows}
@@ -177,7 +186,8 @@ def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) 
         for t in threads:
             t.start()
         result = load(store, file)
-        time.sleep(0.5)
+        # The queries keep going until one of them has seen a record of the finished load.
+        wait_until(lambda: returned_new > 0 or bool(errors), 60, "a query to return a newly loaded record")
         stop.set()
         for t in threads:
             t.join(30)
@@ -199,7 +209,7 @@ def test_sigterm_finishes_the_request_in_flight(loaded_store_path: Path, tmp_pat
 
     store = tmp_path / "term.db"
     shutil.copy(loaded_store_path, store)
-    tokens = make_tokens(store)
+    tokens = make_tokens(Settings(store=store))
     port = _free_port()
     server = serve(store, port)
     g = Generator(77)
@@ -212,9 +222,11 @@ def test_sigterm_finishes_the_request_in_flight(loaded_store_path: Path, tmp_pat
         answer["status"] = r.status_code
         answer["results"] = len(r.json()["results"])
 
+    busy_from = cpu_seconds(server.pid)
     t = threading.Thread(target=big_request)
     t.start()
-    time.sleep(0.3)  # the batch is being matched
+    # The batch is being matched once the server has burnt a quarter-second of CPU on it.
+    wait_until(lambda: cpu_seconds(server.pid) - busy_from > 0.25, 30, "the server to start matching the batch")
     server.send_signal(signal.SIGTERM)
     t.join(60)
     assert answer == {"status": 200, "results": 1000}

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from api.app import create_app
+from api.http.app import create_app
 from search.settings import Settings
-from tests.conftest import Server, make_tokens
+from tests.backends import make_tokens
+from tests.conftest import Server
 
 schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 
@@ -35,8 +36,8 @@ def fuzz_target(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     path = tmp_path_factory.mktemp("fuzz") / "s.db"
     shutil.copy(loaded_store_path, path)
-    tokens = make_tokens(path)
     cfg = Settings(store=path, rate_limit_burst=1_000_000, screening_workers=0, screening_poll_seconds=0.5)
+    tokens = make_tokens(cfg)
     with Server(cfg) as server:
         yield server.url, tokens
 

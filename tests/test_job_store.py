@@ -1,5 +1,5 @@
-"""One contract for screening-job storage, run on SQLite always and on Elasticsearch where
-``SUSPECTS_ES_URL`` points at a real cluster: leases, takeover, chunk outputs, progress, cancel."""
+"""One contract for screening-job storage, run on both backends (SQLite, and a real Elasticsearch
+cluster): leases, takeover, chunk outputs, progress, cancel."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from search.engine import Query
-from search.jobs import Job, JobStore, Rows
-from search.screening import BadRow
-from search.screening_jobs import chunked
-from search.sqlite_jobs import SQLiteJobs
-from tests.conftest import es_url_or_skip
+from search.matching.query import Query
+from search.screening.factory import open_jobs
+from search.screening.jobs import Job, JobStore
+from search.screening.pool import chunks
+from search.screening.watchlist import BadRow, Rows
+from tests.backends import Backend
 
 
 def _rows(n: int) -> Rows:
@@ -34,7 +34,7 @@ def _output(rows: Rows) -> list[tuple[int, str, dict[str, Any]]]:
 
 def exercise(jobs: JobStore) -> None:
     job = Job(uuid.uuid4().hex[:16], "CN-GD", "k1", "w.csv", 450, 3, created_at="2026-11-25T00:00:00+00:00")
-    jobs.create(job, chunked(iter(_rows(450))))
+    jobs.create(job, chunks(iter(_rows(450))))
     stored = jobs.get(job.job_id)
     assert stored is not None and (stored.status, stored.total, stored.chunks) == ("queued", 450, 3)
     assert [j.job_id for j in jobs.list("CN-GD")].count(job.job_id) == 1
@@ -77,23 +77,9 @@ def exercise(jobs: JobStore) -> None:
     assert jobs.claim("runner-c", 30, 2000.0) is None  # nothing active is left
 
 
-def test_sqlite_job_store(tmp_path: Path) -> None:
-    jobs = SQLiteJobs(tmp_path / "jobs.db")
+def test_job_store_contract(backend: Backend, tmp_path: Path) -> None:
+    jobs = open_jobs(backend.settings(tmp_path))
     try:
         exercise(jobs)
     finally:
-        jobs.close()
-
-
-@pytest.mark.elasticsearch
-def test_elasticsearch_job_store() -> None:
-    url = es_url_or_skip()
-    from search.es_jobs import ElasticsearchJobs
-
-    prefix = f"suspects-test-{uuid.uuid4().hex[:8]}"
-    jobs = ElasticsearchJobs(url, prefix)
-    try:
-        exercise(jobs)
-    finally:
-        jobs.es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
         jobs.close()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import httpx
 
 from api.logs import JsonFormatter
 from search.settings import Settings
-from tests.conftest import Server, make_tokens
+from tests.backends import Backend, make_tokens
+from tests.conftest import Server
 
 
 def _value(text: str, prefix: str) -> float:
@@ -21,11 +21,12 @@ def _value(text: str, prefix: str) -> float:
     return float(lines[0].rsplit(" ", 1)[1])
 
 
-def test_metrics_count_requests_verdicts_and_uploads(loaded_store_path: Path, tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    shutil.copy(loaded_store_path, path)
-    tokens = make_tokens(path)
-    with Server(Settings(store=path, rate_limit_burst=1_000_000)) as server, httpx.Client(base_url=server.url) as c:
+def test_metrics_count_requests_verdicts_and_uploads(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    settings = backend.copy(loaded, sample_files, tmp_path)
+    tokens = make_tokens(settings)
+    with Server(settings) as server, httpx.Client(base_url=server.url) as c:
         inv = {"Authorization": f"Bearer {tokens['investigator']}"}
         body = {"queries": [{"name": "陳大文", "birth_date": "1971-02-11"}, {"name": "完全陌生的名字"}]}
         for _ in range(3):

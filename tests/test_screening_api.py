@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from search.access import new_key
-from search.screening import csv_header, csv_rows, csv_text, jsonl_line, read_watchlist, run_screening
+from search.access.factory import open_access
+from search.access.keys import new_key
+from search.screening.pool import run_screening
+from search.screening.watchlist import csv_header, csv_rows, csv_text, jsonl_line, read_watchlist
 from search.settings import Settings
-from search.sqlite_access import SQLiteAccess
-from tests.conftest import Server, _free_port, make_tokens, serve_process
+from tests.backends import Backend, make_tokens
+from tests.conftest import Server, _free_port, serve_process, wait_until
 
 WATCHLIST = (
     "query_id,name,birth_date,entity_type\n"
@@ -33,24 +33,20 @@ WATCHLIST = (
 )
 
 
-def _store_copy(src: Path, dest: Path) -> Path:
-    shutil.copy(src, dest)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def screening(
-    loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, str], Path]]:
-    path = _store_copy(loaded_store_path, tmp_path_factory.mktemp("screening") / "s.db")
-    tokens = make_tokens(path)
-    access = SQLiteAccess(path)
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    settings = backend.copy(
+        loaded, sample_files, tmp_path_factory.mktemp("screening"), screening_poll_seconds=0.2, max_screening_rows=5000
+    )
+    tokens = make_tokens(settings)
+    access = open_access(settings)
     key, tokens["hk-analyst"] = new_key("CN-HK", "analyst", "hk analyst")
     access.add_key(key)
     access.close()
-    settings = Settings(store=path, rate_limit_burst=1_000_000, screening_poll_seconds=0.2, max_screening_rows=5000)
     with Server(settings) as server:
-        yield server.url, tokens, path
+        yield server.url, tokens, settings
 
 
 def _client(url: str, token: str) -> httpx.Client:
@@ -58,26 +54,29 @@ def _client(url: str, token: str) -> httpx.Client:
 
 
 def _wait(c: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = c.get(f"/screenings/{job_id}").json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+    job: dict[str, Any] = {}
+
+    def finished() -> bool:
+        job.update(c.get(f"/screenings/{job_id}").json())
+        return job["status"] not in ("queued", "running")
+
+    wait_until(finished, timeout, f"job {job_id} to finish", every=0.1)
+    return job
 
 
-def _expected(path: Path, store: Path, fmt: str) -> bytes:
+def _expected(path: Path, settings: Settings, fmt: str) -> bytes:
     """What `suspects check` writes for this watchlist (the same functions, run locally)."""
     out = io.StringIO()
     if fmt == "csv":
         out.write("\ufeff" + csv_header())
-    for line, name, result in run_screening(read_watchlist(path), Settings(store=store), 10, 1):
+    for line, name, result in run_screening(read_watchlist(path), settings, 10, 1):
         out.write(csv_text(csv_rows(line, name, result)) if fmt == "csv" else jsonl_line(result))
     return out.getvalue().encode("utf-8")
 
 
-def test_upload_progress_and_results_match_the_cli(screening: tuple[str, dict[str, str], Path], tmp_path: Path) -> None:
+def test_upload_progress_and_results_match_the_cli(
+    screening: tuple[str, dict[str, str], Settings], tmp_path: Path
+) -> None:
     url, tokens, store = screening
     file = tmp_path / "watchlist.csv"
     file.write_text(WATCHLIST, encoding="utf-8")
@@ -108,7 +107,7 @@ def test_upload_progress_and_results_match_the_cli(screening: tuple[str, dict[st
         assert listed[0]["id"] == job["id"]
 
 
-def test_json_rows_and_office_filter(screening: tuple[str, dict[str, str], Path]) -> None:
+def test_json_rows_and_office_filter(screening: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = screening
     with _client(url, tokens["analyst"]) as c:
         body = {"rows": [{"name": "CHAN Tai Man", "query_id": "x"}, {"name": ""}], "offices": ["CN-HK"]}
@@ -135,7 +134,7 @@ def test_json_rows_and_office_filter(screening: tuple[str, dict[str, str], Path]
     ],
 )
 def test_bad_submissions_are_refused_with_the_field(
-    screening: tuple[str, dict[str, str], Path], kwargs: dict[str, Any], status: int, field: str
+    screening: tuple[str, dict[str, str], Settings], kwargs: dict[str, Any], status: int, field: str
 ) -> None:
     url, tokens, _ = screening
     with _client(url, tokens["analyst"]) as c:
@@ -144,14 +143,14 @@ def test_bad_submissions_are_refused_with_the_field(
     assert r.json()["error"]["field"] == field
 
 
-def test_missing_column_is_named(screening: tuple[str, dict[str, str], Path]) -> None:
+def test_missing_column_is_named(screening: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = screening
     with _client(url, tokens["analyst"]) as c:
         r = c.post("/screenings", files={"file": ("w.csv", b"surname,dob\nx,1\n")})
     assert "missing required column: name" in r.json()["error"]["message"]
 
 
-def test_jobs_are_private_to_their_office_and_audited(screening: tuple[str, dict[str, str], Path]) -> None:
+def test_jobs_are_private_to_their_office_and_audited(screening: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = screening
     with _client(url, tokens["analyst"]) as c:
         job = c.post("/screenings", json={"rows": [{"name": "审计测试名"}]}).json()
@@ -170,19 +169,19 @@ def test_jobs_are_private_to_their_office_and_audited(screening: tuple[str, dict
     assert create["terms"] == ["审计测试名"]
 
 
-def test_cancel_keeps_results_so_far(loaded_store_path: Path, tmp_path: Path) -> None:
-    path = _store_copy(loaded_store_path, tmp_path / "c.db")
-    tokens = make_tokens(path)
+def test_cancel_keeps_results_so_far(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    settings = backend.copy(loaded, sample_files, tmp_path, screening_workers=0)
+    tokens = make_tokens(settings)
     # Matching in the server thread keeps the job slow enough to cancel mid-way on any machine.
-    settings = Settings(store=path, rate_limit_burst=1_000_000, screening_workers=0)
     rows = [{"name": f"陈{chr(0x4E00 + i % 500)}明", "query_id": str(i)} for i in range(4000)]
     with Server(settings) as server, _client(server.url, tokens["analyst"]) as c:
         job = c.post("/screenings", json={"rows": rows}).json()
-        while c.get(f"/screenings/{job['id']}").json()["rows_done"] == 0:
-            time.sleep(0.05)
+        wait_until(lambda: c.get(f"/screenings/{job['id']}").json()["rows_done"] > 0, 60, "the first chunk")
         r = c.delete(f"/screenings/{job['id']}")
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
-        time.sleep(1.0)
+        assert server.state.runner.wait_idle(60), "the runner did not let go of the cancelled job"
         final = c.get(f"/screenings/{job['id']}").json()
         assert final["status"] == "cancelled" and 0 < final["rows_done"] < 4000
         lines = c.get(f"/screenings/{job['id']}/results").text.splitlines()
@@ -192,10 +191,11 @@ def test_cancel_keeps_results_so_far(loaded_store_path: Path, tmp_path: Path) ->
         assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
 
-def _serve(store: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(settings: Settings, port: int, backend: Backend) -> subprocess.Popen[bytes]:
     return serve_process(
-        store,
+        settings,
         port,
+        backend,
         SUSPECTS_SCREENING_LEASE_SECONDS="2",
         SUSPECTS_SCREENING_POLL_SECONDS="0.2",
         SUSPECTS_SCREENING_WORKERS="0",
@@ -203,26 +203,27 @@ def _serve(store: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-def test_a_job_survives_a_killed_server(loaded_store_path: Path, tmp_path: Path) -> None:
+def test_a_job_survives_a_killed_server(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
     """kill -9 in the middle of a job; a new server on the same store finishes it, and the results
     are exactly those of an uninterrupted run: every row once, in order."""
-    path = _store_copy(loaded_store_path, tmp_path / "r.db")
-    tokens = make_tokens(path)
+    settings = backend.copy(loaded, sample_files, tmp_path)
+    tokens = make_tokens(settings)
     names = ["陳大文", "CHAN Tai Man", "Chen Dawen", "星辉贸易有限公司", "李小龙", "Wong Ka Fai"]
     file = tmp_path / "w.csv"
     file.write_text("name\n" + "".join(f"{names[i % 6]}\n" for i in range(3000)), encoding="utf-8")
     port = _free_port()
-    first = _serve(path, port)
+    first = _serve(settings, port, backend)
     try:
         with _client(f"http://127.0.0.1:{port}", tokens["analyst"]) as c:
             job = c.post("/screenings", files={"file": ("w.csv", file.read_bytes())}).json()
-            while c.get(f"/screenings/{job['id']}").json()["rows_done"] == 0:
-                time.sleep(0.05)
+            wait_until(lambda: c.get(f"/screenings/{job['id']}").json()["rows_done"] > 0, 60, "the first chunk")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
         first.kill()
-    second = _serve(path, port)
+    second = _serve(settings, port, backend)
     try:
         with _client(f"http://127.0.0.1:{port}", tokens["analyst"]) as c:
             mid = c.get(f"/screenings/{job['id']}").json()
@@ -233,4 +234,4 @@ def test_a_job_survives_a_killed_server(loaded_store_path: Path, tmp_path: Path)
     finally:
         second.terminate()
         second.wait(10)
-    assert got == _expected(file, path, "jsonl")
+    assert got == _expected(file, settings, "jsonl")

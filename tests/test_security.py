@@ -11,25 +11,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from search.access import ROLES, AuditEvent, iso, new_key, now_utc
+from api.http.app import create_app
+from search.access.factory import open_access
+from search.access.keys import ROLES, new_key
+from search.access.sqlite import SQLiteAccess
+from search.access.store import AuditEvent
+from search.clock import iso, now_utc
 from search.settings import Settings
-from search.sqlite_access import SQLiteAccess
-from tests.conftest import Server, make_tokens
+from tests.backends import Backend, make_tokens
+from tests.conftest import Server
 
 CSV = "record_id,name,birth_date\nnew-1,测试人,1980-01-01\n"
 
 
 @pytest.fixture(scope="module")
 def secured(
-    loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, str], Path]]:
-    """A writable copy of the sample store, its own keys, and a server on it."""
-    path = tmp_path_factory.mktemp("secured") / "s.db"
-    shutil.copy(loaded_store_path, path)
-    tokens = make_tokens(path)
-    settings = Settings(store=path, rate_limit_burst=1_000_000)
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    """A writable copy of the sample store (on each backend), its own keys, and a server on it."""
+    settings = backend.copy(loaded, sample_files, tmp_path_factory.mktemp("secured"))
+    tokens = make_tokens(settings)
     with Server(settings) as server:
-        yield server.url, tokens, path
+        yield server.url, tokens, settings
 
 
 def _call(url: str, token: str | None, method: str, path: str, **kw: object) -> httpx.Response:
@@ -57,7 +60,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object], set[str]]] = [
 @pytest.mark.parametrize("role", sorted(ROLES))
 @pytest.mark.parametrize(("method", "path", "kw", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
 def test_role_endpoint_matrix(
-    secured: tuple[str, dict[str, str], Path],
+    secured: tuple[str, dict[str, str], Settings],
     role: str,
     method: str,
     path: str,
@@ -75,7 +78,7 @@ def test_role_endpoint_matrix(
 
 @pytest.mark.parametrize(("method", "path", "kw", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
 def test_every_endpoint_needs_a_key(
-    secured: tuple[str, dict[str, str], Path], method: str, path: str, kw: dict[str, object], allowed: set[str]
+    secured: tuple[str, dict[str, str], Settings], method: str, path: str, kw: dict[str, object], allowed: set[str]
 ) -> None:
     url, tokens, _ = secured
     for token in (None, "sus_nokey_nosecret", "garbage", tokens["investigator"][:-3] + "xyz"):
@@ -84,13 +87,13 @@ def test_every_endpoint_needs_a_key(
         assert r.json()["error"]["code"] == "unauthorized"
 
 
-def test_health_needs_no_key(secured: tuple[str, dict[str, str], Path]) -> None:
+def test_health_needs_no_key(secured: tuple[str, dict[str, str], Settings]) -> None:
     url, _, _ = secured
     assert _call(url, None, "GET", "/healthz").status_code == 200
     assert _call(url, None, "GET", "/readyz").status_code == 200
 
 
-def test_office_cannot_change_another_offices_records(secured: tuple[str, dict[str, str], Path]) -> None:
+def test_office_cannot_change_another_offices_records(secured: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = secured
     hk = tokens["hk-admin"]
     up = _call(url, hk, "POST", "/offices/CN-GD/records", files={"file": ("x.csv", CSV.encode())})
@@ -106,7 +109,7 @@ def test_office_cannot_change_another_offices_records(secured: tuple[str, dict[s
     assert _call(url, tokens["investigator"], "GET", "/records/CN-GD/hk-1").status_code == 404
 
 
-def test_upload_reports_rejections_and_withdraw(secured: tuple[str, dict[str, str], Path]) -> None:
+def test_upload_reports_rejections_and_withdraw(secured: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = secured
     admin = tokens["office-admin"]
     body = "record_id,name,birth_date\nu1,李上传,1970-01-01\nu2,,1970-01-01\nu3,王日期,not-a-date\n"
@@ -120,8 +123,8 @@ def test_upload_reports_rejections_and_withdraw(secured: tuple[str, dict[str, st
     assert _call(url, admin, "DELETE", "/offices/CN-GD/records/u1").status_code == 404
 
 
-def test_keys_revocation_and_expiry(secured: tuple[str, dict[str, str], Path]) -> None:
-    url, tokens, path = secured
+def test_keys_revocation_and_expiry(secured: tuple[str, dict[str, str], Settings]) -> None:
+    url, tokens, settings = secured
     made = _call(url, tokens["office-admin"], "POST", "/keys", json={"role": "system", "label": "pre-raid bot"}).json()
     token, key_id = made["token"], made["key_id"]
     assert made["office"] == "CN-GD" and token.startswith(f"sus_{key_id}_")
@@ -134,17 +137,18 @@ def test_keys_revocation_and_expiry(secured: tuple[str, dict[str, str], Path]) -
     assert _call(url, tokens["office-admin"], "DELETE", f"/keys/{key_id}").status_code == 200
     assert _call(url, token, "POST", "/match", json={"queries": [{"name": "x"}]}).status_code == 401
     # Expiry: a key that expired a second ago no longer works.
-    access = SQLiteAccess(path)
+    access = open_access(settings)
     key, expired = new_key("CN-GD", "investigator", "expired", now_utc() - timedelta(seconds=1))
     access.add_key(key)
-    access.close()
     assert _call(url, expired, "POST", "/match", json={"queries": [{"name": "x"}]}).status_code == 401
-    # The secret is stored only as a salted hash.
-    rows = sqlite3.connect(path).execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
-    assert token.split("_", 2)[2] not in " ".join(str(v) for v in rows)
+    # The secret is stored only as a salted hash (what the backend holds for the key, every field).
+    stored = access.get_key(key_id)
+    access.close()
+    assert stored is not None and stored.hash and stored.salt
+    assert token.split("_", 2)[2] not in " ".join(str(getattr(stored, f)) for f in stored.__slots__)
 
 
-def test_audit_records_each_action(secured: tuple[str, dict[str, str], Path]) -> None:
+def test_audit_records_each_action(secured: tuple[str, dict[str, str], Settings]) -> None:
     url, tokens, _ = secured
     _call(
         url,
@@ -187,28 +191,35 @@ def test_audit_trail_cannot_be_altered(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("DELETE FROM audit_gate")
     conn.close()
+    access.close()
     # No route changes or removes entries: only GET exists on /audit.
-    from api.app import create_app
-
     app = create_app(Settings(store=tmp_path / "a.db"))
     assert set(app.openapi()["paths"]["/audit"]) == {"get"}
-    # Retention: the purge deletes only old entries, and records itself.
-    old = AuditEvent("match", "k", "CN-GD", "investigator", at=iso(now_utc() - timedelta(days=500)))
-    access.record(old)
-    deleted = access.purge(iso(now_utc() - timedelta(days=400)), AuditEvent("audit.purge", "system", "-", "service"))
-    assert deleted == 1
-    left = access.events()
-    assert [e.action for e in left] == ["audit.purge", "match"] and left[0].detail["deleted"] == 1
-    access.close()
+
+
+def test_audit_retention_purge_deletes_only_old_entries(backend: Backend, tmp_path: Path) -> None:
+    """The purge deletes only entries older than the retention, and records itself."""
+    access = open_access(backend.settings(tmp_path))
+    try:
+        access.record(AuditEvent("match", "k", "CN-GD", "investigator", "", ["陈大文"], {}))
+        old = AuditEvent("match", "k", "CN-GD", "investigator", at=iso(now_utc() - timedelta(days=500)))
+        access.record(old)
+        purge = AuditEvent("audit.purge", "system", "-", "service")
+        deleted = access.purge(iso(now_utc() - timedelta(days=400)), purge)
+        assert deleted == 1
+        left = access.events()
+        assert [e.action for e in left] == ["audit.purge", "match"] and left[0].detail["deleted"] == 1
+    finally:
+        access.close()
 
 
 def test_rate_limit_and_batch_and_body_limits(loaded_store_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     shutil.copy(loaded_store_path, path)
-    tokens = make_tokens(path)
     settings = Settings(
         store=path, rate_limit_per_minute=60, rate_limit_burst=3, max_batch=5, max_body_bytes=5000, max_name_length=50
     )
+    tokens = make_tokens(settings)
     with Server(settings) as server:
         codes = [
             _call(server.url, tokens["system"], "POST", "/match", json={"queries": [{"name": "x"}]}).status_code

@@ -9,12 +9,13 @@ so that the rule holds for anyone holding them too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
 from typing import Any, ClassVar
 
-from elasticsearch import NotFoundError, helpers
+from elasticsearch import ConflictError, NotFoundError, helpers
 
 from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter
 from search.clock import iso, now_utc
@@ -38,7 +39,13 @@ class ElasticsearchAccess(ElasticIndexes):
         self._ensure()
         doc = {f: getattr(key, f) for f in ApiKey.__slots__}
         with unavailable():
-            self.es.create(index=self.keys_index, id=key.key_id, document=doc, refresh="wait_for")
+            try:
+                self.es.create(index=self.keys_index, id=key.key_id, document=doc, refresh="wait_for")
+            except ConflictError:
+                # The client retried a create whose first attempt landed (a node failed over mid-
+                # request): the key is stored. Anything else under this id is a real clash.
+                if self.get_key(key.key_id) != key:
+                    raise
 
     def get_key(self, key_id: str) -> ApiKey | None:
         self._ensure()
@@ -84,7 +91,9 @@ class ElasticsearchAccess(ElasticIndexes):
         }
         # No refresh wait: every audited request writes here, and waiting for the next refresh
         # (1 s) would put a second on each /match; readers refresh before they search instead.
-        with unavailable():
+        with unavailable(), contextlib.suppress(ConflictError):
+            # A conflict on a fresh random id means the client retried a create whose first
+            # attempt landed (a node failed over mid-request): the entry is stored, once.
             self.es.create(index=self.audit_index, id=uuid.uuid4().hex, document=doc)
         event.id = seq
 

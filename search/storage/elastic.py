@@ -24,7 +24,7 @@ from typing import Any
 from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError, helpers
 
 from indexer.records import Record
-from search.errors import Busy
+from search.errors import Busy, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
 from search.storage.elastic_bodies import (
     candidate_query,
@@ -34,7 +34,7 @@ from search.storage.elastic_bodies import (
     msearch_body,
     record_of,
 )
-from search.storage.elastic_client import load_mapping, make_client, unavailable
+from search.storage.elastic_client import RETRY_STATUSES, load_mapping, make_client, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,11 @@ class ElasticsearchStore:
             ):
                 if not ok:
                     info = item.get("index", {})
+                    if int(info.get("status", 0)) in RETRY_STATUSES or int(info.get("status", 0)) >= 500:
+                        # The cluster could not take it now (a node died, a shard is being
+                        # re-allocated): not this record's fault. The batch is unavailable, and
+                        # reloading the file later stores it (loads are idempotent).
+                        raise StoreUnavailable(f"Elasticsearch refused a bulk item: {info.get('status')}")
                     failed.append((str(info.get("_id")), str(info.get("error", {}).get("reason", info.get("error")))))
         bad = {f[0] for f in failed}
         inserted = sum(1 for r in todo if r.id not in existing and r.id not in bad)
