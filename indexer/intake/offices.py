@@ -2,7 +2,7 @@
 
 Offices export with their own headers (often Chinese: 姓名, 证件号码, 出生日期, 案件编号 …) and
 their own value spellings (个人/企业, 男/女, DD/MM/YYYY). A *profile* (TOML, one per office, in
-``indexer/profiles/``) maps their columns and values to the canonical fields; columns it does not
+``indexer/intake/profiles/``) maps their columns and values to the canonical fields; columns it does not
 map are kept as attributes. Every row ends as a record or a rejection naming file, line and
 reason: nothing is dropped silently.
 """

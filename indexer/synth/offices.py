@@ -1,7 +1,7 @@
 """Sample office exports: the same synthetic suspects as each of the 11 offices would write them.
 
 Each office writes its own file format, encoding, headers, date style and name conventions (see
-``indexer/profiles/*.toml``): mainland offices in Simplified characters with resident IDs and USCCs,
+``indexer/intake/profiles/*.toml``): mainland offices in Simplified characters with resident IDs and USCCs,
 Hong Kong in English names with the Chinese name as an alias (Big5), Macau in Portuguese-headed
 XLSX. A suspect appears in one to four offices. Deterministic for a seed; the ground truth (which
 records are one entity) is returned for tests.

@@ -2,8 +2,8 @@
 
 The API answers ``/match`` and ``/readyz`` without tying up a thread per request while the cluster
 works: candidates for a whole batch come from one ``msearch`` (the same body the sync backend
-builds, see :func:`search.es_store.msearch_body`), with hits carrying their documents. Loads and
-reindexes stay on the sync client in :mod:`search.es_store`. Created once in the API's lifespan and
+builds, see :func:`search.storage.elastic_bodies.msearch_body`), with hits carrying their documents. Loads and
+reindexes stay on the sync client in :mod:`search.storage.elastic`. Created once in the API's lifespan and
 closed on shutdown.
 """
 
