@@ -98,31 +98,23 @@ class ElasticsearchAccess(ElasticIndexes):
         event.id = seq
 
     def events(self, where: AuditFilter = ALL_EVENTS) -> list[AuditEvent]:
-        office, key_id, since, until, q, limit = (
-            where.office,
-            where.key_id,
-            where.since,
-            where.until,
-            where.q,
-            where.limit,
-        )
         self._ensure()
         with unavailable():
             self.es.indices.refresh(index=self.audit_index)  # every entry written so far, searchable
         filters: list[dict[str, Any]] = []
-        if office:
-            filters.append({"term": {"office": {"value": office}}})
-        if key_id:
-            filters.append({"term": {"key_id": {"value": key_id}}})
-        if since or until:
-            rng = {k: v for k, v in (("gte", since), ("lt", until)) if v}
+        if where.office:
+            filters.append({"term": {"office": {"value": where.office}}})
+        if where.key_id:
+            filters.append({"term": {"key_id": {"value": where.key_id}}})
+        if where.since or where.until:
+            rng = {k: v for k, v in (("gte", where.since), ("lt", where.until)) if v}
             filters.append({"range": {"at": rng}})
-        must: list[dict[str, Any]] = [{"match_phrase": {"text": {"query": q}}}] if q else []
+        must: list[dict[str, Any]] = [{"match_phrase": {"text": {"query": where.q}}}] if where.q else []
         with unavailable():
             resp = self.es.search(
                 index=self.audit_index,
                 query={"bool": {"filter": filters, "must": must}},
-                size=min(limit, 10_000),
+                size=min(where.limit, 10_000),
                 sort=[{"seq": {"order": "desc"}}],
             )
         out = []

@@ -106,28 +106,25 @@ class SQLiteAccess(SQLiteTables):
         event.id = cur.lastrowid
 
     def events(self, where: AuditFilter = ALL_EVENTS) -> list[AuditEvent]:
-        office, key_id, since, until, q, limit = (
-            where.office,
-            where.key_id,
-            where.since,
-            where.until,
-            where.q,
-            where.limit,
-        )
         clauses: list[str] = []
         args: list[str | int] = []
-        for clause, value in (("office = ?", office), ("key_id = ?", key_id), ("at >= ?", since), ("at < ?", until)):
+        for clause, value in (
+            ("office = ?", where.office),
+            ("key_id = ?", where.key_id),
+            ("at >= ?", where.since),
+            ("at < ?", where.until),
+        ):
             if value:
                 clauses.append(clause)
                 args.append(value)
-        if q:
+        if where.q:
             clauses.append("(terms LIKE ? OR detail LIKE ?)")
-            args.extend([f"%{q}%", f"%{q}%"])
+            args.extend([f"%{where.q}%", f"%{where.q}%"])
         sql = "SELECT id, at, action, key_id, office, role, client, terms, detail FROM audit"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY id DESC LIMIT ?"
-        rows = self._conn().execute(sql, [*args, limit]).fetchall()
+        rows = self._conn().execute(sql, [*args, where.limit]).fetchall()
         return [AuditEvent(r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]), r[1], r[0]) for r in rows]
 
     def purge(self, before: str, by: AuditEvent) -> int:
