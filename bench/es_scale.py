@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--heap", default="1g")
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--only", choices=["sqlite", "elasticsearch"], help="measure one backend")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     data = args.folder / f"records-{args.n}.csv"
@@ -123,12 +124,15 @@ def main() -> None:
         generate(data, args.n, 42)
         print(f"generated {args.n:,} records in {time.perf_counter() - t:.1f} s", flush=True)
     queries = sample_queries(data)
-    sqlite_path = args.folder / f"scale-{args.n}.db"
-    for p in args.folder.glob(sqlite_path.name + "*"):
-        p.unlink()
-    sqlite = Settings(store=sqlite_path, es_url=None)
-    load(sqlite, data, args.n, args.workers, "sqlite")
-    serve_and_measure(sqlite, queries, args.port, "sqlite")
+    if args.only != "elasticsearch":
+        sqlite_path = args.folder / f"scale-{args.n}.db"
+        for p in args.folder.glob(sqlite_path.name + "*"):
+            p.unlink()
+        sqlite = Settings(store=sqlite_path, es_url=None)
+        load(sqlite, data, args.n, args.workers, "sqlite")
+        serve_and_measure(sqlite, queries, args.port, "sqlite")
+    if args.only == "sqlite":
+        return
     with es_harness.running(1, heap=args.heap, folder=args.folder.resolve()) as cluster:
         es = Settings(store=args.folder / "unused.db", es_url=cluster.url, es_index_prefix="bench")
         print(f"elasticsearch {es_harness.VERSION}: one node, heap {args.heap}, {cluster.url}", flush=True)
