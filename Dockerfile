@@ -1,4 +1,6 @@
 # The suspects API service. Build: docker build -t suspects .
+# Its Elasticsearch is 8.17.4 (docker-compose.yml; the tests' harness runs the same version), and the
+# Python client's major, 8, matches it.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./

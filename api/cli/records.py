@@ -1,4 +1,4 @@
-"""The CLI's commands (attached to the group in :mod:`api.cli`)."""
+"""The records commands: load, reindex, withdraw, stats and search (attached to the group in :mod:`api.cli.base`)."""
 
 from __future__ import annotations
 
