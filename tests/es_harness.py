@@ -243,7 +243,7 @@ class Cluster:
                 cmd, cwd=node.folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         RUNS.mkdir(parents=True, exist_ok=True)
-        node.pid_file.write_text(str(node.process.pid))
+        node.pid_file.write_text(f"{node.process.pid} {os.getpid()}")  # the node, and who started it
 
     def wait_healthy(self, status: str = "yellow", nodes: int | None = None, timeout: float = START_TIMEOUT) -> None:
         """Wait until the cluster reports ``status`` (or better) with ``nodes`` nodes; raise with the
@@ -290,13 +290,32 @@ class Cluster:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def reap_leftovers() -> None:
-    """Kill nodes that a SIGKILLed test run left behind (their pid files are still here)."""
+    """Kill nodes that a SIGKILLed test run left behind: those whose starting process is gone.
+    A node another live process started (the session's node while a test starts a cluster of
+    its own) is left alone."""
     if not RUNS.exists():
         return
     for pid_file in RUNS.glob("*.pid"):
-        with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        try:
+            node_pid, owner_pid = (int(x) for x in pid_file.read_text().split())
+        except ValueError:
+            pid_file.unlink(missing_ok=True)
+            continue
+        if _alive(owner_pid):
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(node_pid, signal.SIGKILL)
         pid_file.unlink(missing_ok=True)
 
 
