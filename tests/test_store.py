@@ -50,3 +50,20 @@ def test_candidates_best_first_ties_by_document_id(backend: Backend, tmp_path: P
         assert [[c.id for c in b] for b in batch] == [["CN-HK:r2"], ["CN-HK:r2"]]
     finally:
         store.close()
+
+
+def test_a_tie_across_the_cut_keeps_the_lowest_ids(backend: Backend, tmp_path: Path) -> None:
+    """Eight records tie; asking for three gives the three lowest ids on both backends (on
+    Elasticsearch the first pass cannot tell which tied ids belong, and the exact pass runs)."""
+    store = open_store(backend.settings(tmp_path))
+    try:
+        tied = [Record("CN-GD", f"t{i}", "person", "陈大文") for i in (7, 3, 5, 1, 6, 2, 4, 0)]
+        with store.bulk():
+            store.upsert([prepare(r) for r in [*tied, Record("CN-HK", "best", "person", "陈大文", [], "A123456(3)")]])
+        keys = profile_keys(profile("person", "陈大文", (), "A123456(3)"))
+        cands = store.candidates(keys, "person", None, 4)
+        assert [c.id for c in cands] == ["CN-HK:best", "CN-GD:t0", "CN-GD:t1", "CN-GD:t2"]
+        plain = store.candidates(profile_keys(profile("person", "陈大文")), "person", None, 3)
+        assert [c.id for c in plain] == ["CN-GD:t0", "CN-GD:t1", "CN-GD:t2"]
+    finally:
+        store.close()
