@@ -28,12 +28,12 @@ from indexer.records import Record
 from search.errors import Busy, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
 from search.storage.elastic_bodies import (
+    candidate_query,
     candidates_from_msearch,
     document_json,
     health_details,
     msearch_body,
     record_of,
-    settle,
 )
 from search.storage.elastic_client import load_mapping, make_client, unavailable
 
@@ -226,24 +226,17 @@ class ElasticsearchStore:
     ) -> list[Candidate]:
         if not keys:
             return []
-        return self.candidates_many([(keys, entity_type)], offices, limit)[0]
+        with self._unavailable():
+            resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit))
+        return [Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in resp["hits"]["hits"]]
 
     def candidates_many(
         self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int
     ) -> list[list[Candidate]]:
-        """Candidates for a batch of queries: one msearch round trip, and a second for the queries
-        whose ties straddle the cut (:func:`~search.storage.elastic_bodies.settle`)."""
+        """Candidates for a batch of queries in one msearch round trip."""
         with self._unavailable():
             resp = self.es.msearch(searches=msearch_body(self.alias, queries, offices, limit))
-        found, floors = settle(candidates_from_msearch(resp), limit)
-        todo = [i for i, cands in enumerate(found) if cands is None]
-        if todo:
-            exact = msearch_body(self.alias, [queries[i] for i in todo], offices, limit, [floors[i] for i in todo])
-            with self._unavailable():
-                resp = self.es.msearch(searches=exact)
-            for i, cands in zip(todo, candidates_from_msearch(resp), strict=True):
-                found[i] = cands
-        return [cands or [] for cands in found]
+        return candidates_from_msearch(resp)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(ids))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from elasticsearch import NotFoundError
 
 from search.storage.base import Candidate
-from search.storage.elastic_bodies import candidates_from_msearch, health_details, msearch_body, settle
+from search.storage.elastic_bodies import candidates_from_msearch, health_details, msearch_body
 from search.storage.elastic_client import make_async_client, unavailable
 
 
@@ -32,15 +32,7 @@ class AsyncCandidates:
             return []
         with unavailable():
             resp = await self.es.msearch(searches=msearch_body(self.alias, queries, offices, limit))
-        found, floors = settle(candidates_from_msearch(resp), limit)
-        todo = [i for i, cands in enumerate(found) if cands is None]
-        if todo:  # the exact pass for ties that straddle the cut, as in the sync store
-            exact = msearch_body(self.alias, [queries[i] for i in todo], offices, limit, [floors[i] for i in todo])
-            with unavailable():
-                resp = await self.es.msearch(searches=exact)
-            for i, cands in zip(todo, candidates_from_msearch(resp), strict=True):
-                found[i] = cands
-        return [cands or [] for cands in found]
+        return candidates_from_msearch(resp)
 
     async def ping(self) -> dict[str, object]:
         with unavailable():
