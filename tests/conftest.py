@@ -152,16 +152,6 @@ def es_url() -> Iterator[str]:
     pytest.skip(reason)
 
 
-def es_url_or_skip() -> str:
-    """For tests outside the fixtures: the cluster URL from the environment, or skip/fail."""
-    url = _ES["url"]
-    if isinstance(url, str) and url:
-        return url
-    if _ES["require"]:
-        pytest.fail("SUSPECTS_ES_URL is not set (SUSPECTS_REQUIRE_ES=1)")
-    pytest.skip("SUSPECTS_ES_URL is not set")
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The storage backend a store-dependent test runs on: every such test runs on both."""

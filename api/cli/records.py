@@ -117,13 +117,10 @@ def _with_progress(
 )
 @pass_ctx
 def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
-    store = open_store(ctx.settings)
-    if not store.can_reindex:
-        store.close()
-        fail("reindex needs Elasticsearch (--es-url); with SQLite, load into a new --store file instead")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
+    store = open_store(ctx.settings)  # with SQLite, its reindex refuses (exit 2) before reading a file
     reports = []
 
     def fill(target: Store) -> None:

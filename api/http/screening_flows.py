@@ -35,10 +35,6 @@ from search.screening.watchlist import (
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 
 
-def _offices(value: list[str] | None) -> list[str] | None:
-    return check_offices(value)
-
-
 async def parse_form(form: FormData, max_name: int) -> tuple[Rows, str, int, list[str] | None]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -51,7 +47,7 @@ async def parse_form(form: FormData, max_name: int) -> tuple[Rows, str, int, lis
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
         raise InvalidInput("limit must be an integer from 1 to 100", field="limit")
     office_text = str(form.get("offices") or "")
-    offices = _offices([o.strip() for o in office_text.split(",") if o.strip()] or None)
+    offices = check_offices([o.strip() for o in office_text.split(",") if o.strip()] or None)
     data = await upload.read()
 
     def read() -> Rows:
@@ -83,7 +79,7 @@ async def parse_request(request: Request, max_name: int, max_bytes: int) -> tupl
             (i, {k: v for k, v in r.model_dump().items() if v is not None} | {"name": r.name or ""})
             for i, r in enumerate(body.rows, start=1)
         ]
-        return list(watchlist_items(raw, max_name)), body.filename, body.limit, _offices(body.offices)
+        return list(watchlist_items(raw, max_name)), body.filename, body.limit, check_offices(body.offices)
     raise InvalidInput("send multipart/form-data with a 'file', or application/json rows", field="content-type")
 
 

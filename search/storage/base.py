@@ -105,14 +105,9 @@ class Store(Protocol):
         msearch); the same answers as asking one by one."""
         ...
 
-    @property
-    def can_reindex(self) -> bool:
-        """Whether :meth:`reindex` rebuilds the store with no downtime on this backend."""
-        ...
-
     def reindex(self, load: Callable[[Store], None]) -> str:
         """Full reload with no downtime: ``load`` fills a new index that then replaces the live one.
-        Returns the new index's name; raises InvalidInput where the backend cannot."""
+        Returns the new index's name; raises InvalidInput where the backend cannot (SQLite)."""
         ...
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:

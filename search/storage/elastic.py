@@ -174,10 +174,6 @@ class ElasticsearchStore:
                 self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
                 self.es.indices.refresh(index=index)
 
-    @property
-    def can_reindex(self) -> bool:
-        return True
-
     def reindex(self, load: Callable[[Store], None]) -> str:
         """Full reload with no downtime: ``load`` fills a new index; the alias then moves to it in
         one atomic call and the old index is deleted. Raises Busy if another reindex holds the lock."""

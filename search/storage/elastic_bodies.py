@@ -33,34 +33,11 @@ def candidate_query(
     }
 
 
-def document(item: StoredRecord) -> dict[str, Any]:
-    """The stored document: the record's fields, its digest and its keys."""
-    rec = json.loads(item.body)
-    return {
-        "doc_id": item.id,
-        "office": item.office,
-        "record_id": item.record_id,
-        "entity_type": item.entity_type,
-        "digest": item.digest,
-        "name": rec["name"],
-        "aliases": rec.get("aliases") or [],
-        "id_number": rec.get("id_number"),
-        "birth_date": rec.get("birth_date"),
-        "gender": rec.get("gender"),
-        "phone": rec.get("phone"),
-        "address": rec.get("address"),
-        "case_id": rec.get("case_id"),
-        "case_date": rec.get("case_date"),
-        "offence": rec.get("offence"),
-        "attributes": rec.get("attributes") or {},
-        "keys": list(item.keys),
-    }
-
-
 def document_json(item: StoredRecord) -> str:
-    """:func:`document` as JSON text, built from the record's stored JSON without parsing it again:
-    the loader sends a million of these, and parsing and re-serializing each cost more than
-    computing its keys. ``item.body`` holds exactly the record's fields (``Record.to_dict``)."""
+    """The stored document as JSON text: the record's fields (``item.body``, exactly
+    ``Record.to_dict``), its document id, digest and keys. Built by appending to the record's JSON
+    rather than parsing and re-serializing it: the loader sends a million of these, and the round
+    trip cost more than computing the keys."""
     extra = json.dumps({"doc_id": item.id, "digest": item.digest, "keys": list(item.keys)}, ensure_ascii=False)
     return item.body[:-1] + ", " + extra[1:] if item.body != "{}" else extra
 

@@ -240,10 +240,6 @@ class SQLiteStore:
         # One process, one file: a batch is its queries one by one (no round trip to save).
         return [self.candidates(keys, etype, offices, limit) for keys, etype in queries]
 
-    @property
-    def can_reindex(self) -> bool:
-        return False
-
     def reindex(self, load: Callable[[Store], None]) -> str:
         raise InvalidInput(
             "reindex needs Elasticsearch (--es-url); with SQLite, load into a new --store file instead", field="store"
