@@ -14,6 +14,7 @@ from indexer.intake.offices import OfficeProfile, load_profile, profile_names
 from indexer.intake.readers import FileError
 from indexer.records import OFFICES
 from search.ingest import LoadReport, load_file
+from search.matching.entities import describe
 from search.matching.matcher import Matcher
 from search.matching.query import Query
 from search.storage.base import Store
@@ -175,7 +176,13 @@ def stats(ctx: Context, as_json: bool) -> None:
 
 @group.command(help="Search one name: which partner offices hold a record of this entity, and why.")
 @click.argument("name")
-@click.option("--type", "entity_type", type=click.Choice(["person", "company"]), default="person")
+@click.option(
+    "--type",
+    "entity_type",
+    type=click.Choice(["person", "company"]),
+    default=None,
+    help="Omitted: a name ending in a legal form is searched as a company, any other as both.",
+)
 @click.option("--id", "id_number", help="ID number, USCC, HKID or phone.")
 @click.option("--dob", "birth_date", help="Birth date, YYYY-MM-DD.")
 @click.option("--office", "offices", multiple=True, type=click.Choice(list(OFFICES)), help="Only these offices.")
@@ -185,7 +192,7 @@ def stats(ctx: Context, as_json: bool) -> None:
 def search(
     ctx: Context,
     name: str,
-    entity_type: str,
+    entity_type: str | None,
     id_number: str | None,
     birth_date: str | None,
     offices: tuple[str, ...],
@@ -202,13 +209,24 @@ def search(
     if as_json:
         echo_json(result.to_dict())
         return
+    if result.assumed:
+        click.echo(f"({result.assumed})")
     if not result.seen:
         click.echo(f"{name}: not seen by any partner office ({result.candidates} candidates checked)")
         return
     held = ", ".join(f"{o} ({n})" for o, n in result.offices().items())
     click.echo(f"{name}: seen by {len(result.offices())} office(s): {held}")
-    for m in result.matches:
-        r = m.record
-        click.echo(f"  {m.decision.score:.3f}  {r.office}  {r.record_id:<16} {r.name}")
-        for f in m.decision.features:
-            click.echo(f"           {f.detail}")
+    click.echo(describe(result.entities))
+    grouped = {i for e in result.entities for i in e.members}
+    sections = [(f"entity {n}", e.members, e.separated_by) for n, e in enumerate(result.entities, start=1)]
+    rest = [i for i in range(len(result.matches)) if i not in grouped]
+    for title, members, apart in [*sections, *([("not grouped", rest, [])] if rest else [])]:
+        if len(result.entities) > 1 or rest:
+            click.echo(f"[{title}]" + "".join(f" {why}" for why in apart))
+        for i in members:
+            m = result.matches[i]
+            r = m.record
+            facts = "  ".join(v for v in (r.birth_date, r.id_number, r.gender) if v)
+            click.echo(f"  {m.decision.score:.3f}  {r.office}  {r.record_id:<16} {r.name}  {facts}".rstrip())
+            for f in m.decision.features:
+                click.echo(f"           {f.detail}")

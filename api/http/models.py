@@ -17,7 +17,11 @@ class QueryIn(BaseModel):
 
     query_id: str | None = Field(default=None, max_length=200, examples=["q1"])
     name: str = Field(min_length=1, max_length=10_000, examples=["陳大文"], description="Any script or romanization.")
-    entity_type: Literal["person", "company"] = Field(default="person")
+    entity_type: Literal["person", "company"] | None = Field(
+        default=None,
+        description="person or company. Omitted: a name ending in a legal form (有限公司, Co., Ltd.) is "
+        "searched as a company, any other as both; the answer's searched_as and assumed say which.",
+    )
     id_number: str | None = Field(default=None, max_length=100, examples=[None])
     birth_date: str | None = Field(
         default=None, max_length=20, examples=[None], description="YYYY-MM-DD (or YYYY, YYYY-MM)."

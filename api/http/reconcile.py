@@ -100,7 +100,8 @@ def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
             raise InvalidInput("query must be a string", field=f"{where}.query")
         types = q.get("type") or []
         types = [types] if isinstance(types, str) else types
-        etype = next((t for t in types if t in TYPES), "person") if isinstance(types, list) else "person"
+        # No type: the core decides (a legal form means a company, otherwise both are searched).
+        etype = next((t for t in types if t in TYPES), None) if isinstance(types, list) else None
         limit = q.get("limit", 5)
         if not isinstance(limit, int | float) or isinstance(limit, bool):
             raise InvalidInput("limit must be a number", field=f"{where}.limit")

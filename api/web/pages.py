@@ -156,14 +156,11 @@ async def search(
     if not who.can("match"):
         return _forbidden(request, who)
     state = state_of(request)
-    types = ["person", "company"] if entity_type not in ("person", "company") else [entity_type]
+    etype = entity_type if entity_type in ("person", "company") else None
 
     def run() -> list[Match]:
-        found: list[Match] = []
-        for et in types:
-            q = Query(name.strip(), et, None, id_number.strip() or None, birth_date.strip() or None)
-            found.extend(state.matcher.match(q, offices or None, 20).matches)
-        return found
+        q = Query(name.strip(), etype, None, id_number.strip() or None, birth_date.strip() or None)
+        return state.matcher.match(q, offices or None, 20).matches
 
     try:
         matches = await run_in_threadpool(run)

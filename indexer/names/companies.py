@@ -198,3 +198,26 @@ def company_forms(raw: str) -> list[CompanyForm]:
     if _LATIN_WORD.search(folded):
         return [_latin_company(raw, folded)]
     return []
+
+
+def legal_suffix(raw: str) -> str:
+    """The legal-form words a name ends with ("有限公司", "co ltd"), or "" if none.
+
+    A query without an entity type that ends in a legal form names a company, so it is searched as
+    one. One-character Han forms (店, 厂) count only after a name of at least three characters, and a
+    lone "Co" not at all ("Co" is also a surname, 许 in the Philippines), so that no person's name is
+    taken for a firm by its last syllable."""
+    if not raw or not raw.strip():
+        return ""
+    folded = fold(raw)
+    if has_han(folded):
+        body = folded.replace(" ", "")
+        for word, _ in company_terms.LEGAL_FORMS_HAN:
+            if body.endswith(word) and len(body) - len(word) >= (3 if len(word) == 1 else 2):
+                return word
+        return ""
+    words = _LATIN_WORD.findall(_BRACKETS.sub(" ", folded))
+    tail: list[str] = []
+    while len(words) > 1 and words[-1] in company_terms.LEGAL_TOKENS_LATIN:
+        tail.insert(0, words.pop())
+    return "" if tail == ["co"] else " ".join(tail)

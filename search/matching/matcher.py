@@ -15,7 +15,8 @@ from typing import Any
 from indexer.keys import profile_keys
 from indexer.records import EntityProfile, Record, record_profile
 from search.errors import InvalidInput
-from search.matching.query import DEFAULT_MAX_NAME_LENGTH, Query, check_offices, query_profile
+from search.matching.entities import Entity, describe, group
+from search.matching.query import DEFAULT_MAX_NAME_LENGTH, Query, QueryPlan, check_offices, query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.base import Candidate, Store, doc_id
 
@@ -46,6 +47,9 @@ class Result:
     query_id: str | None
     matches: list[Match] = field(default_factory=list)
     candidates: int = 0
+    entity_types: list[str] = field(default_factory=lambda: ["person"])
+    assumed: str | None = None  # why these entity types, when the query named none
+    entities: list[Entity] = field(default_factory=list)  # the matches grouped into distinct entities
 
     @property
     def seen(self) -> bool:
@@ -58,12 +62,28 @@ class Result:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "query_id": self.query_id,
             "seen": self.seen,
             "offices": self.offices(),
+            "searched_as": self.entity_types,
             "matches": [m.to_dict() for m in self.matches],
+            "entities": [e.to_dict(n) for n, e in enumerate(self.entities, start=1)],
+            "summary": describe(self.entities),
         }
+        if self.assumed:
+            out["assumed"] = self.assumed
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One candidate lookup of a query: an untyped query makes one per entity type searched."""
+
+    query: int  # index in the batch
+    plan: QueryPlan
+    profile: EntityProfile
+    keys: dict[str, float]
 
 
 class Matcher:
@@ -119,43 +139,57 @@ class Matcher:
     ) -> list[Result]:
         """Match a batch; the store fetches every query's candidates in one round trip where it
         can (Elasticsearch msearch). Raises InvalidInput naming ``queries.<i>.<field>``."""
-        profiles, wanted = self.plan(queries, offices)
-        if len(queries) > 1:
+        lookups, wanted = self.plan(queries, offices)
+        if len(wanted) > 1:
             all_cands = self.store.candidates_many(wanted, offices, self.candidates)
         else:
             all_cands = [self.store.candidates(k, et, offices, self.candidates) for k, et in wanted]
-        return self.judge(queries, profiles, all_cands, limit)
+        return self.judge(queries, lookups, all_cands, limit)
 
     def plan(
         self, queries: Sequence[Query], offices: Sequence[str] | None = None
-    ) -> tuple[list[EntityProfile], list[tuple[dict[str, float], str]]]:
-        """Validate and normalize a batch: each query's profile and (keys, entity type). The
-        first half of :meth:`match_many`, for callers that fetch candidates themselves (the API's
-        async Elasticsearch path)."""
+    ) -> tuple[list[Lookup], list[tuple[dict[str, float], str]]]:
+        """Validate and normalize a batch: its lookups (one per query and entity type searched)
+        and each lookup's (keys, entity type). The first half of :meth:`match_many`, for callers
+        that fetch candidates themselves (the API's async Elasticsearch path)."""
         check_offices(offices)
-        profiles: list[EntityProfile] = []
+        lookups: list[Lookup] = []
         for i, q in enumerate(queries):
             try:
-                profiles.append(query_profile(q, self.max_name_length))
+                plan = query_profiles(q, self.max_name_length)
             except InvalidInput as exc:
                 prefix = f"queries.{i}" if len(queries) > 1 else None
                 if prefix:
                     exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
                 raise
-        return profiles, [(profile_keys(qp), q.entity_type) for qp, q in zip(profiles, queries, strict=True)]
+            lookups.extend(Lookup(i, plan, qp, profile_keys(qp)) for qp in plan.profiles)
+        return lookups, [(lk.keys, lk.profile.entity_type) for lk in lookups]
 
     def judge(
         self,
         queries: Sequence[Query],
-        profiles: Sequence[EntityProfile],
+        lookups: Sequence[Lookup],
         all_cands: Sequence[list[Candidate]],
         limit: int,
     ) -> list[Result]:
         """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
-        return [self._judge(q, qp, cands, limit) for q, qp, cands in zip(queries, profiles, all_cands, strict=True)]
+        results = [Result(q.query_id) for q in queries]
+        for lk, cands in zip(lookups, all_cands, strict=True):
+            res = results[lk.query]
+            res.matches.extend(self._verdicts(lk.profile, cands, None))
+            res.candidates += len(cands)
+            res.entity_types = lk.plan.entity_types
+            res.assumed = lk.plan.assumed
+        for res in results:
+            if len(res.entity_types) > 1:
+                res.matches.sort(key=_rank)
+            del res.matches[limit:]
+            res.entities = group([m.record for m in res.matches], self._profile_of)
+        return results
 
-    def _judge(self, q: Query, qp: EntityProfile, cands: list[Candidate], limit: int) -> Result:
-        return Result(q.query_id, self._verdicts(qp, cands, None)[:limit], len(cands))
+    def _profile_of(self, rec: Record) -> EntityProfile:
+        hit = self._cache.get(doc_id(rec.office, rec.record_id))
+        return hit[1] if hit is not None and hit[0] == rec else record_profile(rec)
 
     def _verdicts(self, qp: EntityProfile, cands: list[Candidate], floor: float | None) -> list[Match]:
         """The scorer's verdict on each candidate: the matches, plus (with ``floor``) the near
@@ -169,14 +203,18 @@ class Matcher:
             decision = score(qp, entry[1])
             if decision.match or (floor is not None and decision.score >= floor):
                 out.append(Match(entry[0], decision))
-        out.sort(key=lambda m: (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id))
+        out.sort(key=_rank)
         return out
 
     def scored(self, q: Query, offices: Sequence[str] | None, limit: int, floor: float) -> list[Match]:
         """Every candidate scoring at least ``floor``, judged match or not, best first: for callers
         that show near misses too (OpenRefine reconciliation lets a person pick among them)."""
-        (qp,), ((keys, etype),) = self.plan([q], offices)
-        return self._verdicts(qp, self.store.candidates(keys, etype, offices, self.candidates), floor)[:limit]
+        lookups, _ = self.plan([q], offices)
+        found: list[Match] = []
+        for lk in lookups:
+            cands = self.store.candidates(lk.keys, lk.profile.entity_type, offices, self.candidates)
+            found.extend(self._verdicts(lk.profile, cands, floor))
+        return sorted(found, key=_rank)[:limit]
 
     def same_entity(self, rec: Record) -> list[Match]:
         """Other records the scorer judges to be the same entity as ``rec``, best first (matched by
@@ -189,3 +227,8 @@ class Matcher:
                 if key != (rec.office, rec.record_id) and key not in same:
                     same[key] = m
         return sorted(same.values(), key=lambda m: -m.decision.score)
+
+
+def _rank(m: Match) -> tuple[int, float, str, str]:
+    """Matches first, then by score, office, record id: a stable order for every answer."""
+    return (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id)

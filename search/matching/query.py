@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from indexer.names.companies import legal_suffix
 from indexer.records import ENTITY_TYPES, OFFICES, EntityProfile, clean_date, profile
 from search.errors import InvalidInput
 
@@ -22,7 +23,7 @@ class Query:
     """One question: has any partner office seen this entity?"""
 
     name: str
-    entity_type: str = "person"
+    entity_type: str | None = None  # None: not given; see query_profiles
     query_id: str | None = None
     id_number: str | None = None
     birth_date: str | None = None
@@ -44,8 +45,37 @@ def check_offices(offices: Sequence[str] | None, field: str = "offices") -> list
     return list(offices)
 
 
-def query_profile(q: Query, max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> EntityProfile:
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """What a query is searched as: one profile per entity type, and, when the query named no
+    type, the reason for the types chosen (said in every answer)."""
+
+    profiles: tuple[EntityProfile, ...]
+    assumed: str | None = None
+
+    @property
+    def entity_types(self) -> list[str]:
+        return [p.entity_type for p in self.profiles]
+
+
+def query_profiles(q: Query, max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> QueryPlan:
     """Validate and normalize a query; raises InvalidInput naming the field.
+
+    A query without an entity type is searched as a company when its name ends in a legal form
+    (有限公司, "Co., Ltd.") and as both a person and a company otherwise: searching a firm's name
+    as a person's answered "not seen" for a company that was in the store (issue #15)."""
+    if q.entity_type is not None:
+        return QueryPlan((query_profile(q, max_name_length),))
+    person = query_profile(Query(q.name, "person", q.query_id, q.id_number, q.birth_date, q.gender), max_name_length)
+    company = profile("company", q.name, (), q.id_number, person.birth_date, q.gender)
+    legal = legal_suffix(q.name)
+    if legal:
+        return QueryPlan((company,), f"no entity type given; searched as a company: the name ends in {legal!r}")
+    return QueryPlan((person, company), "no entity type given; searched as a person and as a company")
+
+
+def query_profile(q: Query, max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> EntityProfile:
+    """Validate and normalize a query of one entity type; raises InvalidInput naming the field.
 
     The length check comes before any normalization: the cost of reading a name grows with its
     length, and a name past the limit must cost nothing (issue: a 10,000-character name through

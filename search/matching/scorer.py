@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.names.identifiers import Identifier
+from indexer.names.text import fold_width
 from indexer.records import EntityProfile
 from search.matching.similarity import SYSTEM_LABELS, NameMatch, company_similarity, person_similarity
 
@@ -65,7 +66,10 @@ class Decision:
 
 def _name_feature(m: NameMatch) -> Feature:
     label = SYSTEM_LABELS[m.system]
-    if m.similarity >= 0.999:
+    if m.similarity >= 0.999 and m.system == "chars" and fold_width(m.query) != fold_width(m.candidate):
+        # Equal only once folded to one script: "identical" would hide that (issue #15).
+        detail = f"{m.query} ⇄ {m.candidate} ({label}: traditional ⇄ simplified)"
+    elif m.similarity >= 0.999:
         detail = f"{m.query} = {m.candidate} ({label}: identical)"
     elif m.query_reading and m.query_reading == m.candidate_reading:
         detail = f"{m.query} ⇄ {m.candidate} ({label}: {m.query_reading})"

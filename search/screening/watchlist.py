@@ -41,7 +41,15 @@ WATCHLIST_HEADERS: dict[str, str] = {
     "gender": "gender",
     "性别": "gender",
 }
-ENTITY_VALUES = {"person": "person", "company": "company", "个人": "person", "企业": "company", "": "person"}
+# A blank type is "not given": the core searches it as a company or as both (see query_profiles).
+ENTITY_VALUES: dict[str, str | None] = {
+    "person": "person",
+    "company": "company",
+    "个人": "person",
+    "企业": "company",
+    "公司": "company",
+    "": None,
+}
 
 CSV_COLUMNS = (
     "query_id",
@@ -100,8 +108,9 @@ def watchlist_items(rows: Iterable[tuple[int, Row | RowError]], max_name_length:
         if max_name_length is not None and len(name) > max_name_length:
             yield line, BadRow(line, qid, f"name is {len(name)} characters; at most {max_name_length}")
             continue
-        etype = ENTITY_VALUES.get(str(canon.get("entity_type") or "").strip().lower())
-        if etype is None:
+        raw_type = str(canon.get("entity_type") or "").strip().lower()
+        etype = ENTITY_VALUES.get(raw_type)
+        if raw_type not in ENTITY_VALUES:
             yield line, BadRow(line, qid, f"entity_type must be person or company, not {canon.get('entity_type')!r}")
             continue
 
