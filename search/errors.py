@@ -86,6 +86,14 @@ class StoreUnavailable(SuspectsError):
     retry_after = 5
 
 
+class NoRecords(SuspectsError):
+    """A reading command or the server pointed at a store that does not exist or holds nothing:
+    answering "not seen" from it would be a false negative, not an answer."""
+
+    status = 503
+    code = "no_records"
+
+
 class Busy(SuspectsError):
     """Another load or reindex holds the store's write lock."""
 

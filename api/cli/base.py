@@ -3,6 +3,7 @@ one-line failure helper (exit code 2)."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import click
 
 from api.logs import configure_logging
+from search.access.factory import open_access
+from search.access.store import AuditEvent
 from search.settings import Settings
 
 
@@ -46,6 +49,16 @@ def cli(ctx: click.Context, store: Path | None, es_url: str | None) -> None:
         fail(f"invalid settings: {str(exc).splitlines()[0]}")
     configure_logging(settings)
     ctx.obj = Context(settings)
+
+
+def cli_audit(settings: Settings, action: str, terms: list[str], detail: dict[str, Any]) -> None:
+    """Record a CLI action in the audit trail like an API call, under the operating-system user
+    (``cli:<user>``): searches from a shell on the server are as accountable as over HTTP."""
+    access = open_access(settings)
+    try:
+        access.record(AuditEvent(action, "cli", "-", "operator", f"cli:{getpass.getuser()}", terms, detail))
+    finally:
+        access.close()
 
 
 def echo_json(obj: Any) -> None:

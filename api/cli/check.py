@@ -17,10 +17,16 @@ from typing import IO
 
 import click
 
-from api.cli.base import Context, fail, pass_ctx
+from api.cli.base import Context, cli_audit, fail, pass_ctx
 from api.cli.base import cli as group
+from indexer.intake.readers import FileError
+from search.errors import SuspectsError
 from search.screening.pool import run_screening
 from search.screening.watchlist import csv_header, csv_rows, csv_text, jsonl_line, read_watchlist
+from search.storage.factory import open_records
+
+# What --out's suffix writes when --format is not given; any other suffix (.xlsx) is refused.
+OUT_SUFFIXES = {"": "jsonl", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
 def _resume_point(out: Path, fmt: str) -> int:
@@ -86,11 +92,19 @@ def _progress(total: int | None) -> tuple[Callable[[int], None], Callable[[], No
 def check(
     ctx: Context, watchlist: Path, out: Path | None, fmt: str | None, limit: int, workers: int | None, resume: bool
 ) -> None:
-    fmt = fmt or ("csv" if out is not None and out.suffix.lower() == ".csv" else "jsonl")
+    suffix = out.suffix.lower() if out is not None else ""
+    if fmt is None and suffix not in OUT_SUFFIXES:
+        fail(f"--out {out}: cannot write {suffix or 'a file without suffix'}; use .csv (opens in Excel) or .jsonl")
+    fmt = fmt or OUT_SUFFIXES[suffix]
     if resume and out is None:
         fail("--resume needs --out")
     if not watchlist.is_file():
         fail(f"{watchlist}: no such file")
+    # Everything that can refuse the run is checked before --out is touched: a failed check
+    # must leave no half-written output (issue #15).
+    open_records(ctx.settings).close()
+    next(iter(read_watchlist(watchlist)), None)  # a missing name column raises here
+    created = out is not None and not out.exists()
     after = _resume_point(out, fmt) if resume and out is not None and out.exists() else 0
     # UTF-8 with BOM for CSV so Excel shows Chinese correctly.
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
@@ -113,9 +127,15 @@ def check(
             if rows % 200 == 0:
                 sink.flush()
                 tick(rows)
+    except (SuspectsError, FileError):
+        if out is not None and created:
+            sink.close()
+            out.unlink(missing_ok=True)
+        raise
     finally:
         stop()
         if out is not None:
             sink.close()
+    cli_audit(ctx.settings, "screening", [], {"watchlist": str(watchlist), "rows": rows, "seen": seen, "rejected": bad})
     resumed = f" (resumed after line {after})" if after else ""
     click.echo(f"checked {rows} rows{resumed}: {seen} seen, {rows - seen - bad} not seen, {bad} rejected", err=True)

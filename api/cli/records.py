@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.base import Context, echo_json, fail, pass_ctx
+from api.cli.base import Context, cli_audit, echo_json, fail, pass_ctx
 from api.cli.base import cli as group
 from indexer.intake.offices import OfficeProfile, load_profile, profile_names
 from indexer.intake.readers import FileError
@@ -17,8 +17,8 @@ from search.ingest import LoadReport, load_file
 from search.matching.entities import describe
 from search.matching.matcher import Matcher
 from search.matching.query import Query
-from search.storage.base import Store
-from search.storage.factory import open_store
+from search.storage.base import Store, doc_id
+from search.storage.factory import open_records, open_store
 
 
 @group.command(help="Load office files (CSV, JSONL, XLSX) into the store; reloading is idempotent.")
@@ -60,6 +60,11 @@ def load(
                 click.echo(f"error: {path}: {exc}", err=True)
                 continue
             reports.append(report)
+            cli_audit(
+                ctx.settings, "load", [],
+                {"file": str(path), "office": office, "read": report.read, "stored": report.stored,
+                 "rejected": len(report.rejected)},
+            )  # fmt: skip
             if not as_json:
                 click.echo(
                     f"{path}: read {report.read}, stored {report.stored} (new {report.inserted}, changed {report.updated}, "
@@ -142,10 +147,11 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
 @click.argument("record_id")
 @pass_ctx
 def withdraw(ctx: Context, office: str, record_id: str) -> None:
-    store = open_store(ctx.settings)
+    store = open_records(ctx.settings)
     try:
         if not store.withdraw(office, record_id):
             fail(f"no record {record_id!r} in {office}")
+        cli_audit(ctx.settings, "withdraw", [], {"record": doc_id(office, record_id)})
         click.echo(f"withdrawn {office}:{record_id}")
     finally:
         store.close()
@@ -155,7 +161,7 @@ def withdraw(ctx: Context, office: str, record_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def stats(ctx: Context, as_json: bool) -> None:
-    store = open_store(ctx.settings)
+    store = open_records(ctx.settings)
     try:
         counts = store.counts()
     finally:
@@ -199,13 +205,15 @@ def search(
     limit: int,
     as_json: bool,
 ) -> None:
-    store = open_store(ctx.settings)
+    store = open_records(ctx.settings)
     try:
         result = Matcher(store, ctx.settings.candidates, ctx.settings.max_name_length).match(
             Query(name, entity_type, None, id_number, birth_date), list(offices) or None, limit
         )
     finally:
         store.close()
+    found = [[doc_id(m.record.office, m.record.record_id), m.decision.score] for m in result.matches]
+    cli_audit(ctx.settings, "match", [t for t in (name, id_number) if t], {"offices": list(offices), "results": found})
     if as_json:
         echo_json(result.to_dict())
         return

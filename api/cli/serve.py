@@ -21,7 +21,7 @@ from search.clock import iso, now_utc
 from search.ingest import load_file
 from search.matching.evaluation import benchmark, format_table, legco_pairs, summary
 from search.matching.evaluation import evaluate as run_evaluation
-from search.storage.factory import open_store
+from search.storage.factory import open_records, open_store
 
 
 def _few_malloc_arenas() -> None:
@@ -43,6 +43,7 @@ def _few_malloc_arenas() -> None:
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
+    open_records(settings).close()  # refuse a missing or empty store before binding the port
     _few_malloc_arenas()
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from elasticsearch import ConflictError, NotFoundError, helpers
 
-from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter
+from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, searchable
 from search.clock import iso, now_utc
 from search.storage.elastic_client import ElasticIndexes, unavailable
 
@@ -86,7 +86,7 @@ class ElasticsearchAccess(ElasticIndexes):
             "role": event.role,
             "client": event.client,
             "terms": event.terms,
-            "text": " ".join(event.terms) + " " + json.dumps(event.detail, ensure_ascii=False),
+            "text": " ".join([*event.terms, searchable(event.terms), json.dumps(event.detail, ensure_ascii=False)]),
             "detail": event.detail,
         }
         # No refresh wait: every audited request writes here, and waiting for the next refresh
@@ -109,7 +109,10 @@ class ElasticsearchAccess(ElasticIndexes):
         if where.since or where.until:
             rng = {k: v for k, v in (("gte", where.since), ("lt", where.until)) if v}
             filters.append({"range": {"at": rng}})
-        must: list[dict[str, Any]] = [{"match_phrase": {"text": {"query": where.q}}}] if where.q else []
+        must: list[dict[str, Any]] = []
+        if where.q:
+            either = [{"match_phrase": {"text": {"query": q}}} for q in dict.fromkeys([where.q, where.q_folded])]
+            must.append({"bool": {"should": either, "minimum_should_match": 1}})
         with unavailable():
             resp = self.es.search(
                 index=self.audit_index,

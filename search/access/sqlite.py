@@ -9,8 +9,9 @@ transaction. No API route or CLI command updates or deletes an entry.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter
+from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, searchable
 from search.clock import iso, now_utc
 from search.storage.sqlite_conn import SQLiteTables
 
@@ -35,7 +36,8 @@ CREATE TABLE IF NOT EXISTS audit (
     role TEXT NOT NULL,
     client TEXT NOT NULL,
     terms TEXT NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    folded TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS audit_office ON audit (office, at);
@@ -55,6 +57,14 @@ class SQLiteAccess(SQLiteTables):
     """API keys and audit events in the store's SQLite file."""
 
     SCHEMA = _SCHEMA
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path)
+        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(audit)")}
+        if "folded" not in columns:
+            # A store from before the column: older entries keep NULL (the trail is append-only)
+            # and are still found by their terms as written.
+            self._conn().execute("ALTER TABLE audit ADD COLUMN folded TEXT")
 
     def add_key(self, key: ApiKey) -> None:
         self._conn().execute(
@@ -91,7 +101,8 @@ class SQLiteAccess(SQLiteTables):
     def record(self, event: AuditEvent) -> None:
         event.at = event.at or iso(now_utc())
         cur = self._conn().execute(
-            "INSERT INTO audit (at, action, key_id, office, role, client, terms, detail) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO audit (at, action, key_id, office, role, client, terms, detail, folded)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 event.at,
                 event.action,
@@ -101,6 +112,7 @@ class SQLiteAccess(SQLiteTables):
                 event.client,
                 json.dumps(event.terms, ensure_ascii=False),
                 json.dumps(event.detail, ensure_ascii=False),
+                searchable(event.terms),
             ),
         )
         event.id = cur.lastrowid
@@ -118,8 +130,8 @@ class SQLiteAccess(SQLiteTables):
                 clauses.append(clause)
                 args.append(value)
         if where.q:
-            clauses.append("(terms LIKE ? OR detail LIKE ?)")
-            args.extend([f"%{where.q}%", f"%{where.q}%"])
+            clauses.append("(terms LIKE ? OR detail LIKE ? OR folded LIKE ?)")
+            args.extend([f"%{where.q}%", f"%{where.q}%", f"%{where.q_folded}%"])
         sql = "SELECT id, at, action, key_id, office, role, client, terms, detail FROM audit"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

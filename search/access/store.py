@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from indexer.names.text import fold
 from search.clock import iso, now_utc
+from search.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,27 @@ class AuditFilter:
     until: str | None = None  # ISO date or time, exclusive
     q: str | None = None  # text in the query terms or the details
     limit: int = 1000
+
+    def __post_init__(self) -> None:
+        # The one check of the audit filter, so the CLI (exit 2) and HTTP (400) say the same.
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    datetime.fromisoformat(value)
+                except ValueError:
+                    raise InvalidInput(f"{name} must be an ISO date or time, not {value!r}", field=name) from None
+
+    @property
+    def q_folded(self) -> str | None:
+        """``q`` folded like the stored :func:`searchable` text: 陈大文 finds 陳大文."""
+        return fold(self.q) if self.q else None
+
+
+def searchable(terms: list[str]) -> str:
+    """The query terms folded to one script and case, stored beside the audit entry so that a
+    search for a name finds it in any script (issue #15)."""
+    return " ".join(fold(t) for t in terms)
 
 
 ALL_EVENTS = AuditFilter()

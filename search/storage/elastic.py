@@ -252,8 +252,11 @@ class ElasticsearchStore:
                 }
             },
         }
-        with self._unavailable():
-            resp = self.es.search(index=self.alias, **body)
+        try:
+            with self._unavailable():
+                resp = self.es.search(index=self.alias, **body)
+        except NotFoundError:
+            return {}  # no index yet: a store nothing was loaded into holds no records
         out: dict[str, dict[str, int]] = {}
         for bucket in resp["aggregations"]["office"]["buckets"]:
             out[bucket["key"]] = {b["key"]: int(b["doc_count"]) for b in bucket["entity_type"]["buckets"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from search.errors import NoRecords
 from search.settings import Settings
 from search.storage.base import Store
 from search.storage.elastic import ElasticsearchStore
@@ -13,3 +14,24 @@ def open_store(settings: Settings) -> Store:
     if settings.es_url:
         return ElasticsearchStore(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
     return SQLiteStore(settings.store)
+
+
+def open_records(settings: Settings) -> Store:
+    """The configured store for reading, refusing one that does not exist or holds no records.
+
+    A mistyped ``--store`` path, or running from another folder, used to create an empty store and
+    answer "not seen by any partner office" with exit 0 (issue #15). Only ``load`` and ``demo``
+    create a store; every reading command and the server open it through here."""
+    if not settings.es_url and not settings.store.exists():
+        raise NoRecords(f"no store at {settings.store}: load office files first (suspects load FILE...)")
+    store = open_store(settings)
+    try:
+        empty = not store.counts()
+    except BaseException:
+        store.close()
+        raise
+    if empty:
+        store.close()
+        where = f"index {settings.es_index_prefix}-records at {settings.es_url}" if settings.es_url else settings.store
+        raise NoRecords(f"the store ({where}) holds no records: load office files first (suspects load FILE...)")
+    return store
