@@ -107,8 +107,8 @@ def _demo_keys(ctx: Context) -> tuple[str, str]:
 
 
 @group.command(name="eval", help="Accuracy on the labeled benchmark and the real HK LegCo name list.")
-@click.option("--seed", default=11, show_default=True)
-@click.option("--per-category", default=200, show_default=True)
+@click.option("--seed", default=11, show_default=True, type=int)
+@click.option("--per-category", default=200, show_default=True, type=click.IntRange(1, 100_000))
 def evaluate(seed: int, per_category: int) -> None:
     tallies = benchmark(seed, per_category)
     s = summary(tallies)

@@ -1,0 +1,122 @@
+"""Answers an investigator can trust at a glance (issue #15), through the real entry points on both
+backends: no false "not seen" for an untyped company name or a missing store, hits grouped into
+distinct entities, and bad input refused with exit code 2 before any output is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import httpx
+
+from search.settings import Settings
+from tests.backends import Backend
+from tests.test_cli import run
+
+COMPANY_HAN = "广州市星辉贸易有限公司"
+COMPANY_EN = "Guangzhou Xinghui Trading Co., Ltd."
+
+
+def test_untyped_company_name_is_found_over_http(api: httpx.Client) -> None:
+    queries = [{"query_id": "han", "name": COMPANY_HAN}, {"query_id": "en", "name": COMPANY_EN}]
+    results = {r["query_id"]: r for r in api.post("/match", json={"queries": queries}).json()["results"]}
+    for qid in ("han", "en"):
+        assert results[qid]["seen"] is True, results[qid]
+        assert "CN-GD" in results[qid]["offices"]
+        assert results[qid]["searched_as"] == ["company"]
+        assert "有限公司" in results[qid]["assumed"] or "co ltd" in results[qid]["assumed"]
+    # A person's name without a type is searched both ways, and the answer says so.
+    [person] = api.post("/match", json={"queries": [{"name": "陳大文"}]}).json()["results"]
+    assert person["searched_as"] == ["person", "company"] and person["seen"] is True
+
+
+def test_untyped_company_name_is_found_by_cli_and_watchlist(loaded: Settings, tmp_path: Path) -> None:
+    r = run("search", COMPANY_HAN, "--json", store=loaded)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["seen"] is True and "CN-GD" in body["offices"]
+    watchlist = tmp_path / "w.csv"
+    watchlist.write_text(f"query_id,name,entity_type\nc1,\"{COMPANY_EN}\",\np1,陳大文,\n", encoding="utf-8")
+    r = run("check", str(watchlist), store=loaded)
+    assert r.returncode == 0, r.stderr
+    rows = {json.loads(line)["query_id"]: json.loads(line) for line in r.stdout.splitlines()}
+    assert rows["c1"]["seen"] is True and rows["p1"]["seen"] is True
+
+
+def test_namesakes_are_told_apart(api: httpx.Client, loaded: Settings) -> None:
+    """陳大文 without a birth date: the 1971 man held by three offices, the 1980 namesake by one."""
+    [result] = api.post("/match", json={"queries": [{"name": "陳大文", "entity_type": "person"}]}).json()["results"]
+    groups = {frozenset(e["offices"]): e for e in result["entities"]}
+    assert set(groups) == {frozenset({"CN-GD", "CN-HK", "CN-MO"}), frozenset({"CN-FJ"})}, result["entities"]
+    assert groups[frozenset({"CN-FJ"})]["birth_dates"] == ["1980-05-02"]
+    assert groups[frozenset({"CN-GD", "CN-HK", "CN-MO"})]["birth_dates"] == ["1971-02-11"]
+    assert sorted(i for e in result["entities"] for i in e["matches"]) == list(range(len(result["matches"])))
+    later = result["entities"][1]
+    assert any("birth date conflicts" in why for why in later["separated_by"]), later
+    assert result["summary"].startswith("2 different people match this name")
+    # With the birth date the namesake is no longer a match, and one entity remains.
+    [dated] = api.post("/match", json={"queries": [{"name": "陳大文", "birth_date": "1971-02-11"}]}).json()["results"]
+    assert len(dated["entities"]) == 1 and dated["summary"].startswith("one person")
+    r = run("search", "陳大文", "--type", "person", store=loaded)
+    assert "2 different people match this name" in r.stdout and "birth date conflicts" in r.stdout, r.stdout
+
+
+def test_reading_commands_refuse_a_missing_store(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    for args in (["search", "陈大文"], ["stats"], ["withdraw", "CN-GD", "x"], ["serve", "--port", "1"]):
+        r = run(*args, store=missing)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.strip().startswith("error: no store at"), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert not missing.exists()
+
+
+def test_reading_commands_refuse_an_empty_store(backend: Backend, tmp_path: Path) -> None:
+    settings = backend.settings(tmp_path)
+    rejected = tmp_path / "cn-gd.csv"
+    rejected.write_text("编号,姓名\nx1,\n", encoding="utf-8")  # its only row is rejected: nothing stored
+    assert run("load", str(rejected), store=settings).returncode == 0
+    watchlist = tmp_path / "w.csv"
+    watchlist.write_text("name\n陈大文\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    for args in (["search", "陈大文"], ["check", str(watchlist), "--out", str(out)]):
+        r = run(*args, store=settings)
+        assert r.returncode == 2 and "holds no records" in r.stderr, (args, r.stderr)
+    assert not out.exists()
+
+
+def test_check_refuses_before_writing(loaded: Settings, tmp_path: Path) -> None:
+    watchlist = tmp_path / "w.csv"
+    watchlist.write_text("name\n陈大文\n", encoding="utf-8")
+    xlsx = tmp_path / "results.xlsx"
+    r = run("check", str(watchlist), "--out", str(xlsx), store=loaded)
+    assert r.returncode == 2 and ".xlsx" in r.stderr and not xlsx.exists()
+    no_name = tmp_path / "bad.csv"
+    no_name.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    r = run("check", str(no_name), "--out", str(out), store=loaded)
+    assert r.returncode == 2 and "missing required column: name" in r.stderr and not out.exists()
+    r = run("check", str(watchlist), "--out", str(out), store=loaded)
+    assert r.returncode == 0
+    assert list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))[1][3] == "true"
+
+
+def test_bad_options_exit_2(loaded: Settings) -> None:
+    for args, says in (
+        (["audit", "--since", "notadate"], "since must be an ISO date"),
+        (["audit", "--until", "2026-13-01"], "until must be an ISO date"),
+        (["eval", "--per-category", "-5"], "per-category"),
+    ):
+        r = run(*args, store=loaded)
+        assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_search_is_audited_and_found_in_any_script(backend: Backend, loaded: Settings, tmp_path: Path) -> None:
+    name = "陳小明"  # traditional; searched for below in simplified
+    assert run("search", name, store=loaded).returncode == 0
+    r = run("audit", "--q", "陈小明", "--csv", store=loaded)
+    assert r.returncode == 0, r.stderr
+    rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
+    assert rows and rows[0][3] == "cli" and rows[0][6].startswith("cli:") and name in rows[0][7], r.stdout
