@@ -37,7 +37,7 @@ def test_untyped_company_name_is_found_by_cli_and_watchlist(loaded: Settings, tm
     body = json.loads(r.stdout)
     assert body["seen"] is True and "CN-GD" in body["offices"]
     watchlist = tmp_path / "w.csv"
-    watchlist.write_text(f"query_id,name,entity_type\nc1,\"{COMPANY_EN}\",\np1,陳大文,\n", encoding="utf-8")
+    watchlist.write_text(f'query_id,name,entity_type\nc1,"{COMPANY_EN}",\np1,陳大文,\n', encoding="utf-8")
     r = run("check", str(watchlist), store=loaded)
     assert r.returncode == 0, r.stderr
     rows = {json.loads(line)["query_id"]: json.loads(line) for line in r.stdout.splitlines()}

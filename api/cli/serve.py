@@ -7,20 +7,15 @@ import ctypes.util
 from pathlib import Path
 
 import click
-import uvicorn
 
 from api.cli.base import Context, pass_ctx
 from api.cli.base import cli as group
-from api.http.app import create_app
 from indexer.intake.offices import load_profile
-from indexer.synth.offices import sample_records, write_office_files
 from search.access.factory import open_access
 from search.access.keys import new_key
 from search.access.store import AuditEvent
 from search.clock import iso, now_utc
 from search.ingest import load_file
-from search.matching.evaluation import benchmark, format_table, legco_pairs, summary
-from search.matching.evaluation import evaluate as run_evaluation
 from search.storage.factory import open_records, open_store
 
 
@@ -44,6 +39,12 @@ def _few_malloc_arenas() -> None:
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     open_records(settings).close()  # refuse a missing or empty store before binding the port
+    # The web stack is imported only to serve: FastAPI and uvicorn cost 0.3 s that every other
+    # command's start-up would pay (issue #15: commands start in < 0.5 s).
+    import uvicorn
+
+    from api.http.app import create_app  # the same reason: FastAPI is the bulk of those 0.3 s
+
     _few_malloc_arenas()
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,
@@ -60,6 +61,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 @click.option("--no-serve", is_flag=True, help="Load only; do not start the server.")
 @pass_ctx
 def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
+    # The sample generator reads names through pypinyin (0.5 s to import): only the demo needs it.
+    from indexer.synth.offices import sample_records, write_office_files
+
     paths = write_office_files(folder, sample_records())
     store = open_store(ctx.settings)
     try:
@@ -110,6 +114,10 @@ def _demo_keys(ctx: Context) -> tuple[str, str]:
 @click.option("--seed", default=11, show_default=True, type=int)
 @click.option("--per-category", default=200, show_default=True, type=click.IntRange(1, 100_000))
 def evaluate(seed: int, per_category: int) -> None:
+    # The benchmark generator reads names through pypinyin (0.5 s to import): only eval needs it.
+    from search.matching.evaluation import benchmark, format_table, legco_pairs, summary
+    from search.matching.evaluation import evaluate as run_evaluation  # (the same module, renamed)
+
     tallies = benchmark(seed, per_category)
     s = summary(tallies)
     click.echo(f"precision {s['precision']:.4f} recall {s['recall']:.4f} F1 {s['f1']:.4f}")

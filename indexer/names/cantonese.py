@@ -18,15 +18,14 @@ from __future__ import annotations
 import csv
 import heapq
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
 import opencc
-import ToJyutping
 
 # Simplified → Traditional for *reading* only (never for keys or display): ToJyutping reads
 # Traditional input more reliably. One-to-many S→T choices do not matter for the reading.
-_S2HK = opencc.OpenCC("s2hk")
 _HK2S = opencc.OpenCC("hk2s")
 
 # Jyutping surname readings where ToJyutping's default reading is not the surname one (§1.10 and the
@@ -241,6 +240,7 @@ def jyutping_keys(syllable: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(skeleton(s) for s in hk_spellings(syllable)))
 
 
+@lru_cache(maxsize=1)
 def _load_chunlaw() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     """The chunlaw table keyed by *Simplified* character: HK-style spellings per character (all
     readings merged), and the inventory of every spelling it lists or our tables generate."""
@@ -262,9 +262,42 @@ def _load_chunlaw() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     return frozen, frozenset(s for s in inventory if s.isascii() and s.isalpha())
 
 
-CHUNLAW_SPELLINGS, SPELLINGS = _load_chunlaw()
+# The tables below are built on first use, not at import (0.25 s): commands that read no name
+# (--help, stats, keys, audit) must start in under 0.5 s (issue #15).
 
 
+def chunlaw_spellings() -> dict[str, tuple[str, ...]]:
+    """HK-style spellings per Simplified character, from the chunlaw table."""
+    return _load_chunlaw()[0]
+
+
+def spellings() -> frozenset[str]:
+    """Every Cantonese romanized syllable spelling the tables know."""
+    return _load_chunlaw()[1]
+
+
+@lru_cache(maxsize=1)
+def skeletons() -> frozenset[str]:
+    """The skeleton of every known spelling."""
+    return frozenset(skeleton(s) for s in spellings())
+
+
+@lru_cache(maxsize=1)
+def _s2hk() -> opencc.OpenCC:
+    """The S→HK converter, made on first use (0.1 s)."""
+    return opencc.OpenCC("s2hk")
+
+
+@lru_cache(maxsize=1)
+def _jyutping_reader() -> Callable[[str], list[tuple[str, list[str]]]]:
+    # Imported on first use: building ToJyutping's trie at import costs 0.97 s (-X importtime).
+    import ToJyutping
+
+    reader: Callable[[str], list[tuple[str, list[str]]]] = ToJyutping.get_jyutping_candidates
+    return reader
+
+
+@lru_cache(maxsize=1)
 def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
     """HK and Macau spellings per surname (data/surname_spellings.tsv, research note §2.2), keyed
     by both the Simplified and the Traditional character."""
@@ -279,9 +312,6 @@ def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
     return out
 
 
-SURNAME_SPELLINGS = _load_surname_spellings()
-SKELETONS: frozenset[str] = frozenset(skeleton(s) for s in SPELLINGS)
-
 # Options kept per character: the first reading's two commonest spellings, the second reading's
 # commonest, then the chunlaw table's spellings (香 Heung *and* Hong, 平 Ping and Peng).
 MAX_CHAR_KEYS = 4
@@ -295,16 +325,17 @@ def char_keys(ch: str, surname: bool = False) -> tuple[str, ...]:
     it reads 达 as dai3 rather than daat6 (measured), and names use the character reading, not a
     phrase reading. A surname position takes its surname reading first (区 Au, 曾 Tsang), then the
     spellings HK and Macau registries use for that surname (杜 To / Tao / Toe, 趙 Chiu / Chio)."""
-    trad = _S2HK.convert(ch)
-    readings = [r for _, cands in ToJyutping.get_jyutping_candidates(trad) for r in cands][:2]
+    trad = _s2hk().convert(ch)
+    readings = [r for _, cands in _jyutping_reader()(trad) for r in cands][:2]
     if surname and ch in SURNAME_JYUTPING:
         readings = [SURNAME_JYUTPING[ch][0], *readings]
     out: list[str] = []
     for i, reading in enumerate(readings):
         out.extend(jyutping_keys(reading)[: 2 if i == 0 else 1])
     if surname:
-        out.extend(skeleton(sp) for sp in SURNAME_SPELLINGS.get(ch, ()))
-    out.extend(skeleton(sp) for sp in CHUNLAW_SPELLINGS.get(ch, CHUNLAW_SPELLINGS.get(_HK2S.convert(ch), ())))
+        out.extend(skeleton(sp) for sp in _load_surname_spellings().get(ch, ()))
+    chunlaw = chunlaw_spellings()
+    out.extend(skeleton(sp) for sp in chunlaw.get(ch, chunlaw.get(_HK2S.convert(ch), ())))
     return tuple(dict.fromkeys(out))[: MAX_CHAR_KEYS + (2 if surname else 0)] or (ch,)
 
 

@@ -18,8 +18,6 @@ from functools import lru_cache
 from importlib import resources
 from itertools import product
 
-from pypinyin.pinyin_dict import pinyin_dict
-
 from indexer.names.text import _strip_accents
 
 # Surname readings (pinyin, u-umlaut as v). The first entry is the surname reading used for keys.
@@ -169,10 +167,19 @@ def wade_giles(py: str) -> str:
     return WADE_GILES.get(py, py)
 
 
+@lru_cache(maxsize=1)
+def _pinyin_dict() -> dict[int, str]:
+    # Imported on first use: importing pypinyin loads its phrase dictionary (0.48 s, -X importtime),
+    # and commands that read no name (--help, stats, keys, audit) must start in < 0.5 s (issue #15).
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return dict(pinyin_dict)
+
+
 @lru_cache(maxsize=50_000)
 def char_readings(ch: str) -> tuple[str, ...]:
     """Toneless pinyin readings of one Simplified character, most common first ('' if none)."""
-    raw = pinyin_dict.get(ord(ch))
+    raw = _pinyin_dict().get(ord(ch))
     if raw is None:
         return ()
     out: list[str] = []

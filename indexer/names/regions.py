@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
-
-from pypinyin import lazy_pinyin
 
 from indexer.names import mandarin
 
@@ -69,7 +68,13 @@ def _read(filename: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-def _build() -> tuple[dict[str, Region], dict[str, list[Region]]]:
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, Region], dict[str, list[Region]], int]:
+    """The region tables, built on first use (they read names through pypinyin, whose import
+    alone costs 0.5 s that commands reading no name must not pay)."""
+    # pypinyin's phrase-aware reader, imported here for the reason above.
+    from pypinyin import lazy_pinyin
+
     by_han: dict[str, Region] = {}
     by_latin: dict[str, list[Region]] = {}
 
@@ -114,11 +119,7 @@ def _build() -> tuple[dict[str, Region], dict[str, list[Region]]]:
         if len(_short(row["district"])) >= 2:
             add(row["district"], Region(_short(row["district"]), parent, parent), False)
     by_latin["canton"] = [by_han["广州"]]
-    return by_han, by_latin
-
-
-REGIONS_HAN, REGIONS_LATIN = _build()
-_MAX_HAN_LEN = max(len(k) for k in REGIONS_HAN)
+    return by_han, by_latin, max(len(k) for k in by_han)
 
 
 def leading_region(text: str) -> tuple[Region | None, str]:
@@ -126,8 +127,9 @@ def leading_region(text: str) -> tuple[Region | None, str]:
     白云 (in 广州), '星辉…'). Returns the most specific region found and the rest."""
     found: Region | None = None
     while True:
-        for n in range(min(_MAX_HAN_LEN, len(text) - 1), 1, -1):
-            region = REGIONS_HAN.get(text[:n])
+        regions_han, _, longest = _tables()
+        for n in range(min(longest, len(text) - 1), 1, -1):
+            region = regions_han.get(text[:n])
             # A second place name is stripped only when it lies inside the first (广州市白云区);
             # otherwise it is the brand (昆明市桃源谷: 桃源 is a county in Hunan, here a brand).
             if region is not None and (found is None or region.relation(found) != "conflict"):
@@ -140,9 +142,9 @@ def leading_region(text: str) -> tuple[Region | None, str]:
 
 def han_region(text: str) -> Region | None:
     """A whole string that names a region ('广州', '（香港）' contents), or None."""
-    return REGIONS_HAN.get(text)
+    return _tables()[0].get(text)
 
 
 def latin_regions(word: str) -> tuple[Region, ...]:
     """Every place an English/pinyin region word may name, PPRD first ('fuzhou' → 福州, 抚州)."""
-    return tuple(REGIONS_LATIN.get(word, ()))
+    return tuple(_tables()[1].get(word, ()))

@@ -52,7 +52,7 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
         inventory = mandarin.COARSE_SYLLABLES
     else:
         parts = [token.replace("'", "").replace(":", "")]
-        inventory = cantonese.SPELLINGS
+        inventory = cantonese.spellings()
     out: list[str] = []
     for part in parts:
         if not part:
@@ -71,7 +71,7 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
 def _known(piece: str, inventory: frozenset[str], by_skeleton: bool) -> bool:
     # Cantonese spellings vary without end (Chau / Chow / Jau / Jao); a piece is a syllable if it
     # is a listed spelling or collapses to the skeleton of one.
-    return piece in inventory or (by_skeleton and cantonese.skeleton(piece) in cantonese.SKELETONS)
+    return piece in inventory or (by_skeleton and cantonese.skeleton(piece) in cantonese.skeletons())
 
 
 def _segment(

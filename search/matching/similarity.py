@@ -15,7 +15,7 @@ from functools import lru_cache
 import jellyfish
 
 from indexer.keys import fuzzy
-from indexer.names.cantonese import SKELETONS
+from indexer.names.cantonese import skeletons
 from indexer.names.companies import CompanyForm
 from indexer.names.mandarin import COARSE_SYLLABLES, PINYIN_SYLLABLES, coarse
 from indexer.names.persons import NameForm, Reading
@@ -67,7 +67,7 @@ def string_similarity(a: str, b: str) -> float:
 
 def is_syllable(s: str) -> bool:
     """A real syllable in some system (pinyin, coarse Wade-Giles, Cantonese skeleton)."""
-    return s in PINYIN_SYLLABLES or s in COARSE_SYLLABLES or s in SKELETONS
+    return s in PINYIN_SYLLABLES or s in COARSE_SYLLABLES or s in skeletons()
 
 
 @lru_cache(maxsize=200_000)
