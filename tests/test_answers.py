@@ -99,7 +99,7 @@ def test_check_refuses_before_writing(loaded: Settings, tmp_path: Path) -> None:
     assert r.returncode == 2 and "missing required column: name" in r.stderr and not out.exists()
     r = run("check", str(watchlist), "--out", str(out), store=loaded)
     assert r.returncode == 0
-    assert list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))[1][3] == "true"
+    assert list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))[0]["seen"] == "true"
 
 
 def test_bad_options_exit_2(loaded: Settings) -> None:
@@ -120,3 +120,24 @@ def test_cli_search_is_audited_and_found_in_any_script(backend: Backend, loaded:
     assert r.returncode == 0, r.stderr
     rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
     assert rows and rows[0][3] == "cli" and rows[0][6].startswith("cli:") and name in rows[0][7], r.stdout
+
+
+def test_results_tell_namesakes_apart_and_say_rejected(loaded: Settings, tmp_path: Path) -> None:
+    watchlist = tmp_path / "w.csv"
+    watchlist.write_text("query_id,name,birth_date\na,陳大文,\nb,,\nc,Chan Tai Man,1971-02-11\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert run("check", str(watchlist), "--out", str(out), store=loaded).returncode == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    a = [r for r in rows if r["query_id"] == "a"]
+    assert {r["matched_birth_date"] for r in a} == {"1971-02-11", "1980-05-02"}
+    assert {r["entity"] for r in a} == {"1", "2"}
+    by_dob = {r["matched_birth_date"]: r["entity"] for r in a}
+    assert by_dob["1971-02-11"] != by_dob["1980-05-02"]
+    [b] = [r for r in rows if r["query_id"] == "b"]
+    assert b["seen"] == "rejected" and b["error"] == "line 3: name is empty"
+    c = [r for r in rows if r["query_id"] == "c"]
+    assert c and all(r["query_birth_date"] == "1971-02-11" == r["matched_birth_date"] for r in c)
+    r = run("check", str(watchlist), store=loaded)
+    lines = {json.loads(x)["query_id"]: json.loads(x) for x in r.stdout.splitlines()}
+    assert lines["b"]["seen"] is None and lines["a"]["query"]["name"] == "陳大文"
+    assert all(m["birth_date"] for m in lines["a"]["matches"])

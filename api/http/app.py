@@ -22,6 +22,7 @@ from api.http.metrics import Metrics, install_metrics
 from api.http.models import ErrorResponse
 from api.http.state import State
 from api.web import pages
+from indexer.records import warm_up
 from search.access.factory import open_access
 from search.access.store import purge_expired
 from search.errors import StoreUnavailable
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        await anyio.to_thread.run_sync(warm_up)
         opened = store or open_store(cfg)
         access, jobs = open_access(cfg), open_jobs(cfg)
         async_es = (

@@ -79,15 +79,52 @@ class MatchOut(BaseModel):
     record_id: str
     entity_type: str
     name: str
+    birth_date: str | None = Field(default=None, description="The matched record's, to tell namesakes apart.")
+    id_number: str | None = None
+    gender: str | None = None
     score: float
     explanation: list[FeatureOut]
 
 
+class EntityOut(BaseModel):
+    entity: int = Field(description="1-based, in order of the entity's best match.")
+    matches: list[int] = Field(description="Positions in this result's matches.")
+    offices: list[str]
+    names: list[str]
+    birth_dates: list[str]
+    id_numbers: list[str]
+    genders: list[str]
+    summary: str = Field(examples=["held by CN-GD, CN-HK, CN-MO (born 1971-02-11)"])
+    separated_by: list[str] = Field(
+        description="Why this is not an earlier entity.",
+        examples=[["not entity 1: birth date conflicts: 1971-02-11 vs 1980-05-02"]],
+    )
+    undecided_between: list[int] = Field(description="Earlier entities this hit may be: nothing tells them apart.")
+
+
+class QueryEcho(BaseModel):
+    name: str
+    entity_type: str | None
+    id_number: str | None
+    birth_date: str | None
+    gender: str | None
+
+
 class ResultOut(BaseModel):
     query_id: str | None
+    query: QueryEcho = Field(description="The query as asked, beside each match's own birth date, ID and gender.")
     seen: bool = Field(description="True iff at least one partner office holds a record judged the same entity.")
     offices: dict[str, int] = Field(description="Matches per office holding a record.")
+    searched_as: list[str] = Field(description="The entity types searched.", examples=[["person", "company"]])
+    assumed: str | None = Field(default=None, description="Why, when the query gave no entity_type.")
     matches: list[MatchOut]
+    entities: list[EntityOut] = Field(description="The matches grouped into distinct entities (namesakes apart).")
+    summary: str = Field(
+        examples=[
+            "2 different people match this name: 1. held by CN-FJ (born 1980-05-02); "
+            "2. held by CN-GD, CN-HK, CN-MO (born 1971-02-11)"
+        ]
+    )
 
 
 class MatchResponse(BaseModel):

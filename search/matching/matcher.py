@@ -35,6 +35,9 @@ class Match:
             "record_id": r.record_id,
             "entity_type": r.entity_type,
             "name": r.name,
+            "birth_date": r.birth_date,
+            "id_number": r.id_number,
+            "gender": r.gender,
             "score": self.decision.score,
             "explanation": [f.to_dict() for f in self.decision.features],
         }
@@ -45,6 +48,7 @@ class Result:
     """The answer for one query: judged matches (best first) and the offices that hold them."""
 
     query_id: str | None
+    query: Query | None = None
     matches: list[Match] = field(default_factory=list)
     candidates: int = 0
     entity_types: list[str] = field(default_factory=lambda: ["person"])
@@ -62,8 +66,18 @@ class Result:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        q = self.query
         out: dict[str, Any] = {
             "query_id": self.query_id,
+            "query": None
+            if q is None
+            else {
+                "name": q.name,
+                "entity_type": q.entity_type,
+                "id_number": q.id_number,
+                "birth_date": q.birth_date,
+                "gender": q.gender,
+            },
             "seen": self.seen,
             "offices": self.offices(),
             "searched_as": self.entity_types,
@@ -173,7 +187,7 @@ class Matcher:
         limit: int,
     ) -> list[Result]:
         """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
-        results = [Result(q.query_id) for q in queries]
+        results = [Result(q.query_id, q) for q in queries]
         for lk, cands in zip(lookups, all_cands, strict=True):
             res = results[lk.query]
             res.matches.extend(self._verdicts(lk.profile, cands, None))

@@ -46,7 +46,7 @@ def error_result(query_id: str | None, line: int, reason: str) -> dict[str, Any]
     return {
         "query_id": query_id,
         "line": line,
-        "seen": False,
+        "seen": None,  # no answer: the row was rejected (CSV says "rejected"), never a false "not seen"
         "offices": {},
         "matches": [],
         "error": f"line {line}: {reason}",

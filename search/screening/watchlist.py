@@ -51,17 +51,26 @@ ENTITY_VALUES: dict[str, str | None] = {
     "": None,
 }
 
+# The query's own birth date, ID and gender beside each match's, and the distinct entity each match
+# belongs to, so that namesakes can be told apart in a spreadsheet (issue #15).
 CSV_COLUMNS = (
     "query_id",
     "line",
     "query_name",
+    "query_birth_date",
+    "query_id_number",
+    "query_gender",
     "seen",
     "rank",
+    "entity",
     "score",
     "office",
     "record_id",
     "entity_type",
     "matched_name",
+    "matched_birth_date",
+    "matched_id_number",
+    "matched_gender",
     "explanation",
     "error",
 )
@@ -135,33 +144,25 @@ def safe_cell(value: Any) -> str:
 
 
 def csv_rows(line: int, query_name: str, result: dict[str, Any]) -> list[list[str]]:
-    """Rows of the CSV output for one query's result (or error)."""
-    base = [result.get("query_id"), line, query_name]
+    """Rows of the CSV output for one query's result (or error): one per match, or one saying
+    "false" (not seen) or "rejected" (the row could not be checked, with the reason)."""
+    q = result.get("query") or {}
+    base = [result.get("query_id"), line, query_name, q.get("birth_date"), q.get("id_number"), q.get("gender")]
+    blank = [""] * (len(CSV_COLUMNS) - len(base) - 2)
     if result.get("error"):
-        return [[safe_cell(v) for v in [*base, "", "", "", "", "", "", "", "", result["error"]]]]
+        return [[safe_cell(v) for v in [*base, "rejected", *blank, result["error"]]]]
     matches = result.get("matches") or []
     if not matches:
-        return [[safe_cell(v) for v in [*base, "false", "", "", "", "", "", "", "", ""]]]
+        return [[safe_cell(v) for v in [*base, "false", *blank, ""]]]
+    entity_of = {i: e["entity"] for e in result.get("entities") or [] for i in e["matches"]}
     out = []
     for rank, m in enumerate(matches, start=1):
         why = "; ".join(f["detail"] for f in m["explanation"])
-        out.append(
-            [
-                safe_cell(v)
-                for v in [
-                    *base,
-                    "true",
-                    rank,
-                    m["score"],
-                    m["office"],
-                    m["record_id"],
-                    m["entity_type"],
-                    m["name"],
-                    why,
-                    "",
-                ]
-            ]
-        )
+        row = [
+            *base, "true", rank, entity_of.get(rank - 1, ""), m["score"], m["office"], m["record_id"],
+            m["entity_type"], m["name"], m.get("birth_date"), m.get("id_number"), m.get("gender"), why, "",
+        ]  # fmt: skip
+        out.append([safe_cell(v) for v in row])
     return out
 
 
