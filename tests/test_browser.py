@@ -95,12 +95,38 @@ def test_search_shows_the_expected_offices(page: Page, site: tuple[str, dict[str
     page.fill("input[name=birth_date]", "1971-02-11")
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_contain_text("Seen by")
-    offices = page.locator("section.office").evaluate_all("els => els.map(e => e.dataset.office)")
+    offices = page.locator("li.match").evaluate_all("els => els.map(e => e.dataset.office)")
     assert {"CN-GD", "CN-HK", "CN-MO"} <= set(offices), offices
     assert "CN-FJ" not in offices  # the Fujian namesake was born in 1980
-    why = page.locator("section.office[data-office=CN-HK] ul.why").first.inner_text()
+    why = page.locator("li.match[data-office=CN-HK] ul.why").first.inner_text()
     assert "陳大文" in why or "CHAN Tai Man" in why
     shot(page, f"results-{slug}")
+
+
+def test_namesakes_apart_own_office_not_a_partner_and_chinese_explanations(
+    page: Page, site: tuple[str, dict[str, str]]
+) -> None:
+    """陳大文 with no birth date, asked by a CN-GD investigator: two different people (1971: CN-GD,
+    CN-HK, CN-MO; 1980: CN-FJ), three *partner* offices (CN-GD is the asker's own), and in Chinese
+    the explanations are Chinese too (issue #15)."""
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    page.fill("#name", "陳大文")
+    page.select_option("select[name=entity_type]", "person")
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_have_text("Seen by 3 partner offices (and by your own office)")
+    expect(page.locator("#entities")).to_contain_text("2 different people match this name")
+    groups = page.locator("section.entity").evaluate_all("els => els.map(e => e.dataset.offices)")
+    assert sorted(groups) == ["CN-FJ", "CN-GD CN-HK CN-MO"], groups
+    expect(page.locator("section.entity .apart").first).to_contain_text("birth date conflicts")
+    shot(page, "namesakes")
+    page.click("#lang-switch")
+    expect(page.locator("#verdict")).to_contain_text("3 个协作办公室掌握此对象")
+    why = " ".join(page.locator("ul.why").all_inner_texts()) + " ".join(page.locator(".apart").all_inner_texts())
+    assert "繁体 ⇄ 简体" in why and "出生日期不符" in why, why
+    for english in ("identical", "characters", "birth date", "conflicts", "traditional"):
+        assert english not in why, (english, why)
+    shot(page, "namesakes-zh")
 
 
 def test_not_seen_and_language_switch(page: Page, site: tuple[str, dict[str, str]]) -> None:
@@ -123,7 +149,7 @@ def test_open_a_record_and_see_the_same_entity_elsewhere(page: Page, site: tuple
     sign_in(page, url, tokens["investigator"])
     page.fill("#name", "CHAN Tai Man")
     page.keyboard.press("Enter")
-    page.locator("section.office[data-office=CN-HK] a.rec").first.click()
+    page.locator("li.match[data-office=CN-HK] a.rec").first.click()
     expect(page.locator("#record-name")).to_contain_text("HK-2024-00001")
     expect(page.locator("#case-id")).not_to_have_text("—")
     others = page.locator("section.office").evaluate_all("els => els.map(e => e.dataset.office)")

@@ -43,6 +43,25 @@ LABELS: dict[str, tuple[str, str]] = {
     "seen_by": ("Seen by {n} partner offices", "{n} 个协作办公室掌握此对象"),
     "seen_by_one": ("Seen by 1 partner office", "1 个协作办公室掌握此对象"),
     "not_seen": ("Not seen by any partner office", "没有协作办公室掌握此对象"),
+    "own_only": ("Held only by your own office", "仅本办公室掌握此对象"),
+    "and_own": ("and by your own office", "本办公室亦有记录"),
+    "entities_many": (
+        "{n} different {kind} match this name: tell them apart before acting",
+        "有 {n} 个不同的{kind}与此名称匹配：行动前请加以区分",
+    ),
+    "kind.person": ("people", "人"),
+    "kind.company": ("companies", "企业"),
+    "kind.entity": ("entities", "对象"),
+    "entity_n": ("{kind} {n}", "{kind} {n}"),
+    "entity.person": ("Person", "人员"),
+    "entity.company": ("Company", "企业"),
+    "entity.entity": ("Entity", "对象"),
+    "held_by": ("held by", "掌握记录的办公室："),
+    "undecided": (
+        "Nothing tells this record apart from entity {n}: it may be the same",
+        "无法与对象 {n} 区分：可能是同一对象",
+    ),
+    "assumed": ("Searched as", "查询类型"),
     "score": ("Score", "得分"),
     "why": ("Why it matched", "匹配依据"),
     "record": ("Record", "记录"),
@@ -110,3 +129,63 @@ def translate(lang: str, key: str, **values: object) -> str:
 def feature_label(lang: str, feature: str) -> str:
     key = f"feature.{feature}"
     return translate(lang, key) if key in LABELS else feature
+
+
+# The scorer explains in English; the Chinese page translates its phrases (issue #15: "characters:
+# identical", "birth date identical" stayed English). Longest phrases first, so that "birth date
+# agrees as far as known" is not cut by "agrees". A phrase missing here stays English, and
+# tests/test_browser.py checks the common ones are gone from the Chinese page.
+_EXPLAIN_ZH: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        {
+            "traditional ⇄ simplified": "繁体 ⇄ 简体",
+            "birth date conflicts": "出生日期不符",
+            "birth date identical": "出生日期相同",
+            "birth date agrees as far as known": "出生日期在已知部分一致",
+            "gender conflicts": "性别不符",
+            "region conflicts": "地区不符",
+            "region agrees": "地区一致",
+            "industry agrees": "行业一致",
+            "industry conflicts": "行业不符",
+            "legal form agrees": "企业类型一致",
+            "legal form differs": "企业类型不同",
+            "characters": "汉字",
+            "pinyin": "拼音",
+            "Wade-Giles": "威妥玛拼音",
+            "Cantonese": "粤语拼音",
+            "spelling": "拼写",
+            "identical": "相同",
+            "agrees as far as known": "在已知部分一致",
+            "agrees": "一致",
+            "conflicts": "不符",
+            "differs": "不同",
+            "birth date": "出生日期",
+            "gender": "性别",
+            "region": "地区",
+            "industry": "行业",
+            "legal form": "企业类型",
+            "unverified check digit": "校验位未通过",
+            "verified": "已校验",
+            "no comparable name": "无可比较的名称",
+            "names differ": "名称不同",
+            "not entity": "不是对象",
+            "cn_rid": "居民身份证",
+            "hkid": "香港身份证",
+            "uscc": "统一社会信用代码",
+            "phone": "电话",
+            " vs ": " 与 ",
+            "male": "男",
+            "female": "女",
+        }.items(),
+        key=lambda kv: -len(kv[0]),
+    )
+)
+
+
+def explain(lang: str, detail: str) -> str:
+    """One line of a match's explanation in the page's language."""
+    if lang != "zh":
+        return detail
+    for en, zh in _EXPLAIN_ZH:
+        detail = detail.replace(en, zh)
+    return detail

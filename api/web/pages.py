@@ -20,12 +20,12 @@ from fastapi.templating import Jinja2Templates
 
 from api.http.deps import client_address, state_of
 from api.http.screening_flows import own_job, parse_form, results_response, start_job
-from api.web.i18n import LANGS, feature_label, translate
+from api.web.i18n import LANGS, explain, feature_label, translate
 from indexer.records import OFFICES
 from search.access.keys import Principal
 from search.clock import iso, now_utc
 from search.errors import InvalidInput, SuspectsError, Unauthorized
-from search.matching.matcher import Match
+from search.matching.matcher import Match, Result
 from search.matching.query import Query
 from search.storage.base import doc_id
 
@@ -49,6 +49,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "lang": lang,
         "t": lambda key, **v: translate(lang, key, **v),
         "feature_label": lambda f: feature_label(lang, f),
+        "explain": lambda d: explain(lang, d),
         "switch_url": f"{request.url.path}?{urlencode(query, doseq=True)}",
         "who": context.get("who"),
     }
@@ -158,23 +159,37 @@ async def search(
     state = state_of(request)
     etype = entity_type if entity_type in ("person", "company") else None
 
-    def run() -> list[Match]:
+    def run() -> Result:
         q = Query(name.strip(), etype, None, id_number.strip() or None, birth_date.strip() or None)
-        return state.matcher.match(q, offices or None, 20).matches
+        return state.matcher.match(q, offices or None, 20)
 
     try:
-        matches = await run_in_threadpool(run)
+        answer = await run_in_threadpool(run)
     except InvalidInput as exc:
         context["error"] = exc.message
         return render(request, "search.html", 422, **context)
+    matches = answer.matches
     results = [[doc_id(m.record.office, m.record.record_id), m.decision.score] for m in matches]
     terms = [t for t in (name.strip(), id_number.strip()) if t]
     await run_in_threadpool(
         state.audit, who, "match", terms, {"offices": offices or None, "web": True, "results": results}
     )
     state.metrics.verdict(1 if matches else 0, 1)
-    context["result"] = group_by_office(matches)
+    held = answer.offices()
+    # The asking office is not a partner: "seen by 4 partner offices" counted it (issue #15).
+    context |= {
+        "result": answer,
+        "partners": len([o for o in held if o != who.office]),
+        "own": who.office in held,
+        "kind": _kind(answer),
+    }
     return render(request, "search.html", **context)
+
+
+def _kind(answer: Result) -> str:
+    """person, company or entity: what the hits are, for the page's wording."""
+    kinds = {m.record.entity_type for m in answer.matches}
+    return kinds.pop() if len(kinds) == 1 else "entity"
 
 
 @router.get("/records/{record}", response_class=HTMLResponse)
