@@ -99,7 +99,7 @@ def test_check_refuses_before_writing(loaded: Settings, tmp_path: Path) -> None:
     assert r.returncode == 2 and "missing required column: name" in r.stderr and not out.exists()
     r = run("check", str(watchlist), "--out", str(out), store=loaded)
     assert r.returncode == 0
-    assert list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))[0]["seen"] == "true"
+    assert next(iter(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())))["seen"] == "true"
 
 
 def test_bad_options_exit_2(loaded: Settings) -> None:
