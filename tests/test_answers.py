@@ -141,3 +141,28 @@ def test_results_tell_namesakes_apart_and_say_rejected(loaded: Settings, tmp_pat
     lines = {json.loads(x)["query_id"]: json.loads(x) for x in r.stdout.splitlines()}
     assert lines["b"]["seen"] is None and lines["a"]["query"]["name"] == "陳大文"
     assert all(m["birth_date"] for m in lines["a"]["matches"])
+
+
+def test_a_profile_encoding_is_a_fallback_not_a_refusal(sample_files: dict[str, Path], tmp_path: Path) -> None:
+    """The HK profile says Big5-HKSCS and the GD profile UTF-8; good UTF-8 named cn-hk.csv and a
+    GB18030 export under --profile cn-gd both load, and headers that fit another shipped profile
+    are named in the error."""
+    hk_text = sample_files["CN-HK"].read_bytes().decode("big5hkscs")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    utf8_hk = folder / "cn-hk.csv"
+    utf8_hk.write_text(hk_text, encoding="utf-8")
+    gb_gd = folder / "guangdong-export.csv"
+    gb_gd.write_bytes(sample_files["CN-GD"].read_text(encoding="utf-8-sig").encode("gb18030"))
+    store = tmp_path / "s.db"
+    for args in (["load", str(utf8_hk)], ["load", "--profile", "cn-gd", str(gb_gd)]):
+        r = run(*args, "--json", store=store)
+        assert r.returncode == 0, r.stderr
+        [report] = json.loads(r.stdout)
+        assert report["read"] > 100 and report["rejected"] == 0, report
+    r = run("search", "陳大文", "--json", store=store)
+    assert {"CN-GD", "CN-HK"} <= set(json.loads(r.stdout)["offices"])
+    other = folder / "hk-export.csv"
+    other.write_text(hk_text, encoding="utf-8")
+    r = run("load", "--profile", "cn-gd", str(other), store=store)
+    assert r.returncode == 2 and "missing required column" in r.stderr and "cn-hk" in r.stderr, r.stderr

@@ -225,7 +225,7 @@ def read_records(
     """Every row of a file as (line, Record) or (line, Rejection). Raises FileError if the file
     as a whole is unreadable. Checks that a name column exists before reading any row."""
     prof = profile or OfficeProfile(name="default")
-    rows = read_rows(path, encoding or prof.encoding)
+    rows = read_rows(path, encoding, prof.encoding)
     mapping = {**DEFAULT_HEADERS, **prof.columns}
     checked = False
     for line, row in rows:
@@ -236,8 +236,10 @@ def read_records(
             mapped = {mapping.get(str(h).strip()) for h in row}
             missing = [f for f in ("record_id", "name") if f not in mapped]
             if missing:
+                fits = profiles_matching([str(h) for h in row])
+                hint = f"; the headers fit the shipped profile(s) {', '.join(fits)}: pass --profile" if fits else ""
                 raise FileError(
-                    f"missing required column(s): {', '.join(missing)} (headers: {', '.join(map(str, row))})"
+                    f"missing required column(s): {', '.join(missing)} (headers: {', '.join(map(str, row))}){hint}"
                 )
             checked = True
         result = to_record(row, prof, office)
@@ -245,3 +247,14 @@ def read_records(
             yield line, result
         else:
             yield line, Rejection(str(path), line, result[0], result[1])
+
+
+def profiles_matching(headers: list[str]) -> list[str]:
+    """The shipped profiles under which these headers hold a record id and a name column."""
+    out = []
+    for name in profile_names():
+        mapping = {**DEFAULT_HEADERS, **load_profile(name).columns}
+        mapped = {mapping.get(h.strip()) for h in headers}
+        if {"record_id", "name"} <= mapped:
+            out.append(name)
+    return out

@@ -73,9 +73,29 @@ def detect_encoding(data: bytes) -> str:
     )
 
 
-def _decode(path: Path, encoding: str | None) -> str:
+def _choose(data: bytes, fallback: str | None) -> str:
+    """Valid UTF-8 (with or without BOM) is read as UTF-8; otherwise an office profile's encoding
+    is tried before detection. A profile's encoding is a fallback for bytes that are not UTF-8,
+    never a reason to refuse good UTF-8 or a file detection reads cleanly (issue #15: a UTF-8
+    CN-HK.csv and a GB18030 Guangdong export were refused whole)."""
+    if fallback is None:
+        return detect_encoding(data)
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode(fallback)
+        return fallback
+    except (UnicodeDecodeError, LookupError):
+        return detect_encoding(data)
+
+
+def _decode(path: Path, encoding: str | None, fallback: str | None = None) -> str:
+    """``encoding`` is what the user named (strict); ``fallback`` what a profile suggests."""
     data = path.read_bytes()
-    enc = encoding or detect_encoding(data)
+    enc = encoding or _choose(data, fallback)
     try:
         # "replace" only matters for a file cut off inside its last character (see
         # detect_encoding); the row holding U+FFFD is then rejected, not stored half-read.
@@ -89,8 +109,10 @@ def _decode(path: Path, encoding: str | None) -> str:
 csv.field_size_limit(1 << 30)
 
 
-def read_csv(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
-    text = _decode(path, encoding)
+def read_csv(
+    path: Path, encoding: str | None = None, fallback: str | None = None
+) -> Iterator[tuple[int, Row | RowError]]:
+    text = _decode(path, encoding, fallback)
     if text.startswith("\ufeff"):
         text = text[1:]
     stream = io.StringIO(text, newline="")
@@ -124,8 +146,10 @@ def read_csv(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row
         yield line, dict(zip(header, fields, strict=False))
 
 
-def read_jsonl(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
-    text = _decode(path, encoding)
+def read_jsonl(
+    path: Path, encoding: str | None = None, fallback: str | None = None
+) -> Iterator[tuple[int, Row | RowError]]:
+    text = _decode(path, encoding, fallback)
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -193,15 +217,18 @@ def _cell(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def read_rows(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
-    """Rows of a CSV, JSONL or XLSX file, chosen by extension."""
+def read_rows(
+    path: Path, encoding: str | None = None, fallback: str | None = None
+) -> Iterator[tuple[int, Row | RowError]]:
+    """Rows of a CSV, JSONL or XLSX file, chosen by extension. ``encoding`` is obeyed strictly;
+    ``fallback`` (an office profile's) is used only for bytes that are not UTF-8."""
     if not path.exists():
         raise FileError("no such file")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        return read_csv(path, encoding)
+        return read_csv(path, encoding, fallback)
     if suffix in (".jsonl", ".ndjson", ".json"):
-        return read_jsonl(path, encoding)
+        return read_jsonl(path, encoding, fallback)
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path)
     raise FileError(f"unsupported file type {suffix or '(none)'}: use .csv, .jsonl or .xlsx")
