@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -166,3 +167,15 @@ def test_a_profile_encoding_is_a_fallback_not_a_refusal(sample_files: dict[str, 
     other.write_text(hk_text, encoding="utf-8")
     r = run("load", "--profile", "cn-gd", str(other), store=store)
     assert r.returncode == 2 and "missing required column" in r.stderr and "cn-hk" in r.stderr, r.stderr
+
+
+def test_demo_refuses_a_taken_port_before_loading(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        store = tmp_path / "demo.db"
+        r = run("demo", "--port", str(port), "--folder", str(tmp_path / "sample"), store=store)
+    assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not store.exists() and not (tmp_path / "sample").exists()  # nothing loaded

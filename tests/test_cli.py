@@ -185,3 +185,32 @@ def test_check_resume_and_workers_give_the_same_output(store_copy: Settings, tmp
     resumed = run("check", str(watch), "--out", str(cut), "--resume", store=store_copy)
     assert resumed.returncode == 0 and "resumed after line" in resumed.stderr
     assert cut.read_bytes() == data
+
+
+def readme_synopsis() -> dict[tuple[str, ...], str]:
+    """The README's command synopsis: command path → its line."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Command line", 1)[1].split("```", 2)[1]
+    out: dict[tuple[str, ...], str] = {}
+    for line in block.splitlines():
+        words = line.split()
+        if not words or words[0] != "suspects":
+            continue
+        path = tuple(w for w in words[1:3] if w.islower() and w.isalpha())
+        path = path if path and path[0] == "keys" else path[:1]
+        out[path] = line
+    return out
+
+
+def test_readme_synopsis_is_the_real_cli() -> None:
+    """Every command in the README exists with exactly the options it shows, and every command
+    and option of the real CLI is in the README."""
+    documented = readme_synopsis()
+    commands = {path: c for path, c in every_command(cli) if not isinstance(c, click.Group)}
+    assert set(documented) == set(commands), set(documented) ^ set(commands)
+    for path, command in commands.items():
+        real = {o for p in command.params if isinstance(p, click.Option) for o in p.opts if o.startswith("--")}
+        shown = {
+            w.strip("[]").split("=")[0].rstrip(".") for w in documented[path].split() if w.strip("[").startswith("--")
+        }
+        assert shown == real, (path, "README shows", shown - real, "missing", real - shown)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import socket
 from pathlib import Path
 
 import click
 
-from api.cli.base import Context, pass_ctx
+from api.cli.base import Context, fail, pass_ctx
 from api.cli.base import cli as group
 from indexer.intake.offices import load_profile
 from search.access.factory import open_access
@@ -59,11 +60,16 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     "--folder", type=click.Path(file_okay=False, path_type=Path), default=Path("var/sample"), show_default=True
 )
 @click.option("--no-serve", is_flag=True, help="Load only; do not start the server.")
+@click.option("--host", help="Listen address [env SUSPECTS_HOST].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [env SUSPECTS_PORT, default 8000].")
 @pass_ctx
-def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
+def demo(ctx: Context, folder: Path, no_serve: bool, host: str | None, port: int | None) -> None:
     # The sample generator reads names through pypinyin (0.5 s to import): only the demo needs it.
     from indexer.synth.offices import sample_records, write_office_files
 
+    s = ctx.settings = ctx.settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    if not no_serve:
+        _port_free(s.host, s.port)  # before loading: a taken port found after 10 s of loading is rude
     paths = write_office_files(folder, sample_records())
     store = open_store(ctx.settings)
     try:
@@ -73,7 +79,6 @@ def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
         total = sum(sum(c.values()) for c in store.counts().values())
     finally:
         store.close()
-    s = ctx.settings
     token, analyst = _demo_keys(ctx)
     click.echo(f"\n{total:,} records from 11 offices in {s.store}.")
     click.echo("Demo API keys (CN-GD; shown once, stored only hashed; revoked by the next demo):")
@@ -88,7 +93,17 @@ def demo(ctx: Context, folder: Path, no_serve: bool) -> None:
     click.echo(f"  open http://{s.host}:{s.port}/docs")
     if not no_serve:
         ctx_obj = click.get_current_context()
-        ctx_obj.invoke(serve)
+        ctx_obj.invoke(serve, host=s.host, port=s.port)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Exit 2 with one line if ``host:port`` cannot be listened on (another server holds it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}): pass --port N or set SUSPECTS_PORT")
 
 
 def _demo_keys(ctx: Context) -> tuple[str, str]:
