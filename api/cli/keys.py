@@ -30,7 +30,7 @@ def keys() -> None:
 
 
 @keys.command(name="create", help="Create a key; its token is printed once and never stored.")
-@click.option("--office", required=True, type=click.Choice(list(OFFICES)))
+@click.option("--office", required=True, type=click.Choice(list(OFFICES), case_sensitive=False))
 @click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--label", required=True, help="Who or what holds the key.")
 @click.option("--expires-days", type=click.IntRange(1, 3650), help="Expire after this many days.")
@@ -48,7 +48,7 @@ def create(ctx: Context, office: str, role: str, label: str, expires_days: int |
 
 
 @keys.command(name="list", help="Keys (never their secrets).")
-@click.option("--office", type=click.Choice(list(OFFICES)))
+@click.option("--office", type=click.Choice(list(OFFICES), case_sensitive=False))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def list_(ctx: Context, office: str | None, as_json: bool) -> None:
@@ -80,7 +80,7 @@ def revoke(ctx: Context, key_id: str) -> None:
 
 
 @group.command(help="Read the audit trail: who searched for a name, what a key did.")
-@click.option("--office", type=click.Choice(list(OFFICES)))
+@click.option("--office", type=click.Choice(list(OFFICES), case_sensitive=False))
 @click.option("--key", "key_id", help="Only this key's actions.")
 @click.option("--since", help="ISO date or time, inclusive.")
 @click.option("--until", help="ISO date or time, exclusive.")

@@ -24,7 +24,9 @@ from search.storage.factory import open_records, open_store
 @group.command(help="Load office files (CSV, JSONL, XLSX) into the store; reloading is idempotent.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--office", type=click.Choice(list(OFFICES)), help="Office of every record (else from the profile or a column)."
+    "--office",
+    type=click.Choice(list(OFFICES), case_sensitive=False),
+    help="Office of every record (else from the profile or a column).",
 )
 @click.option(
     "--profile",
@@ -119,7 +121,9 @@ def _with_progress(
 @group.command(help="Elasticsearch: rebuild the index from these files and swap it in with no downtime.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--office", type=click.Choice(list(OFFICES)), help="Office of every record (else from the profile or a column)."
+    "--office",
+    type=click.Choice(list(OFFICES), case_sensitive=False),
+    help="Office of every record (else from the profile or a column).",
 )
 @pass_ctx
 def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
@@ -143,7 +147,7 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
 
 
 @group.command(help="Withdraw one record of an office.")
-@click.argument("office", type=click.Choice(list(OFFICES)))
+@click.argument("office", type=click.Choice(list(OFFICES), case_sensitive=False))
 @click.argument("record_id")
 @pass_ctx
 def withdraw(ctx: Context, office: str, record_id: str) -> None:
@@ -191,7 +195,13 @@ def stats(ctx: Context, as_json: bool) -> None:
 )
 @click.option("--id", "id_number", help="ID number, USCC, HKID or phone.")
 @click.option("--dob", "birth_date", help="Birth date, YYYY-MM-DD.")
-@click.option("--office", "offices", multiple=True, type=click.Choice(list(OFFICES)), help="Only these offices.")
+@click.option(
+    "--office",
+    "offices",
+    multiple=True,
+    type=click.Choice(list(OFFICES), case_sensitive=False),
+    help="Only these offices.",
+)
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import Auditor, KeyAdmin, StateDep, Writer
+from indexer.intake.offices import load_profile, profile_names
 from indexer.intake.readers import FileError
 from search.access.keys import ROLES, new_key
 from search.access.store import AuditFilter
@@ -30,22 +31,27 @@ router = APIRouter()
 
 
 def _office(office: str) -> str:
-    if unknown_offices([office]):
+    """The office code of a path in canonical form (cn-gd is CN-GD), or 404."""
+    if unknown_offices([office.upper()]):
         raise NotFound(f"unknown office {office!r}", field="office")
-    return office
+    return office.upper()
 
 
-@router.post("/offices/{office}/records", summary="Load an office export (CSV, JSONL or XLSX)")
+@router.post("/offices/{office}/records", tags=["records"], summary="Load an office export (CSV, JSONL or XLSX)")
 def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[str, Any]:
     """Every row is stored or rejected with its line and reason; the counts reconcile. Every record
     is stored as the URL's office, whatever the file says."""
-    who.require("write", _office(office))
+    office = _office(office)
+    who.require("write", office)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(file.file.read())
         try:
-            report = load_file(state.store, path, office, None, None, 1)
+            # The office's shipped profile reads its own export's headers and spellings, as
+            # `suspects load cn-gd.csv` does (an upload of a Guangdong export was refused).
+            prof = load_profile(office.lower()) if office.lower() in profile_names() else None
+            report = load_file(state.store, path, office, prof, None, 1)
         except FileError as exc:
             raise InvalidInput(f"{file.filename}: {exc}", field="file") from exc
     rejections = [
@@ -59,9 +65,10 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
     return out
 
 
-@router.delete("/offices/{office}/records/{record_id}", summary="Withdraw one record")
+@router.delete("/offices/{office}/records/{record_id}", tags=["records"], summary="Withdraw one record")
 def withdraw(office: str, record_id: str, state: StateDep, who: Writer) -> dict[str, Any]:
-    who.require("write", _office(office))
+    office = _office(office)
+    who.require("write", office)
     if not state.store.withdraw(office, record_id):
         raise NotFound(f"no record {record_id!r} in office {office}", field="record_id")
     state.matcher.forget(office, record_id)
@@ -77,7 +84,7 @@ class KeyRequest(BaseModel):
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
-@router.post("/keys", summary="Create a key for your own office (shown once)")
+@router.post("/keys", tags=["keys"], summary="Create a key for your own office (shown once)")
 def create_key(body: KeyRequest, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
     if body.role not in ROLES:
         raise InvalidInput(f"unknown role {body.role!r}; roles: {', '.join(ROLES)}", field="role")
@@ -88,12 +95,12 @@ def create_key(body: KeyRequest, state: StateDep, who: KeyAdmin) -> dict[str, An
     return {**key.public(), "token": token}
 
 
-@router.get("/keys", summary="Your office's keys (never their secrets)")
+@router.get("/keys", tags=["keys"], summary="Your office's keys (never their secrets)")
 def list_keys(state: StateDep, who: KeyAdmin) -> list[dict[str, Any]]:
     return [k.public() for k in state.access.list_keys(who.office)]
 
 
-@router.delete("/keys/{key_id}", summary="Revoke one of your office's keys")
+@router.delete("/keys/{key_id}", tags=["keys"], summary="Revoke one of your office's keys")
 def revoke_key(key_id: str, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
     key = state.access.get_key(key_id)
     if key is None or key.office != who.office:
@@ -103,7 +110,7 @@ def revoke_key(key_id: str, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
     return {"revoked": key_id}
 
 
-@router.get("/audit", summary="The audit trail of your office: who searched whom, who changed what")
+@router.get("/audit", tags=["audit"], summary="The audit trail of your office: who searched whom, who changed what")
 def audit(
     state: StateDep,
     who: Auditor,

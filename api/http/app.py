@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.http import admin, match, reconcile, screening
-from api.http.docs import install_docs
+from api.http.docs import TAGS, DocumentedAPI, install_docs
 from api.http.errors import install_error_handlers
 from api.http.limits import install_limits
 from api.http.metrics import Metrics, install_metrics
@@ -78,8 +78,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if async_es is not None:
                 await async_es.close()
 
-    app = FastAPI(
+    app = DocumentedAPI(
         title="suspects",
+        openapi_tags=TAGS,
         version="0.1.0",
         summary="Has any partner office seen this entity? Record linkage across the PPRD IP-enforcement offices.",
         lifespan=lifespan,

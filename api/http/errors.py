@@ -43,7 +43,9 @@ async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         {
             # A body that is not JSON at all: FastAPI's loc points into the text; name the body.
             "field": "body" if e.get("type") == "json_invalid" else field_name(e.get("loc", ())),
-            "problem": str(e.get("msg", "")),
+            # Our own validators raise ValueError; pydantic prefixes its message with "Value
+            # error, ", which tells a caller nothing (issue #15).
+            "problem": str(e.get("msg", "")).removeprefix("Value error, "),
             "type": str(e.get("type", "")),
         }
         for e in exc.errors()

@@ -23,7 +23,12 @@ from search.storage.base import doc_id
 router = APIRouter()
 
 
-@router.post("/match", response_model=MatchResponse, summary="Check a batch of names against every partner office")
+@router.post(
+    "/match",
+    tags=["matching"],
+    response_model=MatchResponse,
+    summary="Check a batch of names against every partner office",
+)
 async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Response:
     """For each query, the records the scorer judges to be the same entity, best first, each
     with its explanation; plus, per office, how many queries it has seen."""
@@ -70,9 +75,15 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
     return JSONResponse(out)
 
 
-@router.get("/records/{office}/{record_id}", response_model=RecordResponse, summary="One record and its matches")
+@router.get(
+    "/records/{office}/{record_id}",
+    tags=["records"],
+    response_model=RecordResponse,
+    summary="One record and its matches",
+)
 def get_record(office: str, record_id: str, state: StateDep, who: Reader) -> dict[str, Any]:
     """The record's fields and the other offices' records judged to be the same entity."""
+    office = office.upper()  # office codes in any case, as everywhere
     found = state.store.get_many([doc_id(office, record_id)])
     rec = found.get(doc_id(office, record_id))
     if rec is None:
@@ -83,19 +94,21 @@ def get_record(office: str, record_id: str, state: StateDep, who: Reader) -> dic
     return {"record": rec.to_dict(), "same_entity": [MatchOut(**m).model_dump() for m in same]}
 
 
-@router.get("/stats", summary="Records per office and entity type")
+@router.get("/stats", tags=["operations"], summary="Records per office and entity type")
 def stats(state: StateDep, who: StatsReader) -> dict[str, Any]:
     counts = state.store.counts()
     total = sum(sum(v.values()) for v in counts.values())
     return {"records": total, "offices": counts}
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the store answers", responses={503: {"model": ErrorResponse}})
+@router.get(
+    "/readyz", tags=["operations"], summary="Readiness: the store answers", responses={503: {"model": ErrorResponse}}
+)
 async def readyz(state: StateDep) -> dict[str, Any]:
     try:
         if state.async_es is not None:

@@ -60,10 +60,9 @@ class MatchRequest(BaseModel):
     @classmethod
     def _known_offices(cls, v: list[str] | None) -> list[str] | None:
         try:
-            check_offices(v)  # the core's one check, so every entry point says the same
+            return check_offices(v)  # the core's one check, so every entry point says the same
         except InvalidInput as exc:
             raise ValueError(exc.message) from exc
-        return v
 
 
 class FeatureOut(BaseModel):

@@ -153,6 +153,7 @@ class Matcher:
     ) -> list[Result]:
         """Match a batch; the store fetches every query's candidates in one round trip where it
         can (Elasticsearch msearch). Raises InvalidInput naming ``queries.<i>.<field>``."""
+        offices = check_offices(offices)
         lookups, wanted = self.plan(queries, offices)
         if len(wanted) > 1:
             all_cands = self.store.candidates_many(wanted, offices, self.candidates)
@@ -223,6 +224,7 @@ class Matcher:
     def scored(self, q: Query, offices: Sequence[str] | None, limit: int, floor: float) -> list[Match]:
         """Every candidate scoring at least ``floor``, judged match or not, best first: for callers
         that show near misses too (OpenRefine reconciliation lets a person pick among them)."""
+        offices = check_offices(offices)
         lookups, _ = self.plan([q], offices)
         found: list[Match] = []
         for lk in lookups:

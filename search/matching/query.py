@@ -36,9 +36,11 @@ def unknown_offices(offices: Sequence[str]) -> list[str]:
 
 
 def check_offices(offices: Sequence[str] | None, field: str = "offices") -> list[str] | None:
-    """The office filter as given, or InvalidInput naming every unknown code."""
+    """The office filter in canonical form (codes in any case: cn-gd is CN-GD), or InvalidInput
+    naming every unknown code."""
     if not offices:
         return None
+    offices = [o.strip().upper() for o in offices]
     unknown = unknown_offices(offices)
     if unknown:
         raise InvalidInput(f"unknown office code(s): {', '.join(unknown)}; known: {', '.join(OFFICES)}", field=field)
