@@ -170,6 +170,13 @@ def test_analyst_uploads_a_watchlist_and_downloads_results(
     expect(page.locator("#status")).to_have_text("done", timeout=30_000)
     expect(page.locator("#rows-done")).to_have_text("3")
     expect(page.locator("#rows-rejected")).to_have_text("1")
+    expect(page.locator("#rows-seen")).to_have_text("1")
+    expect(page.locator("#rows-not-seen")).to_have_text("1")
+    # Finished: no Cancel button, and a preview of what it found (issue #15).
+    expect(page.locator("#cancel-form")).to_have_count(0)
+    verdicts = page.locator("#preview tbody tr").evaluate_all("els => els.map(e => e.dataset.verdict)")
+    assert verdicts == ["seen", "rejected", "unseen"], verdicts
+    expect(page.locator("#preview tbody tr[data-line='2']")).to_contain_text("CN-GD")
     shot(page, "screening")
     with page.expect_download() as info:
         page.click("#download-csv")

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.http.deps import client_address, state_of
 from api.http.screening_flows import own_job, parse_form, results_response, start_job
+from api.http.state import State
 from api.web.i18n import LANGS, explain, feature_label, translate
 from indexer.records import OFFICES
 from search.access.keys import Principal
@@ -27,6 +28,7 @@ from search.clock import iso, now_utc
 from search.errors import InvalidInput, SuspectsError, Unauthorized
 from search.matching.matcher import Match, Result
 from search.matching.query import Query
+from search.screening.jobs import Job
 from search.storage.base import doc_id
 
 COOKIE = "suspects_key"
@@ -242,7 +244,20 @@ def screening(request: Request, job_id: str) -> Response:
         job = own_job(state_of(request), job_id, who)
     except SuspectsError as exc:
         return render(request, "error.html", exc.status, who=who, message=exc.message)
-    return render(request, "screening.html", who=who, job=job.public())
+    return render(request, "screening.html", who=who, job=job.public(), preview=_preview(state_of(request), job))
+
+
+PREVIEW_ROWS = 20
+
+
+def _preview(state: State, job: Job) -> list[tuple[int, str, dict[str, Any]]]:
+    """The first rows of a job's results, for the page (a finished job shows what it found)."""
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    for output in state.jobs.outputs(job.job_id):
+        rows.extend(output[: PREVIEW_ROWS - len(rows)])
+        if len(rows) >= PREVIEW_ROWS:
+            break
+    return rows
 
 
 @router.get("/screenings/{job_id}/status")

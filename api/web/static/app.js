@@ -19,8 +19,13 @@
         set("rows-rejected", j.rows_rejected);
         set("rate", j.rows_per_second === null ? "—" : j.rows_per_second);
         set("eta", j.eta_seconds === null ? "—" : j.eta_seconds + " s");
-        var cancel = document.getElementById("cancel-form");
-        if (cancel && j.status !== "queued" && j.status !== "running") cancel.hidden = true;
+        set("rows-not-seen", j.rows_done - j.rows_seen - j.rows_rejected);
+        if (j.status !== "queued" && j.status !== "running") {
+          // Finished: reload for the final counts and the preview, without the Cancel button
+          // (hiding it left it shown: the form's display rule beat the hidden attribute).
+          window.location.reload();
+          return;
+        }
         setTimeout(poll, 1000);
       })
       .catch(function () { setTimeout(poll, 3000); });
