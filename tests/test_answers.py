@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
 import socket
 from pathlib import Path
 
@@ -179,3 +181,28 @@ def test_demo_refuses_a_taken_port_before_loading(tmp_path: Path) -> None:
     assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not store.exists() and not (tmp_path / "sample").exists()  # nothing loaded
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    """(language, text) of every fenced block in the README's "A real query" section."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## A real query", 1)[1].split("\n## ", 1)[0]
+    return [(lang, body) for lang, body in re.findall(r"```(\w*)\n(.*?)```", section, re.S)]
+
+
+def test_readme_query_examples_are_real_outputs(api: httpx.Client, loaded: Settings) -> None:
+    """The README's two queries, run against the sample store (the demo's), print what it shows."""
+    blocks = readme_blocks()
+    [(_, command), (_, printed)] = [b for b in blocks if b[0] in ("sh", "text")][:2]
+    assert command.strip().startswith("suspects search ")
+    r = run(*shlex.split(command.strip())[1:], store=loaded)
+    assert r.stdout == printed, r.stdout
+    curl = next(body for lang, body in blocks if lang == "sh" and body.startswith("curl"))
+    body = re.search(r"-d '(.*)'", curl, re.S)
+    assert body is not None, curl
+    request = json.loads(body.group(1))
+    shown = json.loads(next(body for lang, body in blocks if lang == "json"))
+    answer = api.post("/match", json=request).json()
+    for body in (answer, shown):
+        body.pop("took_ms")
+    assert answer == shown
