@@ -8,14 +8,17 @@ from indexer.names.romanized import orders, parse_latin, segment
 
 PARSES = [
     ("CHAN Tai Man", ("chan", "tai", "man"), 0, ()),
-    ("Chan Tai-man", ("chan", "tai-man"), None, ()),
+    ("Chan Tai-man", ("chan", "tai-man"), 0, ()),  # the hyphenated word is the given name
+    ("Chih-ming Hsu", ("chih-ming", "hsu"), 1, ()),  # whichever side it stands on
+    ("Dr Lee Teng-hui", ("lee", "teng-hui"), 0, ()),  # titles dropped
+    ("Hon. Mrs Chan Tai Man", ("chan", "tai", "man"), None, ()),
     ("CHEN, Dawen", ("chen", "dawen"), 0, ()),
     ("Dawen CHEN", ("dawen", "chen"), 1, ()),
-    ("Peter Chan Tai-man", ("chan", "tai-man"), None, ("peter",)),
+    ("Peter Chan Tai-man", ("chan", "tai-man"), 0, ("peter",)),
     ("Chan Tai Man, Peter", ("chan", "tai", "man"), None, ("peter",)),
     ("CHAN Tai Man Peter", ("chan", "tai", "man"), 0, ("peter",)),
     ("Chen Dawne", ("chen", "dawne"), None, ()),
-    ("Ch'en Ta-wen", ("ch'en", "ta-wen"), None, ()),
+    ("Ch'en Ta-wen", ("ch'en", "ta-wen"), 0, ()),
     ("U Uk Ho", ("u", "uk", "ho"), None, ()),
 ]
 

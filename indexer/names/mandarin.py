@@ -14,6 +14,7 @@ phonetic key for blocking.
 
 from __future__ import annotations
 
+import csv
 from functools import lru_cache
 from importlib import resources
 from itertools import product
@@ -221,16 +222,42 @@ def surname_readings(surname: str) -> list[tuple[str, ...]]:
     return [tuple(p) for p in product(*per_char)][:2]
 
 
+@lru_cache(maxsize=1)
+def _name_readings() -> dict[str, str]:
+    """The reading each character has in given names (allenai/sinonym's ORCID given-name table,
+    2,525 characters with their reading in names; data/sinonym_givenname_orcid.csv)."""
+    text = resources.files("indexer.data").joinpath("sinonym_givenname_orcid.csv").read_text("utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {r["character"]: _strip_accents(r["pinyin"].rstrip("012345")).lower() for r in rows if r["character"]}
+
+
+def name_char_readings(ch: str) -> tuple[str, ...]:
+    """A given-name character's readings, the reading names use first: the name table's where it
+    lists the character (洋 yang, not xiang), else the dictionary's order."""
+    readings = char_readings(ch)
+    usual = _name_readings().get(ch)
+    if usual and usual in readings and readings[0] != usual:
+        return (usual, *(r for r in readings if r != usual))
+    return readings
+
+
+# Given-name characters whose two readings are both common in names, so neither is a guess:
+# 长 chang (谢长廷 Changting) / zhang, 乐 le / yue, 朝 chao / zhao, 重 zhong / chong, 行 xing / hang,
+# 传 chuan / zhuan (research note §1.10; the name table lists one reading per character).
+NAME_POLYPHONES = frozenset("长乐朝重行传")
+
+
 def given_readings(given: str, limit: int = 2) -> list[tuple[str, ...]]:
-    """Pinyin readings of a given name: the most common reading of every character, plus at most
+    """Pinyin readings of a given name: the reading names use for every character, plus at most
     ``limit - 1`` alternatives where one character is read its second way (bounded heteronym
-    expansion: 长 chang/zhang, 乐 le/yue)."""
-    first = tuple((char_readings(ch)[:1] or (ch,))[0] for ch in given)
+    expansion: 长 chang/zhang, 乐 le/yue). The alternatives are *secondary* readings: a match
+    through one is a guess (see search/matching/similarity.py)."""
+    first = tuple((name_char_readings(ch)[:1] or (ch,))[0] for ch in given)
     out = [first]
     for i, ch in enumerate(given):
         if len(out) >= limit:
             break
-        alts = char_readings(ch)
+        alts = name_char_readings(ch)
         if len(alts) > 1:
             out.append((*first[:i], alts[1], *first[i + 1 :]))
     return out

@@ -43,6 +43,12 @@ class NameForm:
     initials: tuple[str, ...] = ()
     ct_seed: tuple[str, int] | None = None  # (written characters, surname length) for a Han name
     _ct_sets: tuple[tuple[str, ...], ...] | None = None
+    # Where a reading is a guess, so the scorer can count the guesses a match stacks (issue #14):
+    surname_last: frozenset[Reading] = frozenset()  # romanized: read with the last token as surname
+    converted: frozenset[Reading] = frozenset()  # romanized: Wade-Giles converted from a pinyin spelling
+    secondary: frozenset[Reading] = frozenset()  # Han: a character read its secondary way (洋 as xiang)
+    personal: frozenset[Reading] = frozenset()  # romanized: through a personal spelling (Lee, Jyh)
+    systems: frozenset[str] = frozenset()  # romanized: the systems that read every token (none: a typo)
 
     @property
     def is_han(self) -> bool:
@@ -105,10 +111,20 @@ def han_form(original: str, han: str) -> NameForm:
     if n == 1:
         surname = fold_surname(surname)
     han = surname + given
-    py_raw = [s + g for s in mandarin.surname_readings(surname) for g in mandarin.given_readings(written[n:])]
+    surnames, givens = mandarin.surname_readings(surname), mandarin.given_readings(written[n:])
+    py_raw = [s + g for s in surnames for g in givens]
     py = _dedupe([_join(r, n) for r in py_raw])
     wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
-    return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n))
+    # A reading is secondary if it reads a character its rarer way; both readings of the usual
+    # name polyphones (长 chang / zhang) count as primary.
+    usual = [
+        g for g in givens
+        if all(x == y or given[i] in mandarin.NAME_POLYPHONES for i, (x, y) in enumerate(zip(givens[0], g, strict=False)))
+    ]  # fmt: skip
+    first = [s + g for s in surnames for g in usual]
+    primary = {_join(r, n) for r in first} | {_join(tuple(mandarin.coarse(x) for x in r), n) for r in first}
+    secondary = frozenset(r for r in (*py, *wg) if r not in primary)
+    return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n), secondary=secondary)
 
 
 def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
@@ -125,14 +141,36 @@ def latin_form(original: str) -> NameForm | None:
     parsed = romanized.parse_latin(original)
     if not parsed.tokens:
         return None
+    # A name is written in one system: where some system reads every token, a reading in another
+    # system is marked off-system, a guess the scorer counts ("Zheng Ping" is pinyin, not
+    # Wade-Giles "cheng ping" for 程平). The readings stay for the keys: a typo can make a pinyin
+    # name readable only in Cantonese ("Dawne"), and the store must still find it.
+    full = romanized.full_systems(parsed)
     py_r = romanized.readings(parsed, "py")
     wg_r = romanized.readings(parsed, "wg")
     ct_r = romanized.readings(parsed, "ct")
     py = _dedupe([_join(r, n) for r, n in py_r])
-    wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r] + [_join(r, n) for r, n in wg_r])
+    true_wg = [_join(r, n) for r, n in wg_r]
+    # Pinyin converted to coarse Wade-Giles stays for the keys and for comparing two romanized
+    # records (Zhang / Chang), marked, so a Chinese-script record is never reached through it.
+    converted = [_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in romanized.readings(parsed, "py")]
+    wg = _dedupe(true_wg + converted)
     ct = _dedupe([_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
     folded = " ".join(parsed.tokens)
-    return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials)
+    personal = frozenset(
+        (*(py if romanized.uses_personal(parsed, "py") else ()), *(wg if romanized.uses_personal(parsed, "wg") else ()))
+    )
+    last = romanized.surname_last_readings(parsed)
+    surname_last = frozenset(
+        {_join(r, n) for r, n in last}
+        | {_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in last}
+        | {_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in last}
+    )
+    return NameForm(
+        original, folded, "", "", py, wg, ct, parsed.english, parsed.initials,
+        surname_last=surname_last, converted=frozenset(converted) - set(true_wg), systems=frozenset(full),
+        personal=personal,
+    )  # fmt: skip
 
 
 def person_forms(raw: str) -> list[NameForm]:

@@ -29,6 +29,22 @@ LATIN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _load_personal_spellings() -> dict[str, str]:
+    """Taiwan and Hong Kong personal spellings → the pinyin syllable they write (data/
+    personal_spellings.tsv: Lee 李 li, Jyh 志 zhi, Jeou 九 jiu), read in pinyin and Wade-Giles."""
+    text = resources.files("indexer.data").joinpath("personal_spellings.tsv").read_text("utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    return {r[0]: r[1] for r in rows if len(r) >= 2}
+
+
+PERSONAL_SPELLINGS: dict[str, str] = _load_personal_spellings()
+
+# Titles and honorifics, dropped from a romanized name ("Dr Chan Tai Man", "Hon. Lee Wai-king").
+TITLES = frozenset(
+    {"sir", "dr", "prof", "professor", "mr", "mrs", "ms", "miss", "madam", "madame", "hon", "dame", "lady", "rev"}
+)
+
+
 def _load_english_names() -> frozenset[str]:
     text = resources.files("indexer.data").joinpath("wainshine_english_given_names.txt")
     return frozenset(w.strip() for w in text.read_text("utf-8").splitlines() if w.strip().isalpha())
@@ -62,6 +78,12 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
             out.extend(alias)
             continue
         found = _segment(part, inventory, system == "ct", system == "py")
+        personal = PERSONAL_SPELLINGS.get(part) if system != "ct" else None
+        # A listed personal spelling is one syllable, even where the table would split it
+        # ("Kuen" is 焜 kun, not ku + en).
+        if personal is not None and (found is None or len(found) > 1):
+            out.append(personal if system == "py" else mandarin.coarse(personal))
+            continue
         if found is None:
             return None
         out.extend(found)
@@ -130,7 +152,7 @@ def parse_latin(raw: str) -> LatinName:
         elif len(tail_tokens) == 1 and tail_tokens[0].lower() in ENGLISH_NAMES:
             comma_english = [tail_tokens[0].lower()]  # "Chan Tai Man, Peter"
             raw = head
-    raw_tokens = _tokens(raw.replace(",", " "))
+    raw_tokens = [t for t in _tokens(raw.replace(",", " ")) if t.lower().rstrip(".") not in TITLES]
     # A lone letter is an initial ("Peter T.M. Chan", "Chan T M") unless it is a syllable with no
     # dot after it (Macau's 余 is "U").
     dotted = set(re.findall(r"\b([A-Za-z])\.", raw))
@@ -155,12 +177,17 @@ def parse_latin(raw: str) -> LatinName:
 
     surname_index: int | None = None
     lowered = [t.lower() for t in kept]
+    hyphenated = [i for i, t in enumerate(kept) if "-" in t.strip("-")]
     if comma_surname is not None and comma_surname in lowered:
         surname_index = lowered.index(comma_surname)
     else:
         kept_caps = [i for i, t in enumerate(kept) if _CAPS_RE.match(t)] if mixed_case else []
         if len(kept_caps) == 1:
             surname_index = kept_caps[0]
+        elif len(kept) == 2 and len(hyphenated) == 1:
+            # Taiwan and Hong Kong hyphenate the given name: in "Chih-ming Hsu" the other word is
+            # the surname, whichever side it stands on.
+            surname_index = 1 - hyphenated[0]
     return LatinName(tuple(lowered), surname_index, tuple(english), initials)
 
 
@@ -216,3 +243,43 @@ def _segment_hyphenated(token: str, system: str) -> tuple[str, ...] | None:
             return None
         out.extend(seg)
     return tuple(out)
+
+
+def full_systems(name: LatinName) -> set[str]:
+    """The systems ('py', 'wg', 'ct') in which every token of the name reads. Cantonese counts
+    only listed spellings here, not the skeletons it otherwise accepts: almost any typo'd pinyin
+    collapses to some Cantonese skeleton ("Haiihong")."""
+    strict = cantonese.spellings()
+    parts = [p for t in name.tokens for p in t.replace("'", "").replace(":", "").split("-") if p]
+
+    def plausible(seg: tuple[str, ...] | None) -> bool:
+        # A word of a Chinese name is one or two syllables ("Dawen", "Tai-man"); a reading that
+        # needs three for one word is a typo read by accident ("Haaoming" as ha-ao-ming).
+        return seg is not None and len(seg) <= 2
+
+    def reads(system: str) -> bool:
+        if system == "ct":
+            return all(p in LATIN_ALIASES or _segment(p, strict) is not None for p in parts)
+        return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
+
+    return {s for s in ("py", "wg", "ct") if reads(s)}
+
+
+def surname_last_readings(name: LatinName) -> list[tuple[tuple[str, ...], int]]:
+    """Readings (in every system) that exist only because the surname was guessed to be last:
+    the order was not marked by case or comma, and the name was also read as written."""
+    if name.surname_index is not None or len(name.tokens) < 2:
+        return []
+    out = []
+    for system in ("py", "wg", "ct"):
+        found = readings(name, system)
+        if len(found) == 2 and found[1] != found[0]:
+            out.append(found[1])
+    return out
+
+
+def uses_personal(name: LatinName, system: str) -> bool:
+    """Does reading the name in ``system`` go through a personal spelling (Lee for li)?"""
+    inventory = mandarin.PINYIN_SYLLABLES if system == "py" else mandarin.COARSE_SYLLABLES
+    parts = [p for t in name.tokens for p in t.replace("'", "").split("-") if p]
+    return any(p in PERSONAL_SPELLINGS and len(_segment(p, inventory, False, system == "py") or ()) != 1 for p in parts)

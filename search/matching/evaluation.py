@@ -27,12 +27,17 @@ class Tally:
     positive: bool
     n: int = 0
     said_match: int = 0
+    said_possible: int = 0  # judged possible (worth a look), not a match
     blocked: int = 0
     misses: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.said_match / self.n if self.n else 0.0
+
+    @property
+    def rate_with_possible(self) -> float:
+        return (self.said_match + self.said_possible) / self.n if self.n else 0.0
 
 
 def _profile(d: dict[str, Any]) -> EntityProfile:
@@ -59,6 +64,7 @@ def evaluate(pairs: Iterable[Pair], threshold: float | None = None) -> dict[str,
         matched = blocked and (decision.match if threshold is None else decision.score >= threshold)
         t.n += 1
         t.said_match += int(matched)
+        t.said_possible += int(blocked and threshold is None and decision.verdict == "possible")
         t.blocked += int(blocked)
         if matched != pair.positive and len(t.misses) < 5:
             t.misses.append(f"{pair.query['name']} | {pair.record['name']} | {decision.score}")
@@ -138,11 +144,15 @@ def _romanized_given(name: str) -> bool:
 
 def format_table(tallies: dict[str, Tally]) -> str:
     """A Markdown table: category, kind, pairs, rate (recall or false-alarm rate), blocking recall."""
-    lines = ["| category | kind | pairs | recall / false alarms | blocking recall |", "|---|---|---:|---:|---:|"]
+    lines = [
+        "| category | kind | pairs | matches: recall / false alarms | matches ∪ possible | blocking recall |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for name in sorted(tallies, key=lambda k: (not tallies[k].positive, k)):
         t = tallies[name]
         kind = "positive" if t.positive else "negative"
         rate = f"{t.rate:.3f}" if t.positive else f"{t.rate:.3f} FA"
+        both = f"{t.rate_with_possible:.3f}" if t.positive else f"{t.rate_with_possible:.3f} flagged"
         block = f"{t.blocked / t.n:.3f}" if t.positive and t.n else "—"
-        lines.append(f"| {name} | {kind} | {t.n} | {rate} | {block} |")
+        lines.append(f"| {name} | {kind} | {t.n} | {rate} | {both} | {block} |")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ class Match:
             "id_number": r.id_number,
             "gender": r.gender,
             "score": self.decision.score,
+            "verdict": self.decision.verdict,
+            **({"doubt": self.decision.doubt} if self.decision.doubt else {}),
             "explanation": [f.to_dict() for f in self.decision.features],
         }
 
@@ -50,6 +52,7 @@ class Result:
     query_id: str | None
     query: Query | None = None
     matches: list[Match] = field(default_factory=list)
+    possible: list[Match] = field(default_factory=list)  # worth a human look, not confirmed
     candidates: int = 0
     entity_types: list[str] = field(default_factory=lambda: ["person"])
     assumed: str | None = None  # why these entity types, when the query named none
@@ -82,6 +85,7 @@ class Result:
             "offices": self.offices(),
             "searched_as": self.entity_types,
             "matches": [m.to_dict() for m in self.matches],
+            "possible": [m.to_dict() for m in self.possible],
             "entities": [e.to_dict(n) for n, e in enumerate(self.entities, start=1)],
             "summary": describe(self.entities),
         }
@@ -189,16 +193,21 @@ class Matcher:
     ) -> list[Result]:
         """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
         results = [Result(q.query_id, q) for q in queries]
+        query_profiles: dict[int, list[EntityProfile]] = {}
         for lk, cands in zip(lookups, all_cands, strict=True):
             res = results[lk.query]
-            res.matches.extend(self._verdicts(lk.profile, cands, None))
+            for m in self._verdicts(lk.profile, cands, None):
+                (res.matches if m.decision.match else res.possible).append(m)
             res.candidates += len(cands)
             res.entity_types = lk.plan.entity_types
             res.assumed = lk.plan.assumed
-        for res in results:
-            if len(res.entity_types) > 1:
-                res.matches.sort(key=_rank)
+            query_profiles.setdefault(lk.query, []).append(lk.profile)
+        for i, res in enumerate(results):
+            demote_ambiguous_spellings(res, query_profiles.get(i, []), self._profile_of)
+            res.matches.sort(key=_rank)
+            res.possible.sort(key=_rank)
             del res.matches[limit:]
+            del res.possible[limit:]
             res.entities = group([m.record for m in res.matches], self._profile_of)
         return results
 
@@ -216,7 +225,8 @@ class Matcher:
             if entry is None:
                 continue
             decision = score(qp, entry[1])
-            if decision.match or (floor is not None and decision.score >= floor):
+            kept = decision.verdict != "none" if floor is None else decision.score >= floor
+            if kept:
                 out.append(Match(entry[0], decision))
         out.sort(key=_rank)
         return out
@@ -248,3 +258,30 @@ class Matcher:
 def _rank(m: Match) -> tuple[int, float, str, str]:
     """Matches first, then by score, office, record id: a stable order for every answer."""
     return (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id)
+
+
+def demote_ambiguous_spellings(
+    res: Result, profiles: Sequence[EntityProfile], profile_of: Callable[[Record], EntityProfile]
+) -> None:
+    """A romanized name with nothing else (no ID, no birth date) that reads as two different
+    Chinese names among the matches confirms neither: "Wong Yuk-man" is 黃毓民 *and* 王育敏 in
+    Cantonese (real-name benchmark). Those matches become possible, saying which names it fits."""
+    if not profiles or any(p.names and any(n.han for n in p.names) for p in profiles):
+        return
+    if any(p.identifiers or p.birth_date for p in profiles):
+        return
+    by_reading = [m for m in res.matches if _via_reading(m)]
+    names = sorted({n.han for m in by_reading for n in profile_of(m.record).names if n.han})
+    if len(names) < 2:
+        return
+    doubt = f"the spelling fits {len(names)} different Chinese names ({', '.join(names)}): an ID number or birth date would decide"
+    for m in by_reading:
+        m.decision.match, m.decision.verdict, m.decision.doubt = False, "possible", doubt
+        res.matches.remove(m)
+        res.possible.append(m)
+
+
+def _via_reading(m: Match) -> bool:
+    """Did the name agreement go through a reading (pinyin, Wade-Giles, Cantonese), not characters?"""
+    name = next((f for f in m.decision.features if f.feature == "name"), None)
+    return name is not None and any(f"({label}:" in name.detail for label in ("pinyin", "Wade-Giles", "Cantonese"))

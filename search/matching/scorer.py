@@ -20,10 +20,14 @@ from typing import Any
 from indexer.names.identifiers import Identifier
 from indexer.names.text import fold_width
 from indexer.records import EntityProfile
-from search.matching.similarity import SYSTEM_LABELS, NameMatch, company_similarity, person_similarity
+from search.matching.similarity import SYSTEM_LABELS, NameMatch, company_similarity, guesses, person_similarity
 
 # Verdict threshold. Dev-seed sweep (bench/accuracy.py --sweep): F1 is flat between 0.78 and 0.84.
 THRESHOLD = 0.80
+# Below the threshold but at least this, with nothing conflicting: "possible", worth a human look.
+POSSIBLE = 0.70
+# Uncertain steps a name agreement may rest on and still be confirmed without an ID or birth date.
+MAX_STEPS = 1
 
 ID_CONFLICT = 0.45  # namesake_id_conflict: same name, different verified ID number
 UNVERIFIED_ID_CONFLICT = 0.75  # a bad check digit may be a typo of the same number
@@ -57,11 +61,14 @@ class Feature:
 
 @dataclass(slots=True)
 class Decision:
-    """The scorer's verdict on one candidate."""
+    """The scorer's verdict on one candidate: ``match`` (the same entity), ``possible`` (worth a
+    human look, not confirmed; ``doubt`` says why) or ``none``."""
 
     score: float
     match: bool
     features: list[Feature] = field(default_factory=list)
+    verdict: str = "none"
+    doubt: str | None = None
 
 
 def _name_feature(m: NameMatch) -> Feature:
@@ -206,7 +213,33 @@ def score(query: EntityProfile, candidate: EntityProfile) -> Decision:
         s = _company_evidence(query, candidate, s, features, same_id is not None)
 
     s = max(0.0, min(1.0, s))
-    return Decision(round(s, 4), s >= THRESHOLD, features)
+    dob_same = bool(
+        query.birth_date and candidate.birth_date and _dates(query.birth_date, candidate.birth_date) == "match"
+    )
+    verdict, doubt = _verdict(s, name, features, same_id is not None or dob_same)
+    return Decision(round(s, 4), verdict == "match", features, verdict, doubt)
+
+
+def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirmed: bool) -> tuple[str, str | None]:
+    """The ladder of evidence: a score over the threshold is a match when its name agreement rests
+    on at most one uncertain step, or when an identical ID or birth date confirms it; two stacked
+    guesses (a surname assumed last *and* a fuzzy initial; 韓振 for "Fan Cheng" through f/h, ch/zh
+    and n/ng) are only possible. Below the threshold, a candidate with nothing conflicting is
+    possible down to :data:`POSSIBLE`."""
+    steps = name.steps if name is not None else ()
+    weight = guesses(steps)
+    conflict = any(isinstance(f.value, float) and f.value <= -1.0 for f in features)
+    if s >= THRESHOLD:
+        if weight > MAX_STEPS and not confirmed:
+            return (
+                "possible",
+                f"rests on {weight} guesses ({'; '.join(steps)}): an ID number or birth date would confirm it",
+            )
+        return "match", None
+    if s >= POSSIBLE and not conflict:
+        why = f"; {'; '.join(steps)}" if steps else ""
+        return "possible", f"score {s:.2f} is below the {THRESHOLD:.2f} of a match{why}"
+    return "none", None
 
 
 def _company_evidence(

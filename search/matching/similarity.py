@@ -52,6 +52,9 @@ class NameMatch:
     candidate: str
     query_reading: str = ""
     candidate_reading: str = ""
+    # The uncertain steps this agreement rests on ("fuzzy initial f/h", "surname taken to be last",
+    # "洋 read as xiang"): one is a variant, two stacked are a guess (scorer: never confirmed alone).
+    steps: tuple[str, ...] = ()
 
 
 def string_similarity(a: str, b: str) -> float:
@@ -71,35 +74,104 @@ def is_syllable(s: str) -> bool:
 
 
 @lru_cache(maxsize=200_000)
-def syllable_similarity(a: str, b: str) -> float:
+def syllable_similarity(a: str, b: str, system: str = "any") -> float:
     """Two syllables: identical 1.0, same fuzzy-pinyin class (chen/cheng, zhang/zang) 0.85,
     else half their string similarity: two different syllables are two different characters, so
     "Chen Dewen" must not reach 陈大文 (benchmark: romanized_one_syllable_off)."""
     if a == b:
         return 1.0
-    if fuzzy(a) == fuzzy(b) or fuzzy(coarse(a)) == fuzzy(coarse(b)):
+    # Two pinyin syllables are close only in the pinyin fuzzy classes; merging them through coarse
+    # Wade-Giles as well (jin/qin are both "chin") let "Jin Ming" reach 覃明 (issue #14).
+    if fuzzy(a) == fuzzy(b) or (system == "any" and fuzzy(coarse(a)) == fuzzy(coarse(b))):
         return 0.85
+    if system == "py" and a.replace("v", "u") == b.replace("v", "u"):
+        return 0.85  # ü written u (吕 Lu): the pre-2012 passport form, ambiguous with 卢 lu
     if not (is_syllable(a) and is_syllable(b)):
         return string_similarity(a, b)  # a typo'd token ("yng" for yang) is not another syllable
     return 0.5 * string_similarity(a, b)
 
 
-def reading_similarity(a: Reading, b: Reading) -> float:
+def reading_similarity(a: Reading, b: Reading, system: str = "any") -> float:
     """Two readings (surname, given syllables...): a third surname, two thirds given name. The
     given name is compared joined, which absorbs different syllable splits (dawen / da wen)."""
     if a == b:
         return 1.0
-    surname = syllable_similarity(a[0], b[0])
+    a, b = join_double_surname(a, b)
+    surname = syllable_similarity(a[0], b[0], system)
     ga, gb = a[1:], b[1:]
     joined = string_similarity("".join(ga), "".join(gb))
     if len(ga) == len(gb) and ga:
-        aligned = sum(syllable_similarity(x, y) for x, y in zip(ga, gb, strict=True)) / len(ga)
+        aligned = sum(syllable_similarity(x, y, system) for x, y in zip(ga, gb, strict=True)) / len(ga)
         # A dropped letter can leave another valid syllable ("xinlan" → "xilan"): the joined
         # spelling, slightly discounted, keeps such typos in reach (benchmark: latin_typo).
         given = max(aligned, JOINED_DISCOUNT * joined)
     else:
         given = joined
     return (surname + 2.0 * given) / 3.0
+
+
+def join_double_surname(a: Reading, b: Reading) -> tuple[Reading, Reading]:
+    """Two surnames written apart on one side and as one on the other (張廖 changliao / "Chang
+    Liao Wan-chien", 林鄭 / "Lam Cheng Yuet-ngor"): compare them joined."""
+    if len(a) == len(b) + 1 and a[0] + a[1] == b[0]:
+        return (a[0] + a[1], *a[2:]), b
+    if len(b) == len(a) + 1 and b[0] + b[1] == a[0]:
+        return a, (b[0] + b[1], *b[2:])
+    return a, b
+
+
+def reading_steps(a: Reading, b: Reading, system: str = "any") -> tuple[str, ...]:
+    """The uncertain steps between two readings compared syllable by syllable: each fuzzy-class
+    syllable pair (chen/cheng, fan/han), and a spelling that only meets as a slip of the keyboard
+    (the joined given name rescued it where the syllables differ)."""
+    if a == b:
+        return ()
+    a, b = join_double_surname(a, b)
+    if a == b:
+        return ()
+    steps: list[str] = []
+    pairs = [(a[0], b[0])]
+    ga, gb = a[1:], b[1:]
+    aligned = len(ga) == len(gb) and bool(ga)
+    if aligned:
+        pairs += list(zip(ga, gb, strict=True))
+    for x, y in pairs:
+        if x != y and syllable_similarity(x, y, system) == 0.85:
+            steps.append(f"fuzzy {x}/{y}")
+    if ga != gb and "".join(ga) != "".join(gb):
+        joined = JOINED_DISCOUNT * string_similarity("".join(ga), "".join(gb))
+        syllables = (
+            sum(syllable_similarity(x, y, system) for x, y in zip(ga, gb, strict=True)) / len(ga) if aligned else 0.0
+        )
+        if joined > syllables:
+            # Only the joined spelling brings them close. If every syllable on both sides is a
+            # real one, it is another syllable (晶 jing for 明 ming: another character), not a
+            # slip of the keyboard, and it weighs as two guesses.
+            real = all(is_syllable(x) and x not in INTERJECTIONS for x in (*ga, *gb))
+            what = DIFFERENT_SYLLABLE if real else "taken for a slip"
+            steps.append(f"spelling {''.join(ga)}/{''.join(gb)} {what}")
+    return tuple(steps)
+
+
+def _provenance(form: NameForm, reading: Reading, system: str) -> list[str]:
+    """The guesses behind one side's reading in ``system``: a surname assumed last, a secondary
+    reading of a character, a pinyin spelling converted to Wade-Giles, a personal spelling."""
+    steps = []
+    if system not in form.systems and form.systems - {"ct"}:
+        # A name written whole in pinyin or Wade-Giles, read in another system, reaches unrelated
+        # characters ("Jin Ming" as Wade-Giles "chin ming" is 覃明). Not for a name that reads
+        # whole only as Cantonese: a typo'd pinyin name often does ("Haiihong").
+        written = "/".join(SYSTEM_LABELS[s] for s in sorted(form.systems))
+        steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
+    if reading in form.surname_last:
+        steps.append(f"{form.original}: surname taken to be the last word")
+    if system != "ct" and reading in form.secondary:
+        steps.append(f"{form.original}: read as {' '.join(reading)}, {RARE_READING}")
+    if system == "wg" and reading in form.converted:
+        steps.append(f"{form.original}: pinyin spelling compared as Wade-Giles")
+    if system != "ct" and reading in form.personal:
+        steps.append(f"{form.original}: a personal spelling (Taiwan / Hong Kong)")
+    return steps
 
 
 def sets_similarity(reading: Reading, sets: tuple[tuple[str, ...], ...]) -> float:
@@ -116,35 +188,75 @@ def _shown(r: Reading) -> str:
     return " ".join(r)
 
 
+def _usable(form: NameForm, other: NameForm, system: str) -> tuple[Reading, ...]:
+    """A form's readings in one system that may meet ``other``: a romanized name's pinyin
+    converted to Wade-Giles never meets a Chinese-script name (覃明 is not "Jin Ming")."""
+    readings = form.readings(system)
+    if system == "wg" and form.converted and other.han:
+        return tuple(r for r in readings if r not in form.converted)
+    return readings
+
+
+# Pinyin syllables no given name uses (嗯 ng, 呣 m): a typo that segments into one is still a typo.
+INTERJECTIONS = frozenset({"n", "ng", "m", "hm", "hng"})
+
+# Guesses that weigh as two on their own: a reading names rarely use ("Wang Xiang" reaches 王洋
+# only through 洋 xiang), and one real syllable for another.
+RARE_READING = "a reading names rarely use"
+DIFFERENT_SYLLABLE = "differs by a whole syllable"
+
+
+def guesses(steps: tuple[str, ...]) -> int:
+    """How many guesses the steps weigh: a rare reading or a different syllable counts two."""
+    return sum(2 if RARE_READING in s or DIFFERENT_SYLLABLE in s else 1 for s in steps)
+
+
+# What one uncertain step costs when choosing between agreements: an exact reading reached by
+# one guess beats a near reading reached by none only if it is this much closer.
+STEP_COST = 0.05
+
+
+def _better(new: NameMatch, best: NameMatch | None) -> bool:
+    """Is ``new`` the better explanation? Similarity, less a cost per guess it rests on."""
+    if best is None:
+        return True
+    return new.similarity - STEP_COST * guesses(new.steps) > best.similarity - STEP_COST * guesses(best.steps)
+
+
 def _best_reading(a: NameForm, b: NameForm, systems: tuple[str, ...]) -> NameMatch | None:
     best: NameMatch | None = None
     for system in systems:
-        ra, rb = a.readings(system), b.readings(system)
+        ra, rb = _usable(a, b, system), _usable(b, a, system)
         if not ra or not rb:
             continue
         shared = set(ra) & set(rb)
         if shared:
-            r = next(x for x in ra if x in shared)
-            sim = EXACT_READING[system]
-            if best is None or sim > best.similarity:
-                best = NameMatch(sim, system, a.original, b.original, _shown(r), _shown(r))
+            # The shared reading with the fewest guesses behind it.
+            options = [(_provenance(a, r, system) + _provenance(b, r, system), r) for r in ra if r in shared]
+            steps, r = min(options, key=lambda o: len(o[0]))
+            found = NameMatch(EXACT_READING[system], system, a.original, b.original, _shown(r), _shown(r), tuple(steps))
+            best = found if _better(found, best) else best
             continue
         for x in ra[:_FUZZY_READINGS]:
             for y in rb[:_FUZZY_READINGS]:
-                sim = reading_similarity(x, y) * EXACT_READING[system]
-                if best is None or sim > best.similarity:
-                    best = NameMatch(sim, system, a.original, b.original, _shown(x), _shown(y))
+                sim = reading_similarity(x, y, system) * EXACT_READING[system]
+                steps = [*_provenance(a, x, system), *_provenance(b, y, system), *reading_steps(x, y, system)]
+                found = NameMatch(sim, system, a.original, b.original, _shown(x), _shown(y), tuple(steps))
+                best = found if _better(found, best) else best
         if system == "ct" and (a.han or b.han):
             han, latin, flip = (a, b, False) if a.han else (b, a, True)
             for x in latin.ct[:_FUZZY_READINGS]:
                 sim = sets_similarity(x, han.ct_sets)
-                if sim >= 1.0 or sim * EXACT_READING[system] > (best.similarity if best else 0.0):
-                    shown_han = " ".join(o[0] for o in han.ct_sets)
-                    sim = EXACT_READING[system] if sim >= 1.0 else sim * EXACT_READING[system]
-                    qa, qc = (_shown(x), shown_han) if not flip else (shown_han, _shown(x))
-                    if sim >= 1.0 * EXACT_READING[system]:
-                        qa = qc = _shown(x)
-                    best = NameMatch(sim, system, a.original, b.original, qa, qc)
+                shown_han = " ".join(o[0] for o in han.ct_sets)
+                sim = EXACT_READING[system] if sim >= 1.0 else sim * EXACT_READING[system]
+                qa, qc = (_shown(x), shown_han) if not flip else (shown_han, _shown(x))
+                if sim >= EXACT_READING[system]:
+                    qa = qc = _shown(x)
+                steps = _provenance(latin, x, system)
+                if sim < EXACT_READING[system]:
+                    steps += [f"fuzzy {p}/{o[0]}" for p, o in zip(x, han.ct_sets, strict=False) if p not in o]
+                found = NameMatch(sim, system, a.original, b.original, qa, qc, tuple(steps))
+                best = found if _better(found, best) else best
     return best
 
 
@@ -155,18 +267,26 @@ def person_similarity(a: NameForm, b: NameForm) -> NameMatch:
             return NameMatch(1.0, "chars", a.original, b.original, a.han, b.han)
         if a.py and b.py and a.py[0] == b.py[0]:
             # Primary readings only: 潘 may also read bo, but 王曦潘 and 王曦博 are not homophones
-            # to a typist (benchmark: one_char_off).
+            # to a typist (benchmark: one_char_off). Each different character is one guess: a
+            # typist slips once; 陳學聖 / 陳雪生 (two) are two people (real-name benchmark).
             sim = HOMOPHONE if a.surname == b.surname else SURNAME_HOMOPHONE
-            return NameMatch(sim, "py", a.original, b.original, _shown(a.py[0]), _shown(b.py[0]))
+            steps = tuple(f"homophone {x}/{y}" for x, y in zip(a.han, b.han, strict=False) if x != y)
+            return NameMatch(sim, "py", a.original, b.original, _shown(a.py[0]), _shown(b.py[0]), steps)
         char_sim = string_similarity(a.han, b.han)
-        sound_sim = reading_similarity(a.py[0], b.py[0]) * EXACT_READING["py"] if a.py and b.py else 0.0
+        sound_sim = reading_similarity(a.py[0], b.py[0], "py") * EXACT_READING["py"] if a.py and b.py else 0.0
         # One character off in writing *and* in sound is another person (陈大文 / 陈大武), so the
         # character and sound evidence are averaged rather than maxed.
         sim = 0.5 * char_sim + 0.5 * sound_sim
         return NameMatch(sim, "chars", a.original, b.original, a.han, b.han)
     if not a.han and not b.han and a.folded == b.folded:
         return NameMatch(1.0, "latin", a.original, b.original, a.folded, b.folded)
-    found = _best_reading(a, b, ("py", "wg", "ct"))
+    systems: tuple[str, ...] = ("py", "wg", "ct")
+    shared = a.systems & b.systems
+    if not a.han and not b.han and shared:
+        # Two romanized names written in a common system meet only in it: "Lin Chih-chia" and
+        # "Lin Shih-chia" are Wade-Giles, and read as broken pinyin they look like a typo.
+        systems = tuple(s for s in systems if s in shared)
+    found = _best_reading(a, b, systems)
     if found is None:
         return NameMatch(0.0, "latin", a.original, b.original)
     return found
