@@ -15,7 +15,7 @@ from indexer.intake.readers import FileError
 from indexer.records import OFFICES
 from search.ingest import LoadReport, load_file
 from search.matching.entities import describe
-from search.matching.matcher import Matcher
+from search.matching.matcher import Matcher, Result
 from search.matching.query import Query
 from search.storage.base import Store, doc_id
 from search.storage.factory import open_records, open_store
@@ -231,6 +231,7 @@ def search(
         click.echo(f"({result.assumed})")
     if not result.seen:
         click.echo(f"{name}: not seen by any partner office ({result.candidates} candidates checked)")
+        _echo_possible(result)
         return
     held = ", ".join(f"{o} ({n})" for o, n in result.offices().items())
     click.echo(f"{name}: seen by {len(result.offices())} office(s): {held}")
@@ -248,3 +249,18 @@ def search(
             click.echo(f"  {m.decision.score:.3f}  {r.office}  {r.record_id:<16} {r.name}  {facts}".rstrip())
             for f in m.decision.features:
                 click.echo(f"           {f.detail}")
+    _echo_possible(result)
+
+
+def _echo_possible(result: Result) -> None:
+    """The records worth a human look but not confirmed, each with why it is only possible."""
+    if not result.possible:
+        return
+    click.echo(f"worth a look, not confirmed ({len(result.possible)}):")
+    for m in result.possible:
+        r = m.record
+        facts = "  ".join(v for v in (r.birth_date, r.id_number, r.gender) if v)
+        click.echo(f"  {m.decision.score:.3f}  {r.office}  {r.record_id:<16} {r.name}  {facts}".rstrip())
+        for f in m.decision.features:
+            click.echo(f"           {f.detail}")
+        click.echo(f"           only possible: {m.decision.doubt}")

@@ -63,6 +63,7 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
             {
                 "query_id": r["query_id"],
                 "matches": [[doc_id(m["office"], m["record_id"]), m["score"]] for m in r["matches"]],
+                "possible": [[doc_id(m["office"], m["record_id"]), m["score"]] for m in r["possible"]],
             }
             for r in results
         ],

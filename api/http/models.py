@@ -82,6 +82,14 @@ class MatchOut(BaseModel):
     id_number: str | None = None
     gender: str | None = None
     score: float
+    verdict: Literal["match", "possible"] = Field(
+        default="match", description="match: judged the same entity; possible: worth a human look, not confirmed."
+    )
+    doubt: str | None = Field(
+        default=None,
+        description="Why a possible record is only possible.",
+        examples=["rests on 2 guesses (fuzzy fan/han; fuzzy cheng/chen): an ID number or birth date would confirm it"],
+    )
     explanation: list[FeatureOut]
 
 
@@ -117,6 +125,9 @@ class ResultOut(BaseModel):
     searched_as: list[str] = Field(description="The entity types searched.", examples=[["person", "company"]])
     assumed: str | None = Field(default=None, description="Why, when the query gave no entity_type.")
     matches: list[MatchOut]
+    possible: list[MatchOut] = Field(
+        description="Records worth a human look but not confirmed (seen stays false for these alone)."
+    )
     entities: list[EntityOut] = Field(description="The matches grouped into distinct entities (namesakes apart).")
     summary: str = Field(
         examples=[

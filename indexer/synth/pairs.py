@@ -24,6 +24,13 @@ from indexer.synth.pairs_companies import (
     company_traditional,
     company_uscc_conflict,
 )
+from indexer.synth.pairs_guesses import (
+    pinyin_wg_collision,
+    rare_reading_other_name,
+    stacked_fuzzy_other_person,
+    taiwan_passport,
+    titled_name,
+)
 from indexer.synth.pairs_people import (
     compound_surname,
     fuzzy_pinyin_romanized,
@@ -70,6 +77,8 @@ CATEGORIES: dict[str, PairFn] = {
         namesake_dob_conflict, namesake_id_conflict, namesake_gender_conflict, one_char_off,
         surname_homophone, romanized_one_syllable_off, other_person_same_surname,
         company_other_industry, company_other_city, company_uscc_conflict,
+        taiwan_passport, titled_name,
+        stacked_fuzzy_other_person, rare_reading_other_name, pinyin_wg_collision,
     )
 }  # fmt: skip
 

@@ -157,11 +157,12 @@ def _provenance(form: NameForm, reading: Reading, system: str) -> list[str]:
     """The guesses behind one side's reading in ``system``: a surname assumed last, a secondary
     reading of a character, a pinyin spelling converted to Wade-Giles, a personal spelling."""
     steps = []
-    if system not in form.systems and form.systems - {"ct"}:
+    mandarin_written = form.systems - {"ct"}
+    if (system not in form.systems or system == "ct") and mandarin_written and system not in mandarin_written:
         # A name written whole in pinyin or Wade-Giles, read in another system, reaches unrelated
-        # characters ("Jin Ming" as Wade-Giles "chin ming" is 覃明). Not for a name that reads
-        # whole only as Cantonese: a typo'd pinyin name often does ("Haiihong").
-        written = "/".join(SYSTEM_LABELS[s] for s in sorted(form.systems))
+        # characters ("Jin Ming" as Wade-Giles "chin ming" is 覃明; "Li Ying" as Cantonese is 李景).
+        # Not for a name that reads whole only as Cantonese: a typo'd pinyin name often does.
+        written = "/".join(SYSTEM_LABELS[s] for s in sorted(mandarin_written))
         steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
     if reading in form.surname_last:
         steps.append(f"{form.original}: surname taken to be the last word")

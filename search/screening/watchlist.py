@@ -61,6 +61,7 @@ CSV_COLUMNS = (
     "query_id_number",
     "query_gender",
     "seen",
+    "verdict",
     "rank",
     "entity",
     "score",
@@ -72,6 +73,7 @@ CSV_COLUMNS = (
     "matched_id_number",
     "matched_gender",
     "explanation",
+    "doubt",
     "error",
 )
 
@@ -144,23 +146,28 @@ def safe_cell(value: Any) -> str:
 
 
 def csv_rows(line: int, query_name: str, result: dict[str, Any]) -> list[list[str]]:
-    """Rows of the CSV output for one query's result (or error): one per match, or one saying
-    "false" (not seen) or "rejected" (the row could not be checked, with the reason)."""
+    """Rows of the CSV output for one query's result (or error): one per match (verdict
+    "match"), one per record worth a look (verdict "possible", with its doubt), or a single row
+    saying "false" (not seen) or "rejected" (the row could not be checked, with the reason)."""
     q = result.get("query") or {}
     base = [result.get("query_id"), line, query_name, q.get("birth_date"), q.get("id_number"), q.get("gender")]
     blank = [""] * (len(CSV_COLUMNS) - len(base) - 2)
     if result.get("error"):
         return [[safe_cell(v) for v in [*base, "rejected", *blank, result["error"]]]]
     matches = result.get("matches") or []
-    if not matches:
+    possible = result.get("possible") or []
+    if not matches and not possible:
         return [[safe_cell(v) for v in [*base, "false", *blank, ""]]]
     entity_of = {i: e["entity"] for e in result.get("entities") or [] for i in e["matches"]}
+    seen = "true" if matches else "false"
     out = []
-    for rank, m in enumerate(matches, start=1):
+    ranked = [(m, "match", entity_of.get(i, "")) for i, m in enumerate(matches)]
+    ranked += [(m, "possible", "") for m in possible]
+    for rank, (m, verdict, entity) in enumerate(ranked, start=1):
         why = "; ".join(f["detail"] for f in m["explanation"])
         row = [
-            *base, "true", rank, entity_of.get(rank - 1, ""), m["score"], m["office"], m["record_id"],
-            m["entity_type"], m["name"], m.get("birth_date"), m.get("id_number"), m.get("gender"), why, "",
+            *base, seen, verdict, rank, entity, m["score"], m["office"], m["record_id"], m["entity_type"],
+            m["name"], m.get("birth_date"), m.get("id_number"), m.get("gender"), why, m.get("doubt") or "", "",
         ]  # fmt: skip
         out.append([safe_cell(v) for v in row])
     return out
