@@ -1,4 +1,5 @@
-"""Accuracy benchmark: the synthetic variant categories and the real HK LegCo name list.
+"""Accuracy benchmark: the synthetic variant categories, the real HK LegCo name pairs, and the
+real-name store benchmark (Taiwan legislators, HK LegCo, NPC deputies from Wikidata).
 
     python bench/accuracy.py [--seed 11] [--per-category 200] [--sweep]
 
@@ -12,6 +13,7 @@ import argparse
 import time
 
 from search.matching.evaluation import benchmark, evaluate, format_table, legco_pairs, summary
+from search.matching.real_names import evaluate_real, format_real, real_summary
 
 
 def main() -> None:
@@ -45,6 +47,19 @@ def main() -> None:
     for k, t in legco.items():
         for m in t.misses[:5]:
             print(f"  {k}: {m}")
+
+    t0 = time.perf_counter()
+    real = evaluate_real()
+    s3 = real_summary(real)
+    print(f"\n## Real names in a store (Wikidata TW/HK/NPC, {time.perf_counter() - t0:.1f} s)\n")
+    print(
+        f"precision of matches {s3['precision']:.4f} ({int(s3['wrong'])} of {int(s3['matched'])} wrong)  "
+        f"recall of matches {s3['recall']:.4f}  of matches ∪ possible {s3['recall_possible']:.4f}\n"
+    )
+    print(format_real(real))
+    for k, t in sorted(real.items()):
+        for m in t.examples:
+            print(f"  wrong: {k}: {m}")
 
     if args.sweep:
         print("\n## Threshold sweep")

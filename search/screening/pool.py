@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
+from indexer.records import warm_up
 from search.errors import InvalidInput
 from search.matching.matcher import Matcher
 from search.matching.query import Query
@@ -28,7 +29,9 @@ _worker_matcher: Matcher | None = None  # this worker process's own matcher (set
 
 
 def open_matcher(settings: Settings) -> Matcher:
-    """A matcher over a newly opened store, with the settings' candidate count and query limits."""
+    """A matcher over a newly opened store, with the settings' candidate count and query limits.
+    The name tables load now, not inside the first chunk's timing (they load on first use)."""
+    warm_up()
     return Matcher(open_store(settings), settings.candidates, settings.max_name_length)
 
 
