@@ -57,9 +57,9 @@ def main() -> None:
         f"recall of matches {s3['recall']:.4f}  of matches ∪ possible {s3['recall_possible']:.4f}\n"
     )
     print(format_real(real))
-    for k, t in sorted(real.items()):
-        for m in t.examples:
-            print(f"  wrong: {k}: {m}")
+    for name, tally in sorted(real.items()):
+        for m in tally.examples:
+            print(f"  wrong: {name}: {m}")
 
     if args.sweep:
         print("\n## Threshold sweep")
