@@ -16,6 +16,7 @@ import httpx
 
 from search.settings import Settings
 from tests.backends import Backend
+from tests.conftest import wait_until
 from tests.test_cli import run
 
 COMPANY_HAN = "广州市星辉贸易有限公司"
@@ -209,3 +210,30 @@ def test_readme_query_examples_are_real_outputs(api: httpx.Client, loaded: Setti
     for got in (answer, shown):
         got.pop("took_ms")
     assert answer == shown
+
+
+def test_possible_is_said_everywhere_and_never_seen(api: httpx.Client, tokens: dict[str, str]) -> None:
+    """ "Chen Dewen" is one whole syllable off 陳大文: not seen, but every 陳大文 record is worth a
+    look, with why; OpenRefine never calls it a match; a screening's CSV says "possible"."""
+    [result] = api.post("/match", json={"queries": [{"name": "Chen Dewen", "entity_type": "person"}]}).json()["results"]
+    assert result["seen"] is False and result["matches"] == []
+    offices = {m["office"] for m in result["possible"]}
+    assert {"CN-GD", "CN-HK", "CN-MO", "CN-FJ"} <= offices, result["possible"]
+    for m in result["possible"]:
+        assert m["verdict"] == "possible" and "differs by a whole syllable" in m["doubt"]
+    # The same name with the right syllable is a match, and no longer only possible.
+    [exact] = api.post("/match", json={"queries": [{"name": "Chen Dawen", "entity_type": "person"}]}).json()["results"]
+    assert exact["seen"] is True and all(m["verdict"] == "match" for m in exact["matches"])
+    batch = json.dumps({"q0": {"query": "Chen Dewen", "type": "person"}})
+    found = api.post("/reconcile", data={"queries": batch}).json()["q0"]["result"]
+    assert found and not any(c["match"] for c in found)
+    headers = {"Authorization": f"Bearer {tokens['analyst']}"}
+    rows = [{"query_id": "p", "name": "Chen Dewen", "entity_type": "person"}]
+    job = api.post("/screenings", json={"rows": rows}, headers=headers).json()
+    wait_until(
+        lambda: api.get(f"/screenings/{job['id']}", headers=headers).json()["status"] == "done", 60, "the screening"
+    )
+    text = api.get(f"/screenings/{job['id']}/results", params={"format": "csv"}, headers=headers).text
+    csv_rows = list(csv.DictReader(text.lstrip("\ufeff").splitlines()))
+    assert csv_rows and {r["verdict"] for r in csv_rows} == {"possible"} and {r["seen"] for r in csv_rows} == {"false"}
+    assert all(r["doubt"] for r in csv_rows)

@@ -129,6 +129,20 @@ def test_namesakes_apart_own_office_not_a_partner_and_chinese_explanations(
     shot(page, "namesakes-zh")
 
 
+def test_worth_a_look_section(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    """A syllable off: "not seen", and under it the records worth a look, each saying why."""
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    page.fill("#name", "Chen Dewen")
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_have_text("Not confirmed by any partner office: 4 records worth a look")
+    expect(page.locator("#possible-title")).to_contain_text("Worth a look, not confirmed")
+    offices = page.locator("#possible li.match").evaluate_all("els => els.map(e => e.dataset.office)")
+    assert {"CN-GD", "CN-HK", "CN-MO"} <= set(offices), offices
+    expect(page.locator("#possible .doubt").first).to_contain_text("differs by a whole syllable")
+    shot(page, "worth-a-look")
+
+
 def test_not_seen_and_language_switch(page: Page, site: tuple[str, dict[str, str]]) -> None:
     url, tokens = site
     sign_in(page, url, tokens["investigator"])

@@ -43,6 +43,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "seen_by": ("Seen by {n} partner offices", "{n} 个协作办公室掌握此对象"),
     "seen_by_one": ("Seen by 1 partner office", "1 个协作办公室掌握此对象"),
     "not_seen": ("Not seen by any partner office", "没有协作办公室掌握此对象"),
+    "not_confirmed": (
+        "Not confirmed by any partner office: {n} records worth a look",
+        "没有协作办公室的记录可确认：{n} 条记录值得一看",
+    ),
     "own_only": ("Held only by your own office", "仅本办公室掌握此对象"),
     "and_own": ("and by your own office", "本办公室亦有记录"),
     "entities_many": (
