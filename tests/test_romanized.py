@@ -12,6 +12,8 @@ PARSES = [
     ("Chih-ming Hsu", ("chih-ming", "hsu"), 1, ()),  # whichever side it stands on
     ("Dr Lee Teng-hui", ("lee", "teng-hui"), 0, ()),  # titles dropped
     ("Hon. Mrs Chan Tai Man", ("chan", "tai", "man"), None, ()),
+    ("HON Po", ("hon", "po"), 0, ()),  # 韓: "Hon" is a title only as "Hon."
+    ("Au-Yeung Tsang", ("au-yeung", "tsang"), None, ()),  # a hyphenated compound surname
     ("CHEN, Dawen", ("chen", "dawen"), 0, ()),
     ("Dawen CHEN", ("dawen", "chen"), 1, ()),
     ("Peter Chan Tai-man", ("chan", "tai-man"), 0, ("peter",)),

@@ -176,7 +176,7 @@ def _latin_company(original: str, folded: str) -> CompanyForm:
         brand_words.append(w)
     brand_latin = "".join(brand_words)
     name = romanized.LatinName(tuple(brand_words), 0, (), ())
-    py = tuple(dict.fromkeys(r for r, _ in romanized.readings(name, "py")))[:2]
+    py = tuple(dict.fromkeys(r for r, _ in romanized.readings(name, "py", lenient=True)))[:2]
     wg = tuple(
         dict.fromkeys(
             [tuple(mandarin.coarse(s) for s in r) for r in py] + [r for r, _ in romanized.readings(name, "wg")]

@@ -152,7 +152,7 @@ def parse_latin(raw: str) -> LatinName:
         elif len(tail_tokens) == 1 and tail_tokens[0].lower() in ENGLISH_NAMES:
             comma_english = [tail_tokens[0].lower()]  # "Chan Tai Man, Peter"
             raw = head
-    raw_tokens = [t for t in _tokens(raw.replace(",", " ")) if t.lower().rstrip(".") not in TITLES]
+    raw_tokens = _drop_titles(raw, _tokens(raw.replace(",", " ")))
     # A lone letter is an initial ("Peter T.M. Chan", "Chan T M") unless it is a syllable with no
     # dot after it (Macau's 余 is "U").
     dotted = set(re.findall(r"\b([A-Za-z])\.", raw))
@@ -184,7 +184,7 @@ def parse_latin(raw: str) -> LatinName:
         kept_caps = [i for i, t in enumerate(kept) if _CAPS_RE.match(t)] if mixed_case else []
         if len(kept_caps) == 1:
             surname_index = kept_caps[0]
-        elif len(kept) == 2 and len(hyphenated) == 1:
+        elif len(kept) == 2 and len(hyphenated) == 1 and not _compound_surname(kept[hyphenated[0]]):
             # Taiwan and Hong Kong hyphenate the given name: in "Chih-ming Hsu" the other word is
             # the surname, whichever side it stands on.
             surname_index = 1 - hyphenated[0]
@@ -205,11 +205,15 @@ def orders(name: LatinName) -> list[tuple[str, ...]]:
     return [toks, (toks[-1], *toks[:-1])]
 
 
-def readings(name: LatinName, system: str) -> list[tuple[tuple[str, ...], int]]:
+def readings(name: LatinName, system: str, lenient: bool = False) -> list[tuple[tuple[str, ...], int]]:
     """Readings of a parsed name in one system, one per token order: the syllables (surname
-    token's first) and how many of them the surname has. Empty if a token is unreadable."""
+    token's first) and how many of them the surname has. Empty if a token is unreadable.
+    ``lenient``: pinyin without its apostrophe rule, for brand names, which never write it
+    ("Jingermei" is jing-er-mei, "Paerduo" pa-er-duo)."""
     out: list[tuple[tuple[str, ...], int]] = []
     segs = {tok: _segment_hyphenated(tok, system) for tok in name.tokens}
+    if lenient and system == "py":
+        segs = {tok: seg or _lenient_pinyin(tok) for tok, seg in segs.items()}
     if not any(v is not None for v in segs.values()) and any(not _unreadable(tok) for tok in name.tokens):
         return []  # wholly another system's spelling ("Cheung Kwok Wing" has no pinyin reading)
     for order in orders(name):
@@ -283,3 +287,33 @@ def uses_personal(name: LatinName, system: str) -> bool:
     inventory = mandarin.PINYIN_SYLLABLES if system == "py" else mandarin.COARSE_SYLLABLES
     parts = [p for t in name.tokens for p in t.replace("'", "").split("-") if p]
     return any(p in PERSONAL_SPELLINGS and len(_segment(p, inventory, False, system == "py") or ()) != 1 for p in parts)
+
+
+@lru_cache(maxsize=20_000)
+def _lenient_pinyin(token: str) -> tuple[str, ...] | None:
+    """Pinyin syllables of a word that ignores the apostrophe rule, or None."""
+    return _segment(token.replace("'", "").replace("-", ""), mandarin.PINYIN_SYLLABLES, False, False)
+
+
+# Compound surnames as Hong Kong and Macau write them, hyphenated or not (歐陽 Au-Yeung, 司徒 Sze-To).
+_COMPOUND_LATIN = frozenset({"auyeung", "szeto", "seto", "sheungkwun", "wongfu", "chukot", "ouyeung"})
+
+
+def _compound_surname(token: str) -> bool:
+    """Is this (hyphenated) word a compound surname ("Au-Yeung"), not a given name?"""
+    joined = token.replace("-", "").lower()
+    return joined in _COMPOUND_LATIN or joined in {"".join(r) for r in mandarin.COMPOUND_SURNAMES.values()}
+
+
+def _drop_titles(raw: str, tokens: list[str]) -> list[str]:
+    """Leading titles and honorifics removed. "Hon" is also a surname (韓, "HON Po"): it is a
+    title only written "Hon." with its dot."""
+    out = list(tokens)
+    while len(out) > 1:
+        word = out[0].lower()
+        if word not in TITLES:
+            break
+        if word == "hon" and not re.search(r"\bHon\.", raw, re.IGNORECASE):
+            break
+        out.pop(0)
+    return out
