@@ -237,3 +237,13 @@ def test_possible_is_said_everywhere_and_never_seen(api: httpx.Client, tokens: d
     csv_rows = list(csv.DictReader(text.lstrip("\ufeff").splitlines()))
     assert csv_rows and {r["verdict"] for r in csv_rows} == {"possible"} and {r["seen"] for r in csv_rows} == {"false"}
     assert all(r["doubt"] for r in csv_rows)
+
+
+def test_audit_csv_escapes_formulas(backend: Backend, loaded: Settings, tmp_path: Path) -> None:
+    """A searched name that looks like a formula is exported as text (issue #18)."""
+    evil = '=HYPERLINK("http://attacker.example","x")'
+    run("search", evil, store=loaded)
+    r = run("audit", "--q", "HYPERLINK", "--csv", store=loaded)
+    rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
+    assert rows and all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), rows
+    assert rows[0][7] == "'" + evil

@@ -20,6 +20,7 @@ from search.access.factory import open_access
 from search.access.keys import ROLES, new_key
 from search.access.store import AuditEvent, AuditFilter
 from search.clock import iso, now_utc
+from search.screening.watchlist import safe_cell
 
 OPERATOR = ("cli", "-", "operator")
 
@@ -110,7 +111,9 @@ def audit(
         w = csv.writer(sys.stdout)
         w.writerow(["id", "at", "action", "key_id", "office", "role", "client", "terms", "detail"])
         for e in events:
-            w.writerow([e.id, e.at, e.action, e.key_id, e.office, e.role, e.client, " | ".join(e.terms), e.detail])
+            # Searched names are attacker-chosen text: "=HYPERLINK(...)" must not be a formula.
+            row = [e.id, e.at, e.action, e.key_id, e.office, e.role, e.client, " | ".join(e.terms), e.detail]
+            w.writerow([safe_cell(v) for v in row])
         return
     for e in events:
         terms = f" [{' | '.join(e.terms)}]" if e.terms else ""

@@ -166,7 +166,8 @@ class SQLiteStore:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise Busy(f"another load is writing to {self.path}; run this one when it has finished") from None
+                # No file path: this message also reaches HTTP clients (issue #18).
+                raise Busy("another load is writing to the store; run this one when it has finished") from None
             try:
                 yield
             finally:
