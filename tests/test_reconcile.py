@@ -134,3 +134,16 @@ def test_reconcile_needs_a_key_with_match(api: httpx.Client, tokens: dict[str, s
     assert admin.status_code == 403
     html_escape = httpx.get(f"{base}/reconcile/key/<script>/preview", params={"id": "x"})
     assert html_escape.status_code == 401 and "<script>" not in html_escape.text.replace("\\u003c", "")
+
+
+def test_preview_needs_read_and_is_audited(api: httpx.Client, tokens: dict[str, str]) -> None:
+    """A system key may match but not read records: the preview refuses it; an investigator's
+    preview is in the audit trail like GET /records (issue #18)."""
+    base = str(api.base_url)
+    record = "CN-HK:HK-2024-00001"
+    system = httpx.get(f"{base}/reconcile/key/{tokens['system']}/preview", params={"id": record})
+    assert system.status_code == 403 and "1971" not in system.text
+    assert api.get("/reconcile/preview", params={"id": record}).status_code == 200
+    auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+    events = api.get("/audit", params={"q": "reconcile_preview"}, headers=auditor).json()
+    assert any(e["action"] == "read" and e["detail"].get("record") == record for e in events), events

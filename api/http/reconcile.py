@@ -197,11 +197,14 @@ def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
     # No response_class: the errors stay documented as JSON; the 200 is documented as HTML.
     @router.get("/preview", summary="HTML preview of a record", responses={200: {"content": {"text/html": {}}}})
     def preview(request: Request, who: Who, id: str) -> HTMLResponse:
-        who.require("match")
+        # A record's fields: the same permission and audit as GET /records (issue #18: a key
+        # without "read" saw name, alias and birth date here, unaudited).
+        who.require("read")
         state = state_of(request)
         rec = state.store.get_many([id]).get(id)
         if rec is None:
             raise NotFound(f"no record {id!r}", field="id")
+        state.audit(who, "read", [rec.name], {"record": id, "reconcile_preview": True})
         rows = [
             ("Name 名称", rec.name),
             ("Aliases 别名", ", ".join(rec.aliases)),
