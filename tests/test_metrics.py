@@ -68,3 +68,16 @@ def test_json_log_lines_carry_the_access_fields() -> None:
     assert line["message"] == "GET /x 200" and line["level"] == "WARNING" and line["logger"] == "test.access"
     assert line["http"] == {"method": "GET", "route": "/x", "status": 200}
     assert line["time"].endswith("Z")
+
+
+def test_junk_methods_are_refused_before_they_become_labels(api: httpx.Client) -> None:
+    """Any method string used to become a label: 3,000 of them grew /metrics to 62 MB (#18)."""
+    assert api.request("JUNK", "/match").status_code == 405
+    api.get("/metrics")
+    before = len(api.get("/metrics").text)
+    for i in range(200):
+        r = api.request(f"JUNK{i}", "/match")
+        assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    text = api.get("/metrics").text
+    assert "JUNK" not in text
+    assert len(text) < before + 100, (before, len(text))  # counter values grow by digits, no series
