@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from search.settings import Settings
-from tests.backends import Backend
-from tests.conftest import wait_until
+from tests.backends import Backend, make_tokens
+from tests.conftest import Server, wait_until
 from tests.test_cli import run
 
 COMPANY_HAN = "广州市星辉贸易有限公司"
@@ -247,3 +247,21 @@ def test_audit_csv_escapes_formulas(backend: Backend, loaded: Settings, tmp_path
     rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
     assert rows and all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), rows
     assert rows[0][7] == "'" + evil
+
+
+def test_a_record_id_with_a_slash_can_be_read_and_withdrawn(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Offices number cases "GD/2024/7": such a record loads, and must be readable and withdrawable
+    over HTTP too (issue #18)."""
+    settings = backend.copy(loaded, sample_files, tmp_path)
+    tokens = make_tokens(settings)
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        admin = {"Authorization": f"Bearer {tokens['office-admin']}"}
+        reader = {"Authorization": f"Bearer {tokens['investigator']}"}
+        upload = {"file": ("cn-gd.csv", "编号,类型,姓名/名称\nGD/2024/7,个人,李志强\n".encode(), "text/csv")}
+        assert c.post("/offices/CN-GD/records", files=upload, headers=admin).json()["stored"] == 1
+        got = c.get("/records/CN-GD/GD/2024/7", headers=reader)
+        assert got.status_code == 200 and got.json()["record"]["record_id"] == "GD/2024/7"
+        assert c.delete("/offices/CN-GD/records/GD/2024/7", headers=admin).json() == {"withdrawn": "CN-GD:GD/2024/7"}
+        assert c.get("/records/CN-GD/GD/2024/7", headers=reader).status_code == 404

@@ -65,7 +65,7 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
     return out
 
 
-@router.delete("/offices/{office}/records/{record_id}", tags=["records"], summary="Withdraw one record")
+@router.delete("/offices/{office}/records/{record_id:path}", tags=["records"], summary="Withdraw one record")
 def withdraw(office: str, record_id: str, state: StateDep, who: Writer) -> dict[str, Any]:
     office = _office(office)
     who.require("write", office)

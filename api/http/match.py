@@ -77,7 +77,7 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
 
 
 @router.get(
-    "/records/{office}/{record_id}",
+    "/records/{office}/{record_id:path}",
     tags=["records"],
     response_model=RecordResponse,
     summary="One record and its matches",

@@ -194,7 +194,7 @@ def _kind(answer: Result) -> str:
     return kinds.pop() if len(kinds) == 1 else "entity"
 
 
-@router.get("/records/{record}", response_class=HTMLResponse)
+@router.get("/records/{record:path}", response_class=HTMLResponse)
 async def record_page(request: Request, record: str) -> Response:
     """``record`` is ``<office>:<record id>``, the id the reconciliation service hands out."""
     who = _gate(request, "read")
