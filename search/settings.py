@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
+    trusted_proxies: str = Field(
+        default="",
+        max_length=1000,
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
+        "empty: none, the audit records the connecting address.",
+    )
     workers: int = Field(
         default=2,
         ge=1,

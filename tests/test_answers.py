@@ -16,7 +16,7 @@ import httpx
 
 from search.settings import Settings
 from tests.backends import Backend, make_tokens
-from tests.conftest import Server, wait_until
+from tests.conftest import Server, _free_port, serve_process, wait_until
 from tests.test_cli import run
 
 COMPANY_HAN = "广州市星辉贸易有限公司"
@@ -265,3 +265,20 @@ def test_a_record_id_with_a_slash_can_be_read_and_withdrawn(
         assert got.status_code == 200 and got.json()["record"]["record_id"] == "GD/2024/7"
         assert c.delete("/offices/CN-GD/records/GD/2024/7", headers=admin).json() == {"withdrawn": "CN-GD:GD/2024/7"}
         assert c.get("/records/CN-GD/GD/2024/7", headers=reader).status_code == 404
+
+
+def test_forwarded_for_is_not_believed_by_default(backend: Backend, loaded: Settings) -> None:
+    """The audit's client address cannot be forged from a local connection (issue #18)."""
+    port = _free_port()
+    proc = serve_process(loaded, port, backend)
+    try:
+        token = make_tokens(loaded)["investigator"]
+        headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": "203.0.113.66"}
+        body = {"queries": [{"name": "XFF 测试 张三丰"}]}
+        assert httpx.post(f"http://127.0.0.1:{port}/match", json=body, headers=headers, timeout=30).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    r = run("audit", "--q", "张三丰", "--csv", store=loaded)
+    rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
+    assert rows and rows[0][6] == "127.0.0.1", rows

@@ -52,6 +52,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
         # Our logging (plain or JSON) for uvicorn's loggers too; api.access replaces its access log.
         log_config=None, access_log=False,
+        # X-Forwarded-For only from configured proxies: uvicorn's default trusts 127.0.0.1, so any
+        # local client could forge the audit's client address (issue #18).
+        proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None,
     )  # fmt: skip
 
 
