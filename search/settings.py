@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Failed authentications allowed per key id and per client address in a minute; "
+        "beyond it 429 before any hashing.",
+    )
     trusted_proxies: str = Field(
         default="",
         max_length=1000,

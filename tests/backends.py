@@ -39,7 +39,13 @@ class Backend:
     def settings(self, folder: Path, **overrides: object) -> Settings:
         """Settings for a new, empty, isolated store (``folder`` holds the SQLite file)."""
         folder.mkdir(parents=True, exist_ok=True)
-        fields: dict[str, object] = {"store": folder / "suspects.db", "es_url": None, "rate_limit_burst": 1_000_000}
+        # Many tests send bad keys to one shared server: the failed-auth limit gets its own test.
+        fields: dict[str, object] = {
+            "store": folder / "suspects.db",
+            "es_url": None,
+            "rate_limit_burst": 1_000_000,
+            "auth_failures_per_minute": 10_000,
+        }
         if self.is_es:
             prefix = f"t{uuid.uuid4().hex[:10]}"
             self.prefixes.append(prefix)
@@ -51,6 +57,7 @@ class Backend:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUSPECTS_")}
         env |= {"SUSPECTS_STORE": str(settings.store), "SUSPECTS_LOG_LEVEL": "WARNING"}
         env["SUSPECTS_RATE_LIMIT_BURST"] = str(settings.rate_limit_burst)
+        env["SUSPECTS_AUTH_FAILURES_PER_MINUTE"] = str(settings.auth_failures_per_minute)
         if settings.es_url:
             env |= {"SUSPECTS_ES_URL": settings.es_url, "SUSPECTS_ES_INDEX_PREFIX": settings.es_index_prefix}
         return env

@@ -242,3 +242,40 @@ def test_rate_limit_and_batch_and_body_limits(loaded_store_path: Path, tmp_path:
             headers={"Content-Type": "application/json"},
         )
         assert big.status_code == 413
+
+
+def test_failed_authentication_is_limited_before_hashing(loaded_store_path: Path, tmp_path: Path) -> None:
+    """Wrong secrets for a known key id cost one scrypt each: after the limit they are refused
+    with 429 before hashing, while a client whose key was already verified keeps working. Unknown
+    ids, wrong secrets and revoked ids with a wrong secret all get the same answer (issue #18)."""
+    path = tmp_path / "f.db"
+    shutil.copy(loaded_store_path, path)
+    settings = Settings(store=path, rate_limit_burst=1_000_000, auth_failures_per_minute=5)
+    tokens = make_tokens(settings)
+    access = open_access(settings)
+    try:
+        revoked_key, revoked_token = new_key("CN-GD", "investigator", "to revoke")
+        access.add_key(revoked_key)
+        access.revoke_key(revoked_key.key_id, iso(now_utc()))
+    finally:
+        access.close()
+    victim = tokens["system"]
+    key_id = victim.split("_")[1]
+    body = {"json": {"queries": [{"name": "陳大文"}]}}
+    with Server(settings) as server:
+        assert _call(server.url, victim, "POST", "/match", **body).status_code == 200  # verified once
+        answers = {
+            "unknown id": _call(server.url, "sus_nosuchid_" + "x" * 20, "GET", "/stats"),
+            "wrong secret": _call(server.url, f"sus_{key_id}_wrong", "GET", "/stats"),
+            "revoked, wrong secret": _call(server.url, f"sus_{revoked_key.key_id}_wrong", "GET", "/stats"),
+        }
+        for what, r in answers.items():
+            assert r.status_code == 401 and r.json()["error"]["message"] == "invalid API key", (what, r.text)
+        codes = [_call(server.url, f"sus_{key_id}_wrong{i}", "GET", "/stats").status_code for i in range(6)]
+        assert codes.count(401) <= 3 and codes[-1] == 429, codes  # 5 per minute, 2 spent above
+        limited = _call(server.url, f"sus_{key_id}_wrong", "GET", "/stats")
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert _call(server.url, victim, "POST", "/match", **body).status_code == 200  # still served
+    with Server(settings) as server:  # a fresh process: the holder of the right secret is told why
+        revoked = _call(server.url, revoked_token, "GET", "/stats")
+        assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]

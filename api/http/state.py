@@ -36,7 +36,7 @@ class State:
         self.access = access
         self.jobs = jobs
         self.runner = Runner(jobs, settings, self.matcher, access)
-        self.verifier = KeyVerifier(access)
+        self.verifier = KeyVerifier(access, settings.auth_failures_per_minute)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.async_es = async_es  # the async read path, with Elasticsearch
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from search.access.store import AccessStore, ApiKey
 from search.clock import iso, now_utc
-from search.errors import Forbidden, Unauthorized
+from search.errors import Forbidden, RateLimited, Unauthorized
 
 ROLES: dict[str, frozenset[str]] = {
     # search, match and read records: the investigator at a desk
@@ -92,26 +94,77 @@ def split_token(token: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
+# One message for a key that does not exist and a wrong secret (and a revoked key with a wrong
+# secret): the answer must not tell an attacker which key ids exist or were revoked (issue #18).
+INVALID = "invalid API key"
+# A salt no key has: unknown ids are hashed against it, so they cost what a wrong secret costs.
+_DUMMY_SALT = "00" * 16
+
+
+class FailureLimiter:
+    """Failed authentications per key id and per client address in a sliding minute. Checked
+    *before* the slow hash: a flood of wrong secrets for one key id cost one scrypt each (~60 ms)
+    and pushed every legitimate /match from 8 ms to 1.4 s (issue #18)."""
+
+    def __init__(self, per_minute: int, max_tracked: int = 100_000) -> None:
+        self.per_minute = per_minute
+        self.max_tracked = max_tracked
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, who: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(who, ()) if now - t < 60.0]
+        if times:
+            self._failures[who] = times
+        else:
+            self._failures.pop(who, None)
+        return times
+
+    def check(self, key_id: str, client: str) -> None:
+        """RateLimited if this key id or this address failed too often in the last minute."""
+        now = time.monotonic()
+        with self._lock:
+            for who in (f"key:{key_id}", f"addr:{client}"):
+                times = self._recent(who, now)
+                if len(times) >= self.per_minute:
+                    wait = max(1, int(60.0 - (now - times[0])) + 1)
+                    raise RateLimited("too many failed authentications; try again later", wait)
+
+    def failed(self, key_id: str, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) >= self.max_tracked:  # a flood of random ids: forget the oldest half
+                for who in list(self._failures)[: self.max_tracked // 2]:
+                    del self._failures[who]
+            for who in (f"key:{key_id}", f"addr:{client}"):
+                self._failures.setdefault(who, []).append(now)
+
+
 class KeyVerifier:
     """Checks bearer tokens. The slow hash runs once per token per process; revocation and expiry
-    are read from the store on every request."""
+    are read from the store on every request. Failed attempts are limited before hashing."""
 
-    def __init__(self, access: AccessStore) -> None:
+    def __init__(self, access: AccessStore, failures_per_minute: int = 10) -> None:
         self.access = access
+        self.failures = FailureLimiter(failures_per_minute)
         self._verified: dict[str, str] = {}  # sha256(token) → key id
 
     def verify(self, token: str, client: str = "") -> Principal:
         key_id, secret = split_token(token)
         key = self.access.get_key(key_id)
-        if key is None:
-            raise Unauthorized("unknown API key")
-        if not key.active(now_utc()):
-            raise Unauthorized("API key revoked or expired")
         digest = hashlib.sha256(token.encode()).hexdigest()
-        if self._verified.get(digest) != key_id:
-            if not hmac.compare_digest(_hash(secret, key.salt), key.hash):
-                raise Unauthorized("unknown API key")
+        if key is None or self._verified.get(digest) != key_id:
+            # A token this process has not verified costs a hash: limited, and the same cost and
+            # answer whether the id exists or not.
+            self.failures.check(key_id, client)
+            expected = key.hash if key is not None else ""
+            computed = _hash(secret, key.salt if key is not None else _DUMMY_SALT)
+            if key is None or not hmac.compare_digest(computed, expected):
+                self.failures.failed(key_id, client)
+                raise Unauthorized(INVALID)
             if len(self._verified) > 10_000:
                 self._verified.clear()
             self._verified[digest] = key_id
+        if not key.active(now_utc()):
+            raise Unauthorized("API key revoked or expired")  # said only to the holder of the secret
         return Principal(key.key_id, key.office, key.role, client)
