@@ -111,3 +111,28 @@ def test_chunked_body_without_length_is_refused(api: httpx.Client) -> None:
 
     r = api.post("/match", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 411 and r.json()["error"]["field"] == "body"
+
+
+def test_inputs_that_were_plain_text_500s(api: httpx.Client, tokens: dict[str, str]) -> None:
+    """Each of these answered a plain-text 500 (issue #18): now a 4xx in the one JSON error shape."""
+    deep = "[" * 3000 + "]" * 3000
+    batches = [
+        '{"q0": {"query": "陳大文", "limit": NaN}}',
+        '{"q0": {"query": "陳大文", "limit": 1e400}}',
+        '{"q0": {"query": "陳大文", "limit": -Infinity}}',
+        '{"q0": {"query": "陳大文", "properties": 7}}',
+        '{"q0": {"query": "陳大文", "properties": "birth_date"}}',
+        deep,
+    ]
+    for text in batches:
+        r = api.post("/reconcile", data={"queries": text})
+        assert 400 <= r.status_code < 500, (text[:60], r.status_code, r.text[:200])
+        assert set(r.json()) == {"error"} and r.json()["error"]["field"].startswith("queries"), r.text[:200]
+    # A type that is no type is ignored (the name is searched as both), not a crash.
+    odd_type = api.post("/reconcile", data={"queries": '{"q0": {"query": "陳大文", "type": [{}]}}'})
+    assert odd_type.status_code == 200 and odd_type.json()["q0"]["result"]
+    admin = {"Authorization": f"Bearer {tokens['office-admin']}"}
+    for name in ("cn-gd.csv\x00.txt", "cn-gd." + "x" * 300):
+        files = {"file": (name, b"a,b\n1,2\n", "text/csv")}
+        r = api.post("/offices/CN-GD/records", files=files, headers=admin)
+        assert r.status_code in (400, 422) and r.json()["error"]["field"] == "file", r.text[:200]

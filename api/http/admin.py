@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import Auditor, KeyAdmin, StateDep, Writer
+from api.http.screening_flows import UPLOAD_SUFFIXES
 from indexer.intake.offices import load_profile, profile_names
 from indexer.intake.readers import FileError
 from search.access.keys import ROLES, new_key
@@ -44,6 +45,8 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
     office = _office(office)
     who.require("write", office)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
+    if suffix not in (*UPLOAD_SUFFIXES, ".json"):  # a NUL or a 300-character "extension" was a 500
+        raise InvalidInput(f"unsupported file type {suffix[:20]!r}: use .csv, .xlsx, .jsonl or .json", field="file")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(file.file.read())

@@ -19,6 +19,7 @@ in the response header ``X-Reconcile-Rejected``; a malformed batch is a 422 nami
 
 import html
 import json
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -86,6 +87,8 @@ def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
         batch = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"queries is not JSON: {exc.msg} at {exc.pos}", field="queries") from exc
+    except RecursionError as exc:  # 3,000 nested arrays were a plain-text 500 (issue #18)
+        raise InvalidInput("queries is nested too deeply", field="queries") from exc
     if not isinstance(batch, dict) or not batch:
         raise InvalidInput("queries must be a non-empty JSON object of queries", field="queries")
     if len(batch) > BATCH_MAX:
@@ -101,12 +104,15 @@ def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
         types = q.get("type") or []
         types = [types] if isinstance(types, str) else types
         # No type: the core decides (a legal form means a company, otherwise both are searched).
-        etype = next((t for t in types if t in TYPES), None) if isinstance(types, list) else None
+        etype = next((t for t in types if isinstance(t, str) and t in TYPES), None) if isinstance(types, list) else None
         limit = q.get("limit", 5)
-        if not isinstance(limit, int | float) or isinstance(limit, bool):
-            raise InvalidInput("limit must be a number", field=f"{where}.limit")
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or not math.isfinite(limit):
+            raise InvalidInput("limit must be a finite number", field=f"{where}.limit")
+        properties = q.get("properties") or []
+        if not isinstance(properties, list):
+            raise InvalidInput("properties must be a list", field=f"{where}.properties")
         props: dict[str, Any] = {}
-        for p in q.get("properties") or []:
+        for p in properties:
             pid = p.get("pid") if isinstance(p, dict) else None
             if pid not in PROPERTIES:
                 raise InvalidInput(
