@@ -143,6 +143,33 @@ def test_worth_a_look_section(page: Page, site: tuple[str, dict[str, str]]) -> N
     shot(page, "worth-a-look")
 
 
+def test_a_cross_site_login_cannot_replace_the_session(
+    page: Page, site: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """An attacker page on another origin posts its own (HK) key to /ui/login: the signed-in CN-GD
+    session stays, and so does a same-site sign-in with another key (issue #18)."""
+    url, tokens = site
+    sign_in(page, url, tokens["investigator"])
+    attacker = tmp_path / "attacker.html"  # a file:// page: another origin than the service
+    attacker.write_text(
+        f'<form id="f" method="post" action="{url}/ui/login">'
+        f'<input name="key" value="{tokens["hk-admin"]}"><input name="next" value="/ui/search"></form>'
+        '<script>document.getElementById("f").submit()</script>',
+        encoding="utf-8",
+    )
+    page.goto(attacker.as_uri())
+    page.wait_for_load_state()
+    page.goto(f"{url}/ui/search?lang=en")
+    expect(page.locator("header")).to_contain_text("office CN-GD")
+    # Even from our own login page, another key does not silently replace the session.
+    page.goto(f"{url}/ui/login?lang=en")
+    page.fill("#key", tokens["hk-admin"])
+    page.keyboard.press("Enter")
+    expect(page.locator(".error")).to_contain_text("Sign out first")
+    page.goto(f"{url}/ui/search?lang=en")
+    expect(page.locator("header")).to_contain_text("office CN-GD")
+
+
 def test_not_seen_and_language_switch(page: Page, site: tuple[str, dict[str, str]]) -> None:
     url, tokens = site
     sign_in(page, url, tokens["investigator"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -38,7 +39,10 @@ BOUND = 0.1  # seconds per name
 def web(api: httpx.Client, tokens: dict[str, str]) -> Iterator[httpx.Client]:
     """The web page, signed in as the investigator (the form posts the key, the page sets a cookie)."""
     with httpx.Client(base_url=str(api.base_url), timeout=30) as client:
-        r = client.post("/ui/login", data={"key": tokens["investigator"], "next": "/ui/search"})
+        page = client.get("/ui/login").text
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None
+        r = client.post("/ui/login", data={"key": tokens["investigator"], "next": "/ui/search", "csrf": token.group(1)})
         assert r.status_code == 303 and "suspects_key" in r.cookies
         yield client
 

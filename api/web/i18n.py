@@ -19,6 +19,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "请粘贴办公室管理员发给您的密钥。关闭浏览器后即失效。",
     ),
     "bad_key": ("That key was not accepted: ", "密钥无效："),
+    "csrf_failed": (
+        "This form expired or came from another site: reload the page and try again.",
+        "表单已过期或来自其他网站：请刷新页面后重试。",
+    ),
+    "signed_in_already": (
+        "You are signed in already. Sign out first to sign in with another key.",
+        "您已登录。如需使用其他密钥登录，请先退出。",
+    ),
     "signed_in_as": ("Signed in: office {office}, role {role}", "已登录：办公室 {office}，角色 {role}"),
     "role.investigator": ("investigator", "调查员"),
     "role.system": ("system", "系统"),

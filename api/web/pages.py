@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from api.http.deps import client_address, state_of
 from api.http.screening_flows import own_job, parse_form, results_response, start_job
 from api.http.state import State
+from api.web import csrf
 from api.web.i18n import LANGS, explain, feature_label, translate
 from indexer.records import OFFICES
 from search.access.keys import Principal
@@ -54,8 +55,10 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "explain": lambda d: explain(lang, d),
         "switch_url": f"{request.url.path}?{urlencode(query, doseq=True)}",
         "who": context.get("who"),
+        "csrf": csrf.token(request),
     }
     resp = templates.TemplateResponse(request, name, context, status_code=status)
+    csrf.remember(request, resp)
     # Only this origin's own script and styles; never framed (the page holds a signed-in session).
     resp.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -112,13 +115,24 @@ def login_page(request: Request, next: str = "/ui/search") -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/ui/search"
+    request: Request,
+    key: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form()] = "/ui/search",
+    token: Annotated[str | None, Form(alias="csrf", max_length=100)] = None,
 ) -> Response:
     state = state_of(request)
+    lang = _lang(request)
+    if not csrf.same_site(request, token):
+        return render(request, "login.html", 403, next=next, error=translate(lang, "csrf_failed"))
+    current = _caller(request)
+    if current is not None and not key.strip().startswith(f"sus_{current.key_id}_"):
+        # Never replace a session silently: a forged sign-in would move the next searches to
+        # another office's key (issue #18).
+        return render(request, "login.html", 409, next=next, who=current, error=translate(lang, "signed_in_already"))
     try:
         state.verifier.verify(key.strip(), client_address(request))
     except Unauthorized as exc:
-        return render(request, "login.html", 401, next=next, error=exc.message)
+        return render(request, "login.html", 401, next=next, error=translate(lang, "bad_key") + exc.message)
     resp = RedirectResponse(next if next.startswith("/ui") else "/ui/search", status_code=303)
     # No max_age: a session cookie, gone when the browser closes. HttpOnly: no script can read it.
     resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path="/ui")
@@ -126,7 +140,11 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request, token: Annotated[str | None, Form(alias="csrf", max_length=100)] = None) -> Response:
+    if not csrf.same_site(request, token):
+        return render(
+            request, "error.html", 403, who=_caller(request), message=translate(_lang(request), "csrf_failed")
+        )
     resp = RedirectResponse("/ui/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/ui")
     return resp
@@ -227,6 +245,9 @@ async def upload(request: Request) -> Response:
     state = state_of(request)
     try:
         async with request.form(max_part_size=state.settings.max_upload_bytes) as form:
+            sent = form.get(csrf.FIELD)
+            if not csrf.same_site(request, sent if isinstance(sent, str) else None):
+                return render(request, "error.html", 403, who=who, message=translate(_lang(request), "csrf_failed"))
             rows, filename, limit, offices = await parse_form(form, state.settings.max_name_length)
         job = await start_job(state, who, rows, filename, limit, offices)
     except SuspectsError as exc:
@@ -280,10 +301,14 @@ def screening_results(request: Request, job_id: str, format: str = "csv") -> Res
 
 
 @router.post("/screenings/{job_id}/cancel")
-def cancel(request: Request, job_id: str) -> Response:
+def cancel(
+    request: Request, job_id: str, token: Annotated[str | None, Form(alias="csrf", max_length=100)] = None
+) -> Response:
     who = _gate(request, "screen")
     if isinstance(who, Response):
         return who
+    if not csrf.same_site(request, token):
+        return render(request, "error.html", 403, who=who, message=translate(_lang(request), "csrf_failed"))
     state = state_of(request)
     own_job(state, job_id, who)
     if state.jobs.cancel(job_id, iso(now_utc())):
