@@ -18,7 +18,7 @@ from indexer.keys import profile_keys
 from indexer.names import cantonese, mandarin, romanized
 from indexer.names import persons as names
 from indexer.names.companies import _han_company, _latin_company
-from indexer.records import profile
+from indexer.records import profile, warm_up
 from indexer.synth import render
 from indexer.synth.entities import Generator
 from search.matching.scorer import score
@@ -64,7 +64,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=50_000)
     args = parser.parse_args()
-    # Warm the character-level tables once (import-time data, not per-record work).
+    # Load every name table once (they load on first use; not per-record work).
+    warm_up()
     mandarin.char_readings("陈")
     cantonese.char_keys("陈")
     people = person_names(args.n, 1)

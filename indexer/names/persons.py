@@ -22,6 +22,18 @@ MAX_READINGS = 8
 
 
 @dataclass(frozen=True, slots=True)
+class Guesses:
+    """Where a form's readings are guesses, so the scorer can count the guesses a match stacks
+    (issue #14)."""
+
+    surname_last: frozenset[Reading] = frozenset()  # romanized: read with the last token as surname
+    converted: frozenset[Reading] = frozenset()  # romanized: Wade-Giles converted from a pinyin spelling
+    secondary: frozenset[Reading] = frozenset()  # Han: a character read its secondary way (洋 as xiang)
+    personal: frozenset[Reading] = frozenset()  # romanized: through a personal spelling (Lee, Jyh)
+    systems: frozenset[str] = frozenset()  # romanized: the systems that read every token (none: a typo)
+
+
+@dataclass(frozen=True, slots=True)
 class NameForm:
     """One written form of a person name, normalized for keys and scoring.
 
@@ -43,12 +55,8 @@ class NameForm:
     initials: tuple[str, ...] = ()
     ct_seed: tuple[str, int] | None = None  # (written characters, surname length) for a Han name
     _ct_sets: tuple[tuple[str, ...], ...] | None = None
-    # Where a reading is a guess, so the scorer can count the guesses a match stacks (issue #14):
-    surname_last: frozenset[Reading] = frozenset()  # romanized: read with the last token as surname
-    converted: frozenset[Reading] = frozenset()  # romanized: Wade-Giles converted from a pinyin spelling
-    secondary: frozenset[Reading] = frozenset()  # Han: a character read its secondary way (洋 as xiang)
-    personal: frozenset[Reading] = frozenset()  # romanized: through a personal spelling (Lee, Jyh)
-    systems: frozenset[str] = frozenset()  # romanized: the systems that read every token (none: a typo)
+    parsed: romanized.LatinName | None = None  # a romanized name as parsed
+    _guesses: Guesses | None = None  # computed on first use (see ``guesses``)
 
     @property
     def is_han(self) -> bool:
@@ -80,6 +88,15 @@ class NameForm:
         ct = _dedupe(cantonese.ranked_product(list(sets), MAX_READINGS))
         object.__setattr__(self, "_ct_sets", sets)
         object.__setattr__(self, "_ct", ct)
+
+    @property
+    def guesses(self) -> Guesses:
+        """Which readings are guesses. Computed on first use, by the scorer only: building them
+        for every record slowed loading by a quarter (bench/speed.py)."""
+        if self._guesses is None:
+            object.__setattr__(self, "_guesses", _latin_guesses(self) if self.parsed else _han_guesses(self))
+        assert self._guesses is not None
+        return self._guesses
 
     def readings(self, system: str) -> tuple[Reading, ...]:
         """Readings in one system: 'py', 'wg' or 'ct'."""
@@ -115,16 +132,31 @@ def han_form(original: str, han: str) -> NameForm:
     py_raw = [s + g for s in surnames for g in givens]
     py = _dedupe([_join(r, n) for r in py_raw])
     wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
-    # A reading is secondary if it reads a character its rarer way; both readings of the usual
-    # name polyphones (长 chang / zhang) count as primary.
-    usual = [
-        g for g in givens
-        if all(x == y or given[i] in mandarin.NAME_POLYPHONES for i, (x, y) in enumerate(zip(givens[0], g, strict=False)))
-    ]  # fmt: skip
-    first = [s + g for s in surnames for g in usual]
+    return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n))
+
+
+def _han_guesses(form: NameForm) -> Guesses:
+    """A Han name's secondary readings: a character read its rarer way. Both readings of the
+    usual name polyphones (长 chang / zhang) count as primary."""
+    if form.ct_seed is None:
+        return Guesses()
+    written, n = form.ct_seed
+    given = written[n:]
+    givens = mandarin.given_readings(given)
+    if len(givens) < 2:
+        return Guesses()
+    usual = [givens[0], *(g for g in givens[1:] if _usual_alternative(given, givens[0], g))]
+    first = [s + g for s in mandarin.surname_readings(form.surname) for g in usual]
     primary = {_join(r, n) for r in first} | {_join(tuple(mandarin.coarse(x) for x in r), n) for r in first}
-    secondary = frozenset(r for r in (*py, *wg) if r not in primary)
-    return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n), secondary=secondary)
+    return Guesses(secondary=frozenset(r for r in (*form.py, *form.wg) if r not in primary))
+
+
+def _usual_alternative(given: str, first: Reading, other: Reading) -> bool:
+    """Does ``other`` differ from ``first`` only at name polyphones (长 chang / zhang)?"""
+    for i, syllable in enumerate(other):
+        if syllable != first[i] and given[i] not in mandarin.NAME_POLYPHONES:
+            return False
+    return True
 
 
 def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
@@ -141,36 +173,46 @@ def latin_form(original: str) -> NameForm | None:
     parsed = romanized.parse_latin(original)
     if not parsed.tokens:
         return None
-    # A name is written in one system: where some system reads every token, a reading in another
-    # system is marked off-system, a guess the scorer counts ("Zheng Ping" is pinyin, not
-    # Wade-Giles "cheng ping" for 程平). The readings stay for the keys: a typo can make a pinyin
-    # name readable only in Cantonese ("Dawne"), and the store must still find it.
-    full = romanized.full_systems(parsed)
+    # A name is read in every system here (the keys need all of them: a typo can make a pinyin
+    # name readable only in Cantonese, and the store must still find it); which system it is
+    # written in, and so which readings are guesses, is worked out by the scorer (``guesses``).
     py_r = romanized.readings(parsed, "py")
     wg_r = romanized.readings(parsed, "wg")
     ct_r = romanized.readings(parsed, "ct")
     py = _dedupe([_join(r, n) for r, n in py_r])
-    true_wg = [_join(r, n) for r, n in wg_r]
-    # Pinyin converted to coarse Wade-Giles stays for the keys and for comparing two romanized
-    # records (Zhang / Chang), marked, so a Chinese-script record is never reached through it.
-    converted = [_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in romanized.readings(parsed, "py")]
-    wg = _dedupe(true_wg + converted)
+    # Pinyin converted to coarse Wade-Giles, for the keys and for comparing two romanized records
+    # (Zhang / Chang); never to reach a Chinese-script record (see ``_latin_guesses``).
+    wg = _dedupe([_join(r, n) for r, n in wg_r] + [_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r])
     ct = _dedupe([_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
     folded = " ".join(parsed.tokens)
-    personal = frozenset(
-        (*(py if romanized.uses_personal(parsed, "py") else ()), *(wg if romanized.uses_personal(parsed, "wg") else ()))
+    return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials, parsed=parsed)
+
+
+def _latin_guesses(form: NameForm) -> Guesses:
+    """A romanized name's guesses: the systems it is written in (a name that reads whole in pinyin
+    is not "Jin Ming" for 覃明 through Wade-Giles), readings that assume the surname is last,
+    Wade-Giles converted from pinyin, readings through a personal spelling."""
+    parsed = form.parsed
+    if parsed is None:
+        return Guesses()
+    py_r, wg_r, ct_r = (romanized.readings(parsed, s) for s in ("py", "wg", "ct"))
+    true_wg = {_join(r, n) for r, n in wg_r}
+    converted = frozenset(_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r) - true_wg
+    last = (
+        [r[1] for r in (py_r, wg_r, ct_r) if len(r) == 2 and r[1] != r[0]]
+        if parsed.surname_index is None and len(parsed.tokens) >= 2
+        else []
     )
-    last = romanized.surname_last_readings(parsed)
     surname_last = frozenset(
         {_join(r, n) for r, n in last}
         | {_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in last}
         | {_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in last}
     )
-    return NameForm(
-        original, folded, "", "", py, wg, ct, parsed.english, parsed.initials,
-        surname_last=surname_last, converted=frozenset(converted) - set(true_wg), systems=frozenset(full),
-        personal=personal,
+    personal = frozenset(
+        (*(form.py if romanized.uses_personal(parsed, "py") else ()),
+         *(form.wg if romanized.uses_personal(parsed, "wg") else ()))
     )  # fmt: skip
+    return Guesses(surname_last, converted, frozenset(), personal, frozenset(romanized.full_systems(parsed)))
 
 
 def person_forms(raw: str) -> list[NameForm]:

@@ -253,7 +253,6 @@ def full_systems(name: LatinName) -> set[str]:
     """The systems ('py', 'wg', 'ct') in which every token of the name reads. Cantonese counts
     only listed spellings here, not the skeletons it otherwise accepts: almost any typo'd pinyin
     collapses to some Cantonese skeleton ("Haiihong")."""
-    strict = cantonese.spellings()
     parts = [p for t in name.tokens for p in t.replace("'", "").replace(":", "").split("-") if p]
 
     def plausible(seg: tuple[str, ...] | None) -> bool:
@@ -263,30 +262,28 @@ def full_systems(name: LatinName) -> set[str]:
 
     def reads(system: str) -> bool:
         if system == "ct":
-            return all(p in LATIN_ALIASES or _segment(p, strict) is not None for p in parts)
+            return all(p in LATIN_ALIASES or _strict_cantonese(p) is not None for p in parts)
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
 
     return {s for s in ("py", "wg", "ct") if reads(s)}
 
 
-def surname_last_readings(name: LatinName) -> list[tuple[tuple[str, ...], int]]:
-    """Readings (in every system) that exist only because the surname was guessed to be last:
-    the order was not marked by case or comma, and the name was also read as written."""
-    if name.surname_index is not None or len(name.tokens) < 2:
-        return []
-    out = []
-    for system in ("py", "wg", "ct"):
-        found = readings(name, system)
-        if len(found) == 2 and found[1] != found[0]:
-            out.append(found[1])
-    return out
-
-
 def uses_personal(name: LatinName, system: str) -> bool:
     """Does reading the name in ``system`` go through a personal spelling (Lee for li)?"""
-    inventory = mandarin.PINYIN_SYLLABLES if system == "py" else mandarin.COARSE_SYLLABLES
     parts = [p for t in name.tokens for p in t.replace("'", "").split("-") if p]
-    return any(p in PERSONAL_SPELLINGS and len(_segment(p, inventory, False, system == "py") or ()) != 1 for p in parts)
+    return any(p in PERSONAL_SPELLINGS and _personal_read(p, system) for p in parts)
+
+
+@lru_cache(maxsize=5_000)
+def _personal_read(part: str, system: str) -> bool:
+    inventory = mandarin.PINYIN_SYLLABLES if system == "py" else mandarin.COARSE_SYLLABLES
+    return len(_segment(part, inventory, False, system == "py") or ()) != 1
+
+
+@lru_cache(maxsize=50_000)
+def _strict_cantonese(part: str) -> tuple[str, ...] | None:
+    """A word split into listed Cantonese spellings only (no skeletons)."""
+    return _segment(part, cantonese.spellings())
 
 
 @lru_cache(maxsize=20_000)

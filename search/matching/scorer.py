@@ -213,6 +213,8 @@ def score(query: EntityProfile, candidate: EntityProfile) -> Decision:
         s = _company_evidence(query, candidate, s, features, same_id is not None)
 
     s = max(0.0, min(1.0, s))
+    if s < POSSIBLE:  # most candidates: nothing more to weigh
+        return Decision(round(s, 4), False, features)
     dob_same = bool(
         query.birth_date and candidate.birth_date and _dates(query.birth_date, candidate.birth_date) == "match"
     )
@@ -227,15 +229,15 @@ def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirme
     and n/ng) are only possible. Below the threshold, a candidate with nothing conflicting is
     possible down to :data:`POSSIBLE`."""
     steps = name.steps if name is not None else ()
-    weight = guesses(steps)
-    conflict = any(isinstance(f.value, float) and f.value <= -1.0 for f in features)
     if s >= THRESHOLD:
+        weight = guesses(steps)
         if weight > MAX_STEPS and not confirmed:
             return (
                 "possible",
                 f"rests on {weight} guesses ({'; '.join(steps)}): an ID number or birth date would confirm it",
             )
         return "match", None
+    conflict = any(isinstance(f.value, float) and f.value <= -1.0 for f in features)
     if s >= POSSIBLE and not conflict:
         why = f"; {'; '.join(steps)}" if steps else ""
         return "possible", f"score {s:.2f} is below the {THRESHOLD:.2f} of a match{why}"
