@@ -146,6 +146,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--serve-only", action="store_true", help="reuse the store and data of a previous run")
+    parser.add_argument(
+        "--entity-type",
+        choices=["any", "person"],
+        default="any",
+        help="any: queries without a type, searched as a person and as a company (issue #15); person: typed",
+    )
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     data = args.folder / f"records-{args.n}.csv"
@@ -178,13 +184,17 @@ def main() -> None:
                 time.sleep(0.1)
         rng = random.Random(7)
         client = Client(args.port, token)
+
+        def query(name: str) -> dict[str, str]:
+            return {"name": name} if args.entity_type == "any" else {"name": name, "entity_type": args.entity_type}
+
         for q in queries[:50]:  # warm-up
-            client.post("/match", {"queries": [{"name": q}]})
+            client.post("/match", {"queries": [query(q)]})
         lat: list[float] = []
         singles = [rng.choice(queries) for _ in range(2000)]
         for q in singles:
             t = time.perf_counter()
-            client.post("/match", {"queries": [{"name": q}]})
+            client.post("/match", {"queries": [query(q)]})
             lat.append((time.perf_counter() - t) * 1000)
         lat.sort()
         p50 = statistics.median(lat)
@@ -193,7 +203,7 @@ def main() -> None:
         batches = 20
         t = time.perf_counter()
         for _ in range(batches):
-            client.post("/match", {"queries": [{"name": rng.choice(queries)} for _ in range(100)]})
+            client.post("/match", {"queries": [query(rng.choice(queries)) for _ in range(100)]})
         batch_s = time.perf_counter() - t
         print(f"batch /match, {batches} x 100 queries: {batches * 100 / batch_s:,.0f} queries/s (one server process)")
         rss, hwm = rss_kb(server.pid)

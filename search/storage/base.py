@@ -114,6 +114,10 @@ class Store(Protocol):
         """Records by document id (missing ids are left out)."""
         ...
 
+    def has_records(self) -> bool:
+        """Does the store hold any record? (Cheap: the server asks it at start-up.)"""
+        ...
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Record counts per office and entity type."""
         ...

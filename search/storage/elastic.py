@@ -242,6 +242,14 @@ class ElasticsearchStore:
             resp = self.es.mget(index=self.alias, ids=wanted)
         return {d["_id"]: record_of(d["_source"]) for d in resp["docs"] if d.get("found")}
 
+    def has_records(self) -> bool:
+        try:
+            with self._unavailable():
+                resp = self.es.search(index=self.alias, size=0, terminate_after=1, track_total_hits=True)
+        except NotFoundError:
+            return False  # no index yet
+        return int(resp["hits"]["total"]["value"]) > 0
+
     def counts(self) -> dict[str, dict[str, int]]:
         body: dict[str, Any] = {
             "size": 0,

@@ -29,7 +29,8 @@ def open_records(settings: Settings) -> Store:
         raise NoRecords(f"no store at {settings.store}: load office files first (suspects load FILE...)")
     store = open_store(settings)
     try:
-        empty = not store.counts()
+        # Not counts(): a GROUP BY over a million records took 7 s on a cold cache.
+        empty = not store.has_records()
     except BaseException:
         store.close()
         raise

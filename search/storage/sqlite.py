@@ -270,6 +270,10 @@ class SQLiteStore:
             ).fetchall()
         return {k: float(w) for k, w in rows}
 
+    def has_records(self) -> bool:
+        with self._connection() as conn:
+            return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
+
     def counts(self) -> dict[str, dict[str, int]]:
         with self._connection() as conn:
             rows = conn.execute(
