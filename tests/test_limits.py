@@ -124,3 +124,20 @@ def test_one_limit_everywhere(api: httpx.Client, web: httpx.Client) -> None:
     assert (
         timed(lambda: api.post("/reconcile", data={"queries": json.dumps({"q0": {"query": ten_thousand}})})) < BOUND * 5
     )
+
+
+def test_the_web_page_and_the_api_take_the_same_watchlist_size(api: httpx.Client, tokens: dict[str, str]) -> None:
+    """A 3 MB watchlist (over the 2 MB body limit, under the upload limit) is taken by the web page
+    as by the API (issue #18: the page refused it). Its names are over the length limit, so every row
+    is rejected at once and the job costs the shared server nothing."""
+    data = ("query_id,name\n" + "".join(f"w{i},{'陈' * (LIMIT + 10)}\n" for i in range(5_000))).encode("utf-8")
+    assert 2_000_000 < len(data) < 50_000_000
+    with httpx.Client(base_url=str(api.base_url), timeout=60) as web:
+        token = re.search(r'name="csrf" value="([^"]+)"', web.get("/ui/login").text)
+        assert token is not None
+        login = {"key": tokens["analyst"], "next": "/ui/screenings", "csrf": token.group(1)}
+        assert web.post("/ui/login", data=login).status_code == 303
+        r = web.post("/ui/screenings", data={"csrf": token.group(1)}, files={"file": ("big.csv", data, "text/csv")})
+        assert r.status_code == 303, r.text[:300]
+        job = r.headers["location"].rsplit("/", 1)[1]
+        assert web.get(f"/ui/screenings/{job}/status").json()["rows_total"] == 5_000

@@ -12,7 +12,9 @@ from starlette.responses import Response
 from search.errors import PayloadTooLarge
 from search.settings import Settings
 
-UPLOAD_PATHS = ("/screenings",)  # the routes that take watchlist files (max_upload_bytes)
+# The routes that take watchlist files (max_upload_bytes): the API's and the web page's, one limit
+# (the web page's was max_body_bytes, 2 MB against the API's 50 MB: issue #18).
+UPLOAD_PATHS = ("/screenings", "/ui/screenings")
 
 
 def install_limits(app: FastAPI, cfg: Settings) -> None:
