@@ -42,7 +42,9 @@ def test_metrics_count_requests_verdicts_and_uploads(
     assert _value(text, 'suspects_http_requests_total{method="POST",route="/match",status="200"}') == 3
     assert _value(text, 'suspects_http_request_duration_seconds_count{method="POST",route="/match"}') == 3
     assert (
-        _value(text, 'suspects_http_requests_total{method="GET",route="/records/{office}/{record_id:path}",status="404"}')
+        _value(
+            text, 'suspects_http_requests_total{method="GET",route="/records/{office}/{record_id:path}",status="404"}'
+        )
         == 1
     )
     assert _value(text, 'suspects_http_requests_total{method="GET",route="unmatched",status="404"}') == 1
