@@ -235,3 +235,18 @@ def test_a_job_survives_a_killed_server(
         second.terminate()
         second.wait(10)
     assert got == _expected(file, settings, "jsonl")
+
+
+def test_a_large_job_audits_a_digest_not_every_match(screening: tuple[str, dict[str, str], Settings]) -> None:
+    """Every match of a large job went into one audit row (9.2 MB for 120,000 rows, issue #18): the
+    entry keeps the first 100, the count, a SHA-256 of all, and where the results are."""
+    url, tokens, _ = screening
+    with _client(url, tokens["analyst"]) as c:
+        job = c.post("/screenings", json={"rows": [{"name": "陳大文", "query_id": f"d{i}"} for i in range(300)]}).json()
+        _wait(c, job["id"])
+    with _client(url, tokens["auditor"]) as a:
+        events = a.get("/audit", params={"q": job["id"]}).json()
+    done = next(e for e in events if e["action"] == "screening.done")["detail"]
+    assert done["match_count"] >= 300 * 4 and len(done["matches"]) == 100, {k: done[k] for k in ("match_count",)}
+    assert len(done["matches_sha256"]) == 64 and done["results"] == f"/screenings/{job['id']}/results"
+    assert len(json.dumps(done)) < 20_000

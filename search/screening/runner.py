@@ -10,6 +10,8 @@ core and the GIL of the server stays free for interactive /match requests. With
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import multiprocessing
 import threading
@@ -30,6 +32,8 @@ from search.settings import Settings
 from search.storage.base import doc_id
 
 logger = logging.getLogger(__name__)
+
+AUDITED_MATCHES = 100  # matches listed in a screening.done audit entry; the rest by count and digest
 
 RETRY_SECONDS = 2.0  # wait after the store was unavailable before trying again
 NICE = 10  # the worker's CPU priority: below the API's request threads
@@ -176,16 +180,31 @@ class Runner:
                 future.cancel()
 
     def _audit_done(self, job: Job) -> None:
-        """What the screening returned, in the audit trail (its terms were recorded at submission)."""
+        """What the screening returned, in the audit trail (its terms were recorded at submission):
+        the first :data:`AUDITED_MATCHES` matches, their count, a SHA-256 of all of them and where
+        the results are. Every match of a 120,000-row job made one 9.2 MB audit row (issue #18)."""
         if self.access is None:
             return
+        digest = hashlib.sha256()
         matches: list[list[Any]] = []
+        count = 0
         for output in self.jobs.outputs(job.job_id):
             for _, _, result in output:
                 for m in result.get("matches", []):
-                    matches.append([result.get("query_id"), doc_id(m["office"], m["record_id"]), m["score"]])
+                    row = [result.get("query_id"), doc_id(m["office"], m["record_id"]), m["score"]]
+                    digest.update(json.dumps(row, ensure_ascii=False).encode())
+                    count += 1
+                    if len(matches) < AUDITED_MATCHES:
+                        matches.append(row)
         final = self.jobs.get(job.job_id)
-        detail = {"job": job.job_id, "rows": job.total, "matches": matches}
+        detail = {
+            "job": job.job_id,
+            "rows": job.total,
+            "matches": matches,
+            "match_count": count,
+            "matches_sha256": digest.hexdigest(),
+            "results": f"/screenings/{job.job_id}/results",
+        }
         if final is not None:
             detail |= {"seen": final.seen, "rejected": final.rejected}
         self.access.record(AuditEvent("screening.done", job.key_id, job.office, "-", "", [], detail))
