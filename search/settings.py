@@ -61,10 +61,13 @@ class Settings(BaseSettings):
         description="Largest request body the API accepts, in bytes.",
     )
     rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Requests per minute each API key may make (token bucket refill rate)."
+        default=600,
+        ge=1,
+        description="Queries per minute each API key may make (token bucket refill rate; a request costs one, "
+        "a /match batch one per query).",
     )
     rate_limit_burst: int = Field(
-        default=60, ge=1, description="Requests an API key may make at once before the per-minute rate applies."
+        default=60, ge=1, description="Queries an API key may make at once before the per-minute rate applies."
     )
     audit_retention_days: int = Field(
         default=400,

@@ -279,3 +279,23 @@ def test_failed_authentication_is_limited_before_hashing(loaded_store_path: Path
     with Server(settings) as server:  # a fresh process: the holder of the right secret is told why
         revoked = _call(server.url, revoked_token, "GET", "/stats")
         assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]
+
+
+def test_a_batch_costs_its_queries(loaded_store_path: Path, tmp_path: Path) -> None:
+    """The rate limit counts queries: a batch of 5 empties a bucket of 5, and the key then waits
+    (a 1,000-query batch cost the same as one query, issue #18)."""
+    path = tmp_path / "b.db"
+    shutil.copy(loaded_store_path, path)
+    settings = Settings(store=path, rate_limit_per_minute=60, rate_limit_burst=5, max_batch=10)
+    tokens = make_tokens(settings)
+    batch = {"queries": [{"name": f"x{i}"} for i in range(5)]}
+    one = {"queries": [{"name": "x"}]}
+    with Server(settings) as server:
+        assert _call(server.url, tokens["system"], "POST", "/match", json=batch).status_code == 200
+        limited = _call(server.url, tokens["system"], "POST", "/match", json=one)
+        assert limited.status_code == 429 and "queries per minute" in limited.json()["error"]["message"]
+        # A batch larger than the bucket is taken from a full bucket and leaves a debt.
+        big = {"queries": [{"name": f"y{i}"} for i in range(10)]}
+        assert _call(server.url, tokens["analyst"], "POST", "/match", json=big).status_code == 200
+        after = _call(server.url, tokens["analyst"], "POST", "/match", json=one)
+        assert after.status_code == 429 and int(after.headers["Retry-After"]) >= 5

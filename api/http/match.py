@@ -36,6 +36,10 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
         raise PayloadTooLarge(
             f"{len(body.queries)} queries; at most {state.settings.max_batch} per request", field="queries"
         )
+    # The request paid one token at authentication; a batch pays for every further query (a
+    # 1,000-query batch cost the same as one, issue #18).
+    if len(body.queries) > 1:
+        state.limiter.take(who.key_id, len(body.queries) - 1)
     t0 = time.perf_counter()
     queries = [Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender) for q in body.queries]
     try:

@@ -20,13 +20,15 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def take(self, key_id: str, cost: float = 1.0) -> None:
-        """Spend ``cost`` tokens or raise RateLimited with the seconds until they are there."""
+        """Spend ``cost`` tokens or raise RateLimited with the seconds until there is one. Any
+        request is admitted while a token is left and is charged in full, so a batch of 1,000
+        queries leaves a debt that later requests wait out: a batch costs its queries."""
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key_id, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < cost:
-                wait = math.ceil((cost - tokens) / self.rate) if self.rate > 0 else 60
+            if tokens < min(cost, 1.0):
+                wait = math.ceil((1.0 - tokens) / self.rate) if self.rate > 0 else 60
                 self._buckets[key_id] = (tokens, now)
-                raise RateLimited(f"rate limit: {self.rate * 60:.0f} requests per minute per key", retry_after=wait)
+                raise RateLimited(f"rate limit: {self.rate * 60:.0f} queries per minute per key", retry_after=wait)
             self._buckets[key_id] = (tokens - cost, now)
