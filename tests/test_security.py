@@ -20,6 +20,7 @@ from search.clock import iso, now_utc
 from search.settings import Settings
 from tests.backends import Backend, make_tokens
 from tests.conftest import Server
+from tests.test_cli import run
 
 CSV = "record_id,name,birth_date\nnew-1,测试人,1980-01-01\n"
 
@@ -299,3 +300,24 @@ def test_a_batch_costs_its_queries(loaded_store_path: Path, tmp_path: Path) -> N
         assert _call(server.url, tokens["analyst"], "POST", "/match", json=big).status_code == 200
         after = _call(server.url, tokens["analyst"], "POST", "/match", json=one)
         assert after.status_code == 429 and int(after.headers["Retry-After"]) >= 5
+
+
+def test_auditor_keys_are_not_the_office_admins_to_make_or_revoke(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """An office-admin could mint an auditor key and revoke the real auditor's (issue #18). Now only
+    the operator does, with the CLI, and the office's auditor sees it in the office's trail."""
+    settings = backend.copy(loaded, sample_files, tmp_path)
+    tokens = make_tokens(settings)
+    auditor_id = tokens["auditor"].split("_")[1]
+    with Server(settings) as server:
+        made = _call(server.url, tokens["office-admin"], "POST", "/keys", json={"role": "auditor", "label": "mine"})
+        assert made.status_code == 403 and made.json()["error"]["field"] == "role"
+        revoked = _call(server.url, tokens["office-admin"], "DELETE", f"/keys/{auditor_id}")
+        assert revoked.status_code == 403
+        assert _call(server.url, tokens["auditor"], "GET", "/audit").status_code == 200  # still works
+        r = run("keys", "create", "--office", "CN-GD", "--role", "auditor", "--label", "second auditor", store=settings)
+        assert r.returncode == 0, r.stderr
+        events = _call(server.url, tokens["auditor"], "GET", "/audit", params={"q": "second auditor"}).json()
+        created = [e for e in events if e["action"] == "key.create"]
+        assert created and created[0]["office"] == "CN-GD" and created[0]["client"].startswith("cli:"), events

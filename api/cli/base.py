@@ -51,12 +51,17 @@ def cli(ctx: click.Context, store: Path | None, es_url: str | None) -> None:
     ctx.obj = Context(settings)
 
 
+def operator_client() -> str:
+    """The audit's client for a command run on the server: the operating-system user."""
+    return f"cli:{getpass.getuser()}"
+
+
 def cli_audit(settings: Settings, action: str, terms: list[str], detail: dict[str, Any]) -> None:
     """Record a CLI action in the audit trail like an API call, under the operating-system user
     (``cli:<user>``): searches from a shell on the server are as accountable as over HTTP."""
     access = open_access(settings)
     try:
-        access.record(AuditEvent(action, "cli", "-", "operator", f"cli:{getpass.getuser()}", terms, detail))
+        access.record(AuditEvent(action, "cli", "-", "operator", operator_client(), terms, detail))
     finally:
         access.close()
 

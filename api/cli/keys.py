@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import click
 
-from api.cli.base import Context, echo_json, fail, pass_ctx
+from api.cli.base import Context, echo_json, fail, operator_client, pass_ctx
 from api.cli.base import cli as group
 from indexer.records import OFFICES
 from search.access.factory import open_access
@@ -41,7 +41,8 @@ def create(ctx: Context, office: str, role: str, label: str, expires_days: int |
     access = open_access(ctx.settings)
     try:
         access.add_key(key)
-        access.record(AuditEvent("key.create", *OPERATOR, client="cli", detail=key.public()))
+        # Under the key's office, where that office's auditor reads it (was office "-").
+        access.record(AuditEvent("key.create", "cli", office, "operator", operator_client(), detail=key.public()))
     finally:
         access.close()
     click.echo(f"key {key.key_id} ({office}, {role}) created; the token is shown only now:", err=True)
@@ -72,9 +73,12 @@ def list_(ctx: Context, office: str | None, as_json: bool) -> None:
 def revoke(ctx: Context, key_id: str) -> None:
     access = open_access(ctx.settings)
     try:
-        if not access.revoke_key(key_id, iso(now_utc())):
+        key = access.get_key(key_id)
+        if key is None or not access.revoke_key(key_id, iso(now_utc())):
             fail(f"no active key {key_id!r}")
-        access.record(AuditEvent("key.revoke", *OPERATOR, client="cli", detail={"key_id": key_id}))
+            return
+        detail = {"key_id": key_id, "role": key.role}
+        access.record(AuditEvent("key.revoke", "cli", key.office, "operator", operator_client(), detail=detail))
     finally:
         access.close()
     click.echo(f"revoked {key_id}")

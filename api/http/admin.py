@@ -23,7 +23,7 @@ from indexer.intake.readers import FileError
 from search.access.keys import ROLES, new_key
 from search.access.store import AuditFilter
 from search.clock import iso, now_utc
-from search.errors import InvalidInput, NotFound
+from search.errors import Forbidden, InvalidInput, NotFound
 from search.ingest import load_file
 from search.matching.query import unknown_offices
 from search.storage.base import doc_id
@@ -91,6 +91,10 @@ class KeyRequest(BaseModel):
 def create_key(body: KeyRequest, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
     if body.role not in ROLES:
         raise InvalidInput(f"unknown role {body.role!r}; roles: {', '.join(ROLES)}", field="role")
+    if body.role == "auditor":
+        # Separation of duties: the office-admin whose actions the auditor reads may not mint or
+        # revoke auditor keys (issue #18); the operator does, with `suspects keys` on the server.
+        raise Forbidden("auditor keys are created and revoked with `suspects keys` on the server", field="role")
     expires = now_utc() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     key, token = new_key(who.office, body.role, body.label, expires)
     state.access.add_key(key)
@@ -108,6 +112,8 @@ def revoke_key(key_id: str, state: StateDep, who: KeyAdmin) -> dict[str, Any]:
     key = state.access.get_key(key_id)
     if key is None or key.office != who.office:
         raise NotFound(f"no key {key_id!r} in office {who.office}", field="key_id")
+    if key.role == "auditor":
+        raise Forbidden("auditor keys are created and revoked with `suspects keys` on the server", field="key_id")
     state.access.revoke_key(key_id, iso(now_utc()))
     state.audit(who, "key.revoke", [], {"key_id": key_id})
     return {"revoked": key_id}
