@@ -261,6 +261,10 @@ def test_a_record_id_with_a_slash_can_be_read_and_withdrawn(
         reader = {"Authorization": f"Bearer {tokens['investigator']}"}
         upload = {"file": ("cn-gd.csv", "编号,类型,姓名/名称\nGD/2024/7,个人,李志强\n".encode(), "text/csv")}
         assert c.post("/offices/CN-GD/records", files=upload, headers=admin).json()["stored"] == 1
+        # The upload is audited when it starts and when it finishes (issue #18).
+        auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+        trail = c.get("/audit", params={"q": "cn-gd.csv"}, headers=auditor).json()
+        assert [e["action"] for e in trail if e["action"].startswith("load")] == ["load", "load.start"]
         got = c.get("/records/CN-GD/GD/2024/7", headers=reader)
         assert got.status_code == 200 and got.json()["record"]["record_id"] == "GD/2024/7"
         assert c.delete("/offices/CN-GD/records/GD/2024/7", headers=admin).json() == {"withdrawn": "CN-GD:GD/2024/7"}

@@ -107,6 +107,8 @@ def test_kill_9_mid_load_then_rerun_matches_an_uninterrupted_load(tmp_path: Path
     proc.communicate(timeout=10)
     partial = record_count(killed)
     assert 0 < partial < 20_000, partial
+    # The interrupted load is in the audit trail: started, never finished (issue #18).
+    assert audit_actions(killed) == ["load.start"]
     rerun = load(killed, file)
     assert rerun.returncode == 0, rerun.stderr
     (report,) = json.loads(rerun.stdout)
@@ -119,6 +121,14 @@ def test_kill_9_mid_load_then_rerun_matches_an_uninterrupted_load(tmp_path: Path
     assert len(docs) == 20_000 and docs == clean_docs  # the same records, field for field
     assert keys == clean_keys  # every key row, no orphans and none missing
     assert {"keys_key", "keys_rid"} <= indexes == clean_indexes  # dropped for the bulk load, rebuilt
+    assert audit_actions(killed) == ["load.start", "load.start", "load"]  # oldest first
+
+
+def audit_actions(store: Path) -> list[str]:
+    """The store's audit trail, oldest first, as the CLI exports it."""
+    r = subprocess.run([SUSPECTS, "audit", "--csv"], env=env_for(store), capture_output=True, text=True, timeout=60)
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    return [row["action"] for row in reversed(rows) if row["action"].startswith("load")]
 
 
 def test_two_loads_at_once_one_fails_clearly(tmp_path: Path) -> None:

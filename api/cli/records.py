@@ -54,11 +54,15 @@ def load(
     failed: list[str] = []
     try:
         for path in files:
+            # Audited before the first row: a load killed part-way leaves this entry with no
+            # "load" after it, so its committed rows are never unaccounted for (issue #18).
+            cli_audit(ctx.settings, "load.start", [], {"file": str(path), "office": office})
             try:
                 file_prof = prof or profile_for(path)
                 report = _with_progress(store, path, office, file_prof, encoding, ctx.settings.workers)
             except FileError as exc:
                 failed.append(f"{path}: {exc}")
+                cli_audit(ctx.settings, "load.refused", [], {"file": str(path), "office": office, "error": str(exc)})
                 click.echo(f"error: {path}: {exc}", err=True)
                 continue
             reports.append(report)

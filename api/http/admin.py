@@ -47,6 +47,9 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     if suffix not in (*UPLOAD_SUFFIXES, ".json"):  # a NUL or a 300-character "extension" was a 500
         raise InvalidInput(f"unsupported file type {suffix[:20]!r}: use .csv, .xlsx, .jsonl or .json", field="file")
+    # Audited before the first row: an upload cut off part-way (the server killed) leaves this
+    # entry with no "load" after it, never committed rows without an audit (issue #18).
+    state.audit(who, "load.start", [], {"file": file.filename, "office": office})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(file.file.read())
@@ -56,6 +59,7 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
             prof = load_profile(office.lower()) if office.lower() in profile_names() else None
             report = load_file(state.store, path, office, prof, None, 1)
         except FileError as exc:
+            state.audit(who, "load.refused", [], {"file": file.filename, "office": office, "error": str(exc)})
             raise InvalidInput(f"{file.filename}: {exc}", field="file") from exc
     rejections = [
         {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected
