@@ -270,7 +270,7 @@ def demote_ambiguous_spellings(
         return
     if any(p.identifiers or p.birth_date for p in profiles):
         return
-    by_reading = [m for m in res.matches if _via_reading(m)]
+    by_reading = [m for m in res.matches if m.decision.name_system in ("py", "wg", "ct")]
     names = sorted({n.han for m in by_reading for n in profile_of(m.record).names if n.han})
     if len(names) < 2:
         return
@@ -279,9 +279,3 @@ def demote_ambiguous_spellings(
         m.decision.match, m.decision.verdict, m.decision.doubt = False, "possible", doubt
         res.matches.remove(m)
         res.possible.append(m)
-
-
-def _via_reading(m: Match) -> bool:
-    """Did the name agreement go through a reading (pinyin, Wade-Giles, Cantonese), not characters?"""
-    name = next((f for f in m.decision.features if f.feature == "name"), None)
-    return name is not None and any(f"({label}:" in name.detail for label in ("pinyin", "Wade-Giles", "Cantonese"))

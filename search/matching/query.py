@@ -68,12 +68,15 @@ def query_profiles(q: Query, max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> 
     as a person's answered "not seen" for a company that was in the store (issue #15)."""
     if q.entity_type is not None:
         return QueryPlan((query_profile(q, max_name_length),))
-    person = query_profile(Query(q.name, "person", q.query_id, q.id_number, q.birth_date, q.gender), max_name_length)
-    company = profile("company", q.name, (), q.id_number, person.birth_date, q.gender)
-    legal = legal_suffix(q.name)
+    # An over-long name is not folded here: query_profile refuses it before any work.
+    legal = legal_suffix(q.name) if len(q.name) <= max_name_length else ""
+    types = ("company",) if legal else ("person", "company")
+    profiles = tuple(
+        query_profile(Query(q.name, t, q.query_id, q.id_number, q.birth_date, q.gender), max_name_length) for t in types
+    )
     if legal:
-        return QueryPlan((company,), f"no entity type given; searched as a company: the name ends in {legal!r}")
-    return QueryPlan((person, company), "no entity type given; searched as a person and as a company")
+        return QueryPlan(profiles, f"no entity type given; searched as a company: the name ends in {legal!r}")
+    return QueryPlan(profiles, "no entity type given; searched as a person and as a company")
 
 
 def query_profile(q: Query, max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> EntityProfile:

@@ -69,6 +69,7 @@ class Decision:
     features: list[Feature] = field(default_factory=list)
     verdict: str = "none"
     doubt: str | None = None
+    name_system: str | None = None  # how the names met: chars, latin, py, wg, ct
 
 
 def _name_feature(m: NameMatch) -> Feature:
@@ -213,13 +214,14 @@ def score(query: EntityProfile, candidate: EntityProfile) -> Decision:
         s = _company_evidence(query, candidate, s, features, same_id is not None)
 
     s = max(0.0, min(1.0, s))
+    system = name.system if name is not None else None
     if s < POSSIBLE:  # most candidates: nothing more to weigh
-        return Decision(round(s, 4), False, features)
+        return Decision(round(s, 4), False, features, name_system=system)
     dob_same = bool(
         query.birth_date and candidate.birth_date and _dates(query.birth_date, candidate.birth_date) == "match"
     )
     verdict, doubt = _verdict(s, name, features, same_id is not None or dob_same)
-    return Decision(round(s, 4), verdict == "match", features, verdict, doubt)
+    return Decision(round(s, 4), verdict == "match", features, verdict, doubt, system)
 
 
 def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirmed: bool) -> tuple[str, str | None]:
