@@ -77,7 +77,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50_000_000,
         ge=1000,
-        description="Largest watchlist file POST /screenings accepts, in bytes (other requests: max_body_bytes).",
+        description="Largest file uploaded to POST /screenings, /ui/screenings or /offices/{office}/records, "
+        "in bytes (JSON bodies and other requests: max_body_bytes).",
+    )
+    max_upload_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most rows an office export uploaded over HTTP may have; refused before any is stored "
+        "(`suspects load` has no limit).",
     )
     max_screening_rows: int = Field(default=500_000, ge=1, description="Most rows one screening job may have.")
     screening_workers: int = Field(

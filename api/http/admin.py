@@ -8,24 +8,28 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import Auditor, KeyAdmin, StateDep, Writer
 from api.http.screening_flows import UPLOAD_SUFFIXES
 from indexer.intake.offices import load_profile, profile_names
-from indexer.intake.readers import FileError
+from indexer.intake.readers import FileError, FileTooLarge
 from search.access.keys import ROLES, new_key
 from search.access.store import AuditFilter
 from search.clock import iso, now_utc
-from search.errors import Forbidden, InvalidInput, NotFound
-from search.ingest import load_file
+from search.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from search.ingest import LoadReport, load_file
 from search.matching.query import unknown_offices
+from search.screening.watchlist import csv_text, safe_cell
 from search.storage.base import doc_id
 
 router = APIRouter()
@@ -38,10 +42,18 @@ def _office(office: str) -> str:
     return office.upper()
 
 
-@router.post("/offices/{office}/records", tags=["records"], summary="Load an office export (CSV, JSONL or XLSX)")
-def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[str, Any]:
+@router.post(
+    "/offices/{office}/records",
+    tags=["records"],
+    summary="Load an office export (CSV, JSONL or XLSX)",
+    responses={200: {"content": {"text/csv": {}}, "description": "The load report; as CSV, every rejected row."}},
+)
+def upload(office: str, file: UploadFile, request: Request, state: StateDep, who: Writer) -> Response:
     """Every row is stored or rejected with its line and reason; the counts reconcile. Every record
-    is stored as the URL's office, whatever the file says."""
+    is stored as the URL's office, whatever the file says. The JSON report lists the first
+    100 rejections (``rejections_truncated`` says when there are more); sent with
+    ``Accept: text/csv`` the answer is every rejected row as CSV, the counts in ``X-Load-*``
+    headers."""
     office = _office(office)
     who.require("write", office)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
@@ -52,24 +64,51 @@ def upload(office: str, file: UploadFile, state: StateDep, who: Writer) -> dict[
     state.audit(who, "load.start", [], {"file": file.filename, "office": office})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(file.file.read())
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
         try:
             # The office's shipped profile reads its own export's headers and spellings, as
             # `suspects load cn-gd.csv` does (an upload of a Guangdong export was refused).
             prof = load_profile(office.lower()) if office.lower() in profile_names() else None
-            report = load_file(state.store, path, office, prof, None, 1)
+            report = load_file(state.store, path, office, prof, None, 1, max_rows=state.settings.max_upload_rows)
         except FileError as exc:
             state.audit(who, "load.refused", [], {"file": file.filename, "office": office, "error": str(exc)})
-            raise InvalidInput(f"{file.filename}: {exc}", field="file") from exc
-    rejections = [
-        {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected
-    ]
+            error = PayloadTooLarge if isinstance(exc, FileTooLarge) else InvalidInput
+            raise error(f"{file.filename}: {exc}", field="file") from exc
     state.metrics.loaded(report.stored, len(report.rejected))
-    out: dict[str, Any] = {**report.to_dict(), "file": file.filename, "rejections": rejections}
     state.matcher.clear()
-    summary = {k: v for k, v in out.items() if k != "rejections"}
-    state.audit(who, "load", [], {**summary, "rejected_lines": [r["line"] for r in rejections][:1000]})
-    return out
+    summary: dict[str, Any] = {**report.to_dict(detail=0), "file": file.filename}
+    del summary["rejections"], summary["rejections_truncated"]
+    lines = [r.line for r in report.rejected[:1000]]
+    state.audit(who, "load", [], {**summary, "rejected_lines": lines})
+    if "text/csv" in request.headers.get("accept", ""):
+        counts = {f"X-Load-{k.title()}": str(summary[k]) for k in ("read", "stored", "rejected")}
+        return StreamingResponse(_rejection_csv(report, file.filename or ""), media_type="text/csv", headers=counts)
+    head = [
+        {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field}
+        for r in report.rejected[:UPLOAD_DETAIL]
+    ]
+    answer = {**report.to_dict(detail=UPLOAD_DETAIL), "file": file.filename, "rejections": head}
+    report.rejected.close()
+    return JSONResponse(answer)
+
+
+# Rejections listed in an upload's JSON report; the rest are counted (and all are in its CSV form).
+UPLOAD_DETAIL = 100
+
+
+def _rejection_csv(report: LoadReport, filename: str) -> Iterator[str]:
+    try:
+        yield csv_text([["file", "line", "field", "reason"]])
+        batch: list[list[str]] = []
+        for r in report.rejected:
+            batch.append([safe_cell(filename), str(r.line), r.field or "", safe_cell(r.reason)])
+            if len(batch) >= 1000:
+                yield csv_text(batch)
+                batch = []
+        yield csv_text(batch)
+    finally:
+        report.rejected.close()
 
 
 @router.delete("/offices/{office}/records/{record_id:path}", tags=["records"], summary="Withdraw one record")

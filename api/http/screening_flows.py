@@ -4,6 +4,7 @@ results. The routers (:mod:`api.http.screening`, :mod:`api.web.pages`) only call
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from starlette.datastructures import FormData
 
 from api.http.models import ScreeningRequest
 from api.http.state import State
-from indexer.intake.readers import FileError, Row, RowError
+from indexer.intake.readers import FileError, FileTooLarge, Row, RowError
 from search.access.keys import Principal
 from search.errors import InvalidInput, NotFound, PayloadTooLarge
 from search.matching.query import Query, check_offices
@@ -35,7 +36,7 @@ from search.screening.watchlist import (
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 
 
-async def parse_form(form: FormData, max_name: int) -> tuple[Rows, str, int, list[str] | None]:
+async def parse_form(form: FormData, max_name: int, max_rows: int) -> tuple[Rows, str, int, list[str] | None]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise InvalidInput("send the watchlist as the multipart field 'file'", field="file")
@@ -48,26 +49,33 @@ async def parse_form(form: FormData, max_name: int) -> tuple[Rows, str, int, lis
         raise InvalidInput("limit must be an integer from 1 to 100", field="limit")
     office_text = str(form.get("offices") or "")
     offices = check_offices([o.strip() for o in office_text.split(",") if o.strip()] or None)
-    data = await upload.read()
 
     def read() -> Rows:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"watchlist{suffix}"
-            path.write_bytes(data)
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload.file, out)
             try:
-                return list(read_watchlist(path, max_name))
+                # Counted while streaming: row max_rows + 1 stops the read (a 50 MB file of
+                # one-letter lines was read whole, 6.5 GB, before its 413: issue #18).
+                return list(read_watchlist(path, max_name, max_rows))
+            except FileTooLarge as exc:
+                raise PayloadTooLarge(f"{name}: {exc}", field="file") from exc
             except FileError as exc:
                 raise InvalidInput(f"{name}: {exc}", field="file") from exc
 
     return await run_in_threadpool(read), name, int(limit_text), offices
 
 
-async def parse_request(request: Request, max_name: int, max_bytes: int) -> tuple[Rows, str, int, list[str] | None]:
-    """(rows, filename, limit, offices) from a multipart upload or a JSON body."""
+async def parse_request(
+    request: Request, max_name: int, max_bytes: int, max_rows: int
+) -> tuple[Rows, str, int, list[str] | None]:
+    """(rows, filename, limit, offices) from a multipart upload or a JSON body (whose size the
+    limits middleware has already held to max_body_bytes: JSON is parsed whole)."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         async with request.form(max_part_size=max_bytes) as form:
-            return await parse_form(form, max_name)
+            return await parse_form(form, max_name, max_rows)
     if ctype.startswith("application/json"):
         try:
             body = ScreeningRequest.model_validate_json(await request.body())

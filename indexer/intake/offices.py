@@ -220,12 +220,16 @@ def to_record(row: dict[str, Any], prof: OfficeProfile, office: str | None) -> R
 
 
 def read_records(
-    path: Path, office: str | None = None, profile: OfficeProfile | None = None, encoding: str | None = None
+    path: Path,
+    office: str | None = None,
+    profile: OfficeProfile | None = None,
+    encoding: str | None = None,
+    max_rows: int | None = None,
 ) -> Iterator[tuple[int, Record | Rejection]]:
     """Every row of a file as (line, Record) or (line, Rejection). Raises FileError if the file
     as a whole is unreadable. Checks that a name column exists before reading any row."""
     prof = profile or OfficeProfile(name="default")
-    rows = read_rows(path, encoding, prof.encoding)
+    rows = read_rows(path, encoding, prof.encoding, max_rows)
     mapping = {**DEFAULT_HEADERS, **prof.columns}
     checked = False
     for line, row in rows:

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,20 @@ CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030", "big5hkscs")
 
 class FileError(Exception):
     """The file as a whole cannot be read (missing, wrong format, undecodable, no header)."""
+
+
+class FileTooLarge(FileError):
+    """The file holds more than a caller allows (rows, or an XLSX that unpacks too far); raised
+    while streaming, before the excess is read (issue #18: a 1.4 MB XLSX of 10 M rows took 3.5 GB)."""
+
+
+# An XLSX is a zip: a sheet of 10 M one-cell rows packs into 1.4 MB (issue #18). Measured here:
+# the sample offices' workbooks unpack 7.7:1, an openpyxl sheet of 200,000 two-column rows
+# 12.6:1, of 1 M one-letter rows 14:1; a crafted sheet (tests/test_upload_limits.py) 340:1.
+# Refuse above this ratio before openpyxl parses a byte of XML.
+XLSX_MAX_UNPACK_RATIO = 100
+# Below this the ratio is not checked: a tiny workbook of empty styles unpacks far more than 100 x.
+XLSX_RATIO_FROM_BYTES = 20_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +179,26 @@ def read_jsonl(
         yield line, obj
 
 
-def read_xlsx(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Row | RowError]]:
+def _check_unpacked(path: Path) -> None:
+    """Refuse a workbook whose declared unpacked size is far beyond its packed size. The sizes are
+    the zip directory's; zipfile never inflates a member past its declared size (it stops there),
+    so a lying directory only truncates the sheet, which openpyxl then refuses."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileError(f"not a readable XLSX workbook: {exc.__class__.__name__}") from exc
+    packed = max(path.stat().st_size, 1)
+    if unpacked > XLSX_RATIO_FROM_BYTES and unpacked > XLSX_MAX_UNPACK_RATIO * packed:
+        raise FileTooLarge(
+            f"the workbook unpacks to {unpacked:,} bytes from {packed:,} ({unpacked // packed}:1; "
+            f"at most {XLSX_MAX_UNPACK_RATIO}:1): save it as CSV"
+        )
+
+
+def read_xlsx(
+    path: Path, encoding: str | None = None, max_rows: int | None = None
+) -> Iterator[tuple[int, Row | RowError]]:
     """The one sheet that has data; formula cells give their cached values. A workbook with data
     on several sheets is refused (naming them) rather than read in part: rows on a second sheet
     would otherwise be lost without a word. A cell beyond the header's columns rejects its row."""
@@ -172,6 +206,7 @@ def read_xlsx(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Ro
     import openpyxl
     from openpyxl.utils import get_column_letter  # (XLSX only, as above)
 
+    _check_unpacked(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a non-XLSX file
@@ -183,6 +218,9 @@ def read_xlsx(path: Path, encoding: str | None = None) -> Iterator[tuple[int, Ro
         if len(used) > 1:
             names = ", ".join(repr(sheet.title) for sheet in used)
             raise FileError(f"data on {len(used)} sheets ({names}): put the records on one sheet")
+        declared = used[0].max_row  # the sheet's <dimension>, read before any row
+        if max_rows is not None and declared is not None and declared > max_rows + 1:
+            raise FileTooLarge(f"the sheet declares {declared:,} rows; at most {max_rows:,}")
         header: list[str] | None = None
         for number, values in enumerate(used[0].iter_rows(values_only=True), start=1):
             cells = ["" if v is None else v for v in values]
@@ -218,17 +256,45 @@ def _cell(value: Any) -> Any:
 
 
 def read_rows(
-    path: Path, encoding: str | None = None, fallback: str | None = None
+    path: Path, encoding: str | None = None, fallback: str | None = None, max_rows: int | None = None
 ) -> Iterator[tuple[int, Row | RowError]]:
     """Rows of a CSV, JSONL or XLSX file, chosen by extension. ``encoding`` is obeyed strictly;
-    ``fallback`` (an office profile's) is used only for bytes that are not UTF-8."""
+    ``fallback`` (an office profile's) is used only for bytes that are not UTF-8. With
+    ``max_rows``, :class:`FileTooLarge` is raised on reaching row ``max_rows + 1``: the rows are
+    counted as they stream, never all held first."""
     if not path.exists():
         raise FileError("no such file")
     suffix = path.suffix.lower()
+    rows: Iterator[tuple[int, Row | RowError]]
     if suffix in (".csv", ".txt", ".tsv"):
-        return read_csv(path, encoding, fallback)
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return read_jsonl(path, encoding, fallback)
+        rows = read_csv(path, encoding, fallback)
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        rows = read_jsonl(path, encoding, fallback)
+    elif suffix in (".xlsx", ".xlsm"):
+        rows = read_xlsx(path, max_rows=max_rows)
+    else:
+        raise FileError(f"unsupported file type {suffix or '(none)'}: use .csv, .jsonl or .xlsx")
+    return rows if max_rows is None else _at_most(rows, max_rows)
+
+
+def _at_most(rows: Iterator[tuple[int, Row | RowError]], max_rows: int) -> Iterator[tuple[int, Row | RowError]]:
+    for count, item in enumerate(rows, start=1):
+        if count > max_rows:
+            raise FileTooLarge(f"more than {max_rows:,} rows (line {item[0]}); at most {max_rows:,}")
+        yield item
+
+
+def check_row_count(path: Path, max_rows: int) -> None:
+    """Raise :class:`FileTooLarge` for a file of more than ``max_rows`` rows, before a loader
+    stores any of it. Text files: a file with no more line breaks than ``max_rows`` passes without
+    parsing; otherwise its rows are counted. XLSX: its declared dimension (and the unpack ratio);
+    a sheet whose dimension lies is stopped by the streaming count in :func:`read_rows`."""
+    suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
-    raise FileError(f"unsupported file type {suffix or '(none)'}: use .csv, .jsonl or .xlsx")
+        next(read_xlsx(path, max_rows=max_rows), None)
+        return
+    with path.open("rb") as fh:
+        breaks = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    if breaks > max_rows:
+        for _ in read_rows(path, max_rows=max_rows):
+            pass

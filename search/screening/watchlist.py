@@ -92,9 +92,10 @@ Rows = list[Item]
 Output = list[tuple[int, str, dict[str, Any]]]
 
 
-def read_watchlist(path: Path, max_name_length: int | None = None) -> Iterator[Item]:
-    """Watchlist rows as queries (or bad rows), in file order; query_id defaults to the line."""
-    return watchlist_items(read_rows(path), max_name_length)
+def read_watchlist(path: Path, max_name_length: int | None = None, max_rows: int | None = None) -> Iterator[Item]:
+    """Watchlist rows as queries (or bad rows), in file order; query_id defaults to the line.
+    Past ``max_rows`` rows, :class:`~indexer.intake.readers.FileTooLarge` (counted as read)."""
+    return watchlist_items(read_rows(path, max_rows=max_rows), max_name_length)
 
 
 def watchlist_items(rows: Iterable[tuple[int, Row | RowError]], max_name_length: int | None = None) -> Iterator[Item]:
