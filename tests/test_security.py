@@ -218,7 +218,7 @@ def test_rate_limit_and_batch_and_body_limits(loaded_store_path: Path, tmp_path:
     path = tmp_path / "r.db"
     shutil.copy(loaded_store_path, path)
     settings = Settings(
-        store=path, rate_limit_per_minute=60, rate_limit_burst=3, max_batch=5, max_body_bytes=5000, max_name_length=50
+        store=path, rate_limit_per_minute=6, rate_limit_burst=3, max_batch=5, max_body_bytes=5000, max_name_length=50
     )
     tokens = make_tokens(settings)
     with Server(settings) as server:

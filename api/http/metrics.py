@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("api.access")
 
@@ -69,38 +69,56 @@ class Metrics:
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def install_metrics(app: FastAPI, metrics: Metrics) -> None:
-    """Count and time every request; serve ``GET /metrics``."""
+class MeasureRequests:
+    """Counts and times every request, plain ASGI (see :class:`api.http.limits.BodyLimits`). The
+    route template is read from the scope, where the router leaves it."""
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.method not in KNOWN_METHODS:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        metrics = self.metrics
+        if method not in KNOWN_METHODS:
             metrics.requests.labels("other", "unmatched", "405").inc()
             body = {"error": {"code": "method_not_allowed", "message": "Method Not Allowed"}}
-            return JSONResponse(body, status_code=405)
+            await JSONResponse(body, status_code=405)(scope, receive, send)
+            return
         t0 = time.perf_counter()
         status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_status)
         finally:
             elapsed = time.perf_counter() - t0
-            route = getattr(request.scope.get("route"), "path", None)
+            route = getattr(scope.get("route"), "path", None)
             if route is None:  # mounted static files have no route; anything else is a miss
-                route = "/ui/static" if request.url.path.startswith("/ui/static/") else "unmatched"
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(request.method, route).observe(elapsed)
+                route = "/ui/static" if scope["path"].startswith("/ui/static/") else "unmatched"
+            metrics.requests.labels(method, route, str(status)).inc()
+            metrics.latency.labels(method, route).observe(elapsed)
             access_log.info(
                 "%s %s %d %.1fms",
-                request.method,
+                method,
                 route,
                 status,
                 elapsed * 1000,
-                extra={
-                    "http": {"method": request.method, "route": route, "status": status, "ms": round(elapsed * 1000, 2)}
-                },
+                extra={"http": {"method": method, "route": route, "status": status, "ms": round(elapsed * 1000, 2)}},
             )
+
+
+def install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Count and time every request; serve ``GET /metrics``."""
+    app.add_middleware(MeasureRequests, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

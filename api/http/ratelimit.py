@@ -19,6 +19,16 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def check(self, key_id: str) -> None:
+        """Raise RateLimited if :meth:`take` would, without spending anything."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            wait = math.ceil((1.0 - tokens) / self.rate) if self.rate > 0 else 60
+            raise RateLimited(f"rate limit: {self.rate * 60:.0f} queries per minute per key", retry_after=wait)
+
     def take(self, key_id: str, cost: float = 1.0) -> None:
         """Spend ``cost`` tokens or raise RateLimited with the seconds until there is one. Any
         request is admitted while a token is left and is charged in full, so a batch of 1,000

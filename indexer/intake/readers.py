@@ -8,12 +8,12 @@ and carry on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
-import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,16 +107,41 @@ def _choose(data: bytes, fallback: str | None) -> str:
         return detect_encoding(data)
 
 
-def _decode(path: Path, encoding: str | None, fallback: str | None = None) -> str:
-    """``encoding`` is what the user named (strict); ``fallback`` what a profile suggests."""
-    data = path.read_bytes()
-    enc = encoding or _choose(data, fallback)
-    try:
-        # "replace" only matters for a file cut off inside its last character (see
-        # detect_encoding); the row holding U+FFFD is then rejected, not stored half-read.
-        return data.decode(enc, errors="replace" if enc == "utf-8-sig" and encoding is None else "strict")
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise FileError(f"cannot decode as {enc}: {exc}") from exc
+def _first_decode_error(path: Path, encoding: str) -> UnicodeDecodeError | None:
+    """The first error decoding the file as ``encoding``, read 1 MiB at a time (a 50 MB upload
+    was held as bytes, then as text, then as a StringIO copy: issue #18)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    with path.open("rb") as fh:
+        try:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return exc
+    return None
+
+
+def _text_encoding(path: Path, encoding: str | None, fallback: str | None = None) -> tuple[str, str]:
+    """(encoding, errors) to open the file with, checked over the whole file before any row is
+    read. ``encoding`` is what the user named (strict); ``fallback`` what a profile suggests."""
+    if encoding is not None:
+        try:
+            error = _first_decode_error(path, encoding)
+        except LookupError as exc:
+            raise FileError(f"cannot decode as {encoding}: {exc}") from exc
+        if error is not None:
+            raise FileError(f"cannot decode as {encoding}: {error}")
+        return encoding, "strict"
+    utf8 = _first_decode_error(path, "utf-8-sig")
+    if utf8 is None:
+        return "utf-8-sig", "strict"
+    if utf8.reason == "unexpected end of data":
+        # Cut off inside its last character (see detect_encoding): the row holding U+FFFD is
+        # then rejected, not stored half-read.
+        return "utf-8-sig", "replace"
+    # Not UTF-8: the GB18030 / Big5 detection needs the bytes (these exports are the small ones).
+    enc = _choose(path.read_bytes(), fallback)
+    return enc, "replace" if enc == "utf-8-sig" else "strict"
 
 
 # The csv module refuses fields over 128 KiB with an exception; the loader's own limit
@@ -127,16 +152,18 @@ csv.field_size_limit(1 << 30)
 def read_csv(
     path: Path, encoding: str | None = None, fallback: str | None = None
 ) -> Iterator[tuple[int, Row | RowError]]:
-    text = _decode(path, encoding, fallback)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    stream = io.StringIO(text, newline="")
+    enc, errors = _text_encoding(path, encoding, fallback)
+    with path.open(encoding=enc, errors=errors, newline="") as stream:
+        yield from _csv_rows(stream)
+
+
+def _csv_rows(stream: Iterable[str]) -> Iterator[tuple[int, Row | RowError]]:
     reader = csv.reader(stream)
     try:
         header = next(reader)
     except StopIteration:
         raise FileError("empty file: no header row") from None
-    header = [h.strip() for h in header]
+    header = [h.strip().lstrip("\ufeff") for h in header]
     if not any(header):
         raise FileError("the first line is not a header row")
     while True:
@@ -164,8 +191,13 @@ def read_csv(
 def read_jsonl(
     path: Path, encoding: str | None = None, fallback: str | None = None
 ) -> Iterator[tuple[int, Row | RowError]]:
-    text = _decode(path, encoding, fallback)
-    for line, raw in enumerate(text.splitlines(), start=1):
+    enc, errors = _text_encoding(path, encoding, fallback)
+    with path.open(encoding=enc, errors=errors) as stream:
+        yield from _jsonl_rows(stream)
+
+
+def _jsonl_rows(stream: Iterable[str]) -> Iterator[tuple[int, Row | RowError]]:
+    for line, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:

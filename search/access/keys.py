@@ -149,6 +149,15 @@ class KeyVerifier:
         self.failures = FailureLimiter(failures_per_minute)
         self._verified: dict[str, str] = {}  # sha256(token) → key id
 
+    def verified_id(self, token: str) -> str | None:
+        """The key id of a token this process has verified (revocation is still checked by
+        :meth:`verify`), else None. No store read, no hash."""
+        parts = token.split("_", 2)
+        if len(parts) != 3:
+            return None
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return parts[1] if self._verified.get(digest) == parts[1] else None
+
     def verify(self, token: str, client: str = "") -> Principal:
         key_id, secret = split_token(token)
         key = self.access.get_key(key_id)
