@@ -7,7 +7,7 @@ One keep-alive client sends single /match queries (paced at --rate per second, w
 rate limit) from start to end. Meanwhile, phase by phase, attackers with keys of their own (the
 default limits apply to everyone) try what the red team tried:
 
-- ``auth``: 8 connections sending wrong secrets for the legitimate key's id;
+- ``auth``: 8 connections sending wrong secrets for the legitimate key's id, or malformed keys;
 - ``reconcile``: 4 connections sending 10 maximum-length names per /reconcile request;
 - ``uploads``: 50 MB watchlists of one-letter lines (CSV, to /screenings and /ui/screenings' rule),
   a crafted XLSX zip bomb, and 50 MB of JSON rows, two at a time;
@@ -69,13 +69,12 @@ async def legit(base: str, token: str, names: list[str], rate: float, state: Run
             await asyncio.sleep(max(0.0, 1 / rate - spent))
 
 
-async def wrong_secrets(base: str, key_id: str, until: float) -> int:
+async def wrong_secrets(base: str, token: str, until: float, codes: dict[int, int]) -> int:
     sent = 0
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         while time.perf_counter() < until:
-            await c.post(
-                "/match", json={"queries": [{"name": "x"}]}, headers={"Authorization": f"Bearer {key_id}_wrong"}
-            )
+            r = await c.post("/match", json={"queries": [{"name": "x"}]}, headers={"Authorization": f"Bearer {token}"})
+            codes[r.status_code] = codes.get(r.status_code, 0) + 1
             sent += 1
     return sent
 
@@ -145,8 +144,11 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
         state.phase = phase
         until = time.perf_counter() + seconds
         if phase == "auth":
-            sent = sum(await asyncio.gather(*(wrong_secrets(base, key_id, until) for _ in range(8))))
-            notes.append(f"auth: {sent:,} wrong secrets ({sent / seconds:,.0f}/s)")
+            codes: dict[int, int] = {}
+            # Wrong secrets for the legitimate key's id, and tokens of no valid shape.
+            wrong = (f"sus_{key_id}_wrong", "not-a-key")
+            sent = sum(await asyncio.gather(*(wrong_secrets(base, wrong[i % 2], until, codes) for i in range(8))))
+            notes.append(f"auth: {sent:,} wrong secrets ({sent / seconds:,.0f}/s), answered {codes}")
         elif phase == "reconcile":
             attacker = attackers["reconcile"]
             sent = sum(await asyncio.gather(*(reconcile(base, attacker, until, limit) for _ in range(4))))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,16 +19,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from api.http.deps import Auditor, KeyAdmin, StateDep, Writer
 from api.http.screening_flows import UPLOAD_SUFFIXES
-from indexer.intake.offices import load_profile, profile_names
 from indexer.intake.readers import FileError, FileTooLarge
 from search.access.keys import ROLES, new_key
 from search.access.store import AuditFilter
 from search.clock import iso, now_utc
 from search.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from search.ingest import LoadReport, load_file
 from search.matching.query import unknown_offices
 from search.screening.watchlist import csv_text, safe_cell
 from search.storage.base import doc_id
@@ -62,53 +62,46 @@ def upload(office: str, file: UploadFile, request: Request, state: StateDep, who
     # Audited before the first row: an upload cut off part-way (the server killed) leaves this
     # entry with no "load" after it, never committed rows without an audit (issue #18).
     state.audit(who, "load.start", [], {"file": file.filename, "office": office})
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+    folder = Path(tempfile.mkdtemp(prefix="suspects-upload-"))
+    try:
+        path, rejected_csv = folder / f"upload{suffix}", folder / "rejections.csv"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out)
-        try:
-            # The office's shipped profile reads its own export's headers and spellings, as
-            # `suspects load cn-gd.csv` does (an upload of a Guangdong export was refused).
-            prof = load_profile(office.lower()) if office.lower() in profile_names() else None
-            report = load_file(state.store, path, office, prof, None, 1, max_rows=state.settings.max_upload_rows)
-        except FileError as exc:
-            state.audit(who, "load.refused", [], {"file": file.filename, "office": office, "error": str(exc)})
-            error = PayloadTooLarge if isinstance(exc, FileTooLarge) else InvalidInput
-            raise error(f"{file.filename}: {exc}", field="file") from exc
-    state.metrics.loaded(report.stored, len(report.rejected))
+        # Read and loaded in the file worker's process: parsing never holds this server's GIL.
+        summary = state.files.load(path, office, state.settings.max_upload_rows, rejected_csv)
+    except FileError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        state.audit(who, "load.refused", [], {"file": file.filename, "office": office, "error": str(exc)})
+        error = PayloadTooLarge if isinstance(exc, FileTooLarge) else InvalidInput
+        raise error(f"{file.filename}: {exc}", field="file") from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    counts = {**summary.counts, "file": file.filename}
+    state.metrics.loaded(int(counts["stored"]), int(counts["rejected"]))
     state.matcher.clear()
-    summary: dict[str, Any] = {**report.to_dict(detail=0), "file": file.filename}
-    del summary["rejections"], summary["rejections_truncated"]
-    lines = [r.line for r in report.rejected[:1000]]
-    state.audit(who, "load", [], {**summary, "rejected_lines": lines})
+    state.audit(who, "load", [], {**counts, "rejected_lines": [r["line"] for r in summary.rejections]})
     if "text/csv" in request.headers.get("accept", ""):
-        counts = {f"X-Load-{k.title()}": str(summary[k]) for k in ("read", "stored", "rejected")}
-        return StreamingResponse(_rejection_csv(report, file.filename or ""), media_type="text/csv", headers=counts)
-    head = [
-        {"file": file.filename, "line": r.line, "reason": r.reason, "field": r.field}
-        for r in report.rejected[:UPLOAD_DETAIL]
-    ]
-    answer = {**report.to_dict(detail=UPLOAD_DETAIL), "file": file.filename, "rejections": head}
-    report.rejected.close()
-    return JSONResponse(answer)
+        headers = {f"X-Load-{k.title()}": str(counts[k]) for k in ("read", "stored", "rejected")}
+        lines = _rejection_csv(rejected_csv, file.filename or "")
+        cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+        return StreamingResponse(lines, media_type="text/csv", headers=headers, background=cleanup)
+    shutil.rmtree(folder, ignore_errors=True)
+    head = [{"file": file.filename, **r} for r in summary.rejections]
+    return JSONResponse({**counts, "rejections": head, "rejections_truncated": summary.truncated})
 
 
-# Rejections listed in an upload's JSON report; the rest are counted (and all are in its CSV form).
-UPLOAD_DETAIL = 100
-
-
-def _rejection_csv(report: LoadReport, filename: str) -> Iterator[str]:
-    try:
-        yield csv_text([["file", "line", "field", "reason"]])
+def _rejection_csv(path: Path, filename: str) -> Iterator[str]:
+    """The worker's rejections file (line, field, reason) as the CSV a spreadsheet may open."""
+    yield csv_text([["file", "line", "field", "reason"]])
+    with path.open(newline="", encoding="utf-8") as fh:
         batch: list[list[str]] = []
-        for r in report.rejected:
-            batch.append([safe_cell(filename), str(r.line), r.field or "", safe_cell(r.reason)])
+        for line, field_, reason in csv.reader(fh):
+            batch.append([safe_cell(filename), line, field_, safe_cell(reason)])
             if len(batch) >= 1000:
                 yield csv_text(batch)
                 batch = []
         yield csv_text(batch)
-    finally:
-        report.rejected.close()
 
 
 @router.delete("/offices/{office}/records/{record_id:path}", tags=["records"], summary="Withdraw one record")

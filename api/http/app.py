@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             yield
         finally:
             state.runner.stop()
+            state.files.close()
             jobs.close()
             if store is None:
                 opened.close()

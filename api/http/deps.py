@@ -50,6 +50,7 @@ def authenticate(request: Request, token: str) -> Principal:
 def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """The authenticated caller; 401 without a valid key; 429 over the key's rate."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        state_of(request).verifier.refused(client_address(request))
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
     return authenticate(request, creds.credentials)
 

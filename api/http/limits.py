@@ -91,9 +91,8 @@ class RefuseEarly:
                 state.limiter.check(key_id)
             else:
                 claimed = token.split("_", 2)
-                if len(claimed) == 3:
-                    client = scope["client"][0] if scope.get("client") else ""
-                    state.verifier.failures.check(claimed[1], client)
+                client = scope["client"][0] if scope.get("client") else ""
+                state.verifier.failures.check(claimed[1] if len(claimed) == 3 else "", client)
         except RateLimited as exc:
             return exc
         return None

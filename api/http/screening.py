@@ -57,7 +57,7 @@ async def create(request: Request, state: StateDep, who: Screener) -> JSONRespon
     """Store the watchlist as a job and return at once; the server screens it in the background."""
     cfg = state.settings
     rows, filename, limit, offices = await parse_request(
-        request, cfg.max_name_length, cfg.max_upload_bytes, cfg.max_screening_rows
+        request, state.files, cfg.max_name_length, cfg.max_upload_bytes, cfg.max_screening_rows
     )
     job = await start_job(state, who, rows, filename, limit, offices)
     return JSONResponse(job.public(), status_code=202, headers={"Location": f"/screenings/{job.job_id}"})

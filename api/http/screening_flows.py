@@ -29,14 +29,16 @@ from search.screening.watchlist import (
     csv_rows,
     csv_text,
     jsonl_line,
-    read_watchlist,
     watchlist_items,
 )
+from search.uploads import FileWorker
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 
 
-async def parse_form(form: FormData, max_name: int, max_rows: int) -> tuple[Rows, str, int, list[str] | None]:
+async def parse_form(
+    form: FormData, files: FileWorker, max_name: int, max_rows: int
+) -> tuple[Rows, str, int, list[str] | None]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise InvalidInput("send the watchlist as the multipart field 'file'", field="file")
@@ -58,7 +60,7 @@ async def parse_form(form: FormData, max_name: int, max_rows: int) -> tuple[Rows
             try:
                 # Counted while streaming: row max_rows + 1 stops the read (a 50 MB file of
                 # one-letter lines was read whole, 6.5 GB, before its 413: issue #18).
-                return list(read_watchlist(path, max_name, max_rows))
+                return files.read_watchlist(path, max_name, max_rows)
             except FileTooLarge as exc:
                 raise PayloadTooLarge(f"{name}: {exc}", field="file") from exc
             except FileError as exc:
@@ -68,14 +70,14 @@ async def parse_form(form: FormData, max_name: int, max_rows: int) -> tuple[Rows
 
 
 async def parse_request(
-    request: Request, max_name: int, max_bytes: int, max_rows: int
+    request: Request, files: FileWorker, max_name: int, max_bytes: int, max_rows: int
 ) -> tuple[Rows, str, int, list[str] | None]:
     """(rows, filename, limit, offices) from a multipart upload or a JSON body (whose size the
     limits middleware has already held to max_body_bytes: JSON is parsed whole)."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         async with request.form(max_part_size=max_bytes) as form:
-            return await parse_form(form, max_name, max_rows)
+            return await parse_form(form, files, max_name, max_rows)
     if ctype.startswith("application/json"):
         try:
             body = ScreeningRequest.model_validate_json(await request.body())

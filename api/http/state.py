@@ -15,6 +15,7 @@ from search.screening.runner import Runner
 from search.settings import Settings
 from search.storage.base import Store
 from search.storage.elastic_async import AsyncCandidates
+from search.uploads import FileWorker
 
 
 class State:
@@ -39,6 +40,7 @@ class State:
         self.verifier = KeyVerifier(access, settings.auth_failures_per_minute)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.async_es = async_es  # the async read path, with Elasticsearch
+        self.files = FileWorker(settings)  # reads uploads in a child process
 
     def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
         """Record one action of one caller in the append-only audit trail."""

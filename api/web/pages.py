@@ -249,7 +249,7 @@ async def upload(request: Request) -> Response:
             if not csrf.same_site(request, sent if isinstance(sent, str) else None):
                 return render(request, "error.html", 403, who=who, message=translate(_lang(request), "csrf_failed"))
             rows, filename, limit, offices = await parse_form(
-                form, state.settings.max_name_length, state.settings.max_screening_rows
+                form, state.files, state.settings.max_name_length, state.settings.max_screening_rows
             )
         job = await start_job(state, who, rows, filename, limit, offices)
     except SuspectsError as exc:

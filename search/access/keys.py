@@ -124,7 +124,7 @@ class FailureLimiter:
         """RateLimited if this key id or this address failed too often in the last minute."""
         now = time.monotonic()
         with self._lock:
-            for who in (f"key:{key_id}", f"addr:{client}"):
+            for who in self._whom(key_id, client):
                 times = self._recent(who, now)
                 if len(times) >= self.per_minute:
                     wait = max(1, int(60.0 - (now - times[0])) + 1)
@@ -136,8 +136,14 @@ class FailureLimiter:
             if len(self._failures) >= self.max_tracked:  # a flood of random ids: forget the oldest half
                 for who in list(self._failures)[: self.max_tracked // 2]:
                     del self._failures[who]
-            for who in (f"key:{key_id}", f"addr:{client}"):
+            for who in self._whom(key_id, client):
                 self._failures.setdefault(who, []).append(now)
+
+    @staticmethod
+    def _whom(key_id: str, client: str) -> tuple[str, ...]:
+        """What a failure counts against: the address, and the key id when the token named one
+        (a malformed or missing token counts against its address only)."""
+        return (f"key:{key_id}", f"addr:{client}") if key_id else (f"addr:{client}",)
 
 
 class KeyVerifier:
@@ -149,6 +155,12 @@ class KeyVerifier:
         self.failures = FailureLimiter(failures_per_minute)
         self._verified: dict[str, str] = {}  # sha256(token) → key id
 
+    def refused(self, client: str) -> None:
+        """A request with a malformed or missing token: no hash to protect, but a flood of them
+        costs the whole request path, so they count against the address like wrong secrets."""
+        self.failures.check("", client)
+        self.failures.failed("", client)
+
     def verified_id(self, token: str) -> str | None:
         """The key id of a token this process has verified (revocation is still checked by
         :meth:`verify`), else None. No store read, no hash."""
@@ -159,7 +171,11 @@ class KeyVerifier:
         return parts[1] if self._verified.get(digest) == parts[1] else None
 
     def verify(self, token: str, client: str = "") -> Principal:
-        key_id, secret = split_token(token)
+        try:
+            key_id, secret = split_token(token)
+        except Unauthorized:
+            self.refused(client)
+            raise
         key = self.access.get_key(key_id)
         digest = hashlib.sha256(token.encode()).hexdigest()
         if key is None or self._verified.get(digest) != key_id:

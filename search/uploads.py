@@ -1,0 +1,133 @@
+"""Uploaded files are read in a child process, never in the server's.
+
+Reading a 50 MB watchlist held the server's GIL for seconds and left its memory high after the
+413 (bench/abuse.py: a legitimate client's p50 went from 12 ms to 457 ms during two such uploads,
+and the server kept 519 MB of its 293 MB baseline). One niced child process, started on the first
+upload, reads watchlists and loads office exports; the server waits on it without holding the
+GIL, and what the child allocated stays in the child, which returns it to the system after each
+file (``malloc_trim``, glibc). Office exports are loaded by the child into the same store (its own
+connection), as ``suspects load`` would be from another process.
+"""
+
+from __future__ import annotations
+
+import csv
+import ctypes
+import ctypes.util
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexer.intake.offices import load_profile, profile_names
+from search.ingest import load_file
+from search.screening.jobs import decode_rows, encode_rows
+from search.screening.watchlist import Rows, read_watchlist
+from search.settings import Settings
+from search.storage.base import Store
+from search.storage.factory import open_store
+
+logger = logging.getLogger(__name__)
+
+NICE = 10  # below the server's request threads, as the screening workers
+# Rejections a load's summary carries back; the child writes every one to a CSV file.
+SUMMARY_REJECTIONS = 100
+
+_child_settings: Settings | None = None
+_child_store: Store | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    """A load's counts and its first rejections (the rest are in the CSV the child wrote)."""
+
+    counts: dict[str, Any]
+    rejections: list[dict[str, Any]]
+    truncated: bool
+
+
+def _init_child(settings: Settings) -> None:
+    global _child_settings
+    os.nice(NICE)
+    _child_settings = settings
+
+
+def _give_back() -> None:
+    """Return freed memory to the system: CPython keeps freed arenas in glibc's heap otherwise."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+
+
+def _read(path: Path, max_name: int, max_rows: int) -> list[list[Any]]:
+    try:
+        return encode_rows(list(read_watchlist(path, max_name, max_rows)))
+    finally:
+        _give_back()
+
+
+def _load(path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadSummary:
+    global _child_store
+    assert _child_settings is not None  # set by _init_child
+    try:
+        if _child_store is None:
+            _child_store = open_store(_child_settings)
+        # The office's shipped profile reads its own export's headers and spellings, as
+        # `suspects load cn-gd.csv` does.
+        prof = load_profile(office.lower()) if office.lower() in profile_names() else None
+        report = load_file(_child_store, path, office, prof, None, 1, max_rows=max_rows)
+        with rejections_csv.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            for r in report.rejected:
+                out.writerow([r.line, r.field or "", r.reason])
+        counts = report.to_dict(detail=0)
+        head = [{"line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected[:SUMMARY_REJECTIONS]]
+        report.rejected.close()
+        del counts["rejections"], counts["rejections_truncated"]
+        return LoadSummary(counts, head, len(report.rejected) > SUMMARY_REJECTIONS)
+    finally:
+        _give_back()
+
+
+class FileWorker:
+    """The child process that reads uploads; started on first use, one file at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the server process has threads (a forked lock could be held forever).
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_child,
+                    initargs=(self.settings,),
+                )
+            return self._pool
+
+    def read_watchlist(self, path: Path, max_name: int, max_rows: int) -> Rows:
+        """The watchlist's rows (raises FileError / FileTooLarge as read_watchlist does)."""
+        return decode_rows(self._ensure().submit(_read, path, max_name, max_rows).result())
+
+    def load(self, path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadSummary:
+        """Load an office export into the store; every rejection is written to ``rejections_csv``
+        (line, field, reason)."""
+        return self._ensure().submit(_load, path, office, max_rows, rejections_csv).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
