@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -300,6 +301,15 @@ def test_a_batch_costs_its_queries(loaded_store_path: Path, tmp_path: Path) -> N
         assert _call(server.url, tokens["analyst"], "POST", "/match", json=big).status_code == 200
         after = _call(server.url, tokens["analyst"], "POST", "/match", json=one)
         assert after.status_code == 429 and int(after.headers["Retry-After"]) >= 5
+        # The same through /reconcile: five queries in one batch spend the bucket.
+        five = json.dumps({f"q{i}": {"query": f"z{i}"} for i in range(5)})
+        assert (
+            _call(server.url, tokens["investigator"], "POST", "/reconcile", data={"queries": five}).status_code == 200
+        )
+        again = _call(
+            server.url, tokens["investigator"], "POST", "/reconcile", data={"queries": '{"a": {"query": "z"}}'}
+        )
+        assert again.status_code == 429
 
 
 def test_auditor_keys_are_not_the_office_admins_to_make_or_revoke(

@@ -166,6 +166,10 @@ def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
         who.require("match")
         state = state_of(request)
         batch = parse_batch(text)
+        # Each query costs a token, as in /match: a batch of 10 maximum-length names for one
+        # token was the cheapest way to load the server (bench/abuse.py, reconcile phase).
+        if len(batch) > 1:
+            state.limiter.take(who.key_id, len(batch) - 1)
 
         def run() -> tuple[dict[str, Any], int]:
             out: dict[str, Any] = {}
