@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="Failed authentications allowed per key id and per client address in a minute; "
         "beyond it 429 before any hashing.",
     )
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a web page sign-in lasts (ended sooner by signing out or by revoking its key).",
+    )
     trusted_proxies: str = Field(
         default="",
         max_length=1000,

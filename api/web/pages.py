@@ -1,7 +1,9 @@
 """The investigators' web page: server-rendered (Jinja2), no CDN, in English and Chinese.
 
-Signing in stores the API key in a session cookie (HttpOnly, SameSite=Strict, path /ui, no expiry
-date: the browser drops it when it closes). Every page checks the key exactly as the JSON API does
+Signing in checks the API key once and starts a server-side session: the cookie holds a random
+token (HttpOnly, SameSite=Strict, Secure over HTTPS, path /ui, no expiry date: the browser drops it
+when it closes), the store its hash; it ends at sign-out, after ``SUSPECTS_SESSION_HOURS``, or when
+its key is revoked. Every page checks the key exactly as the JSON API does
 — same roles, same rate limit, same audit entries — and then calls the same matcher. The only
 JavaScript (``static/app.js``) refreshes a running screening's progress; everything else works
 with plain links and forms, so the page is usable from the keyboard alone.
@@ -24,7 +26,7 @@ from api.http.state import State
 from api.web import csrf
 from api.web.i18n import LANGS, explain, feature_label, translate
 from indexer.records import OFFICES
-from search.access.keys import Principal
+from search.access.keys import Principal, new_session, session_caller, session_digest
 from search.clock import iso, now_utc
 from search.errors import InvalidInput, SuspectsError, Unauthorized
 from search.matching.matcher import Match, Result
@@ -74,12 +76,9 @@ def _caller(request: Request) -> Principal | None:
     if not token:
         return None
     state = state_of(request)
-    client = client_address(request)
-    try:
-        who: Principal = state.verifier.verify(token, client)
-    except Unauthorized:
-        return None
-    state.limiter.take(who.key_id)
+    who = session_caller(state.access, token, client_address(request))
+    if who is not None:
+        state.limiter.take(who.key_id)
     return who
 
 
@@ -130,12 +129,21 @@ def login(
         # another office's key (issue #18).
         return render(request, "login.html", 409, next=next, who=current, error=translate(lang, "signed_in_already"))
     try:
-        state.verifier.verify(key.strip(), client_address(request))
+        who = state.verifier.verify(key.strip(), client_address(request))
     except Unauthorized as exc:
         return render(request, "login.html", 401, next=next, error=translate(lang, "bad_key") + exc.message)
+    # The cookie holds a random session token, never the key (it used to: a copied cookie was
+    # the key itself, and signing out did not end it). The store keeps the token's hash.
+    old = request.cookies.get(COOKIE)
+    if current is not None and old:  # the same key signing in again: one session, not two
+        state.access.end_session(session_digest(old), iso(now_utc()))
+    session, token = new_session(who.key_id, state.settings.session_hours)
+    state.access.add_session(session)
+    state.audit(who, "login", [], {"expires_at": session.expires_at})
     resp = RedirectResponse(next if next.startswith("/ui") else "/ui/search", status_code=303)
     # No max_age: a session cookie, gone when the browser closes. HttpOnly: no script can read it.
-    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path="/ui")
+    # Secure whenever the page came over HTTPS (directly, or via a trusted proxy's header).
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui", secure=request.url.scheme == "https")
     return resp
 
 
@@ -145,6 +153,12 @@ def logout(request: Request, token: Annotated[str | None, Form(alias="csrf", max
         return render(
             request, "error.html", 403, who=_caller(request), message=translate(_lang(request), "csrf_failed")
         )
+    state, token = state_of(request), request.cookies.get(COOKIE)
+    who = _caller(request)
+    if token and who is not None:
+        # Ended in the store: a copy of the cookie taken before sign-out no longer works.
+        state.access.end_session(session_digest(token), iso(now_utc()))
+        state.audit(who, "logout", [], {})
     resp = RedirectResponse("/ui/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/ui")
     return resp

@@ -1,5 +1,5 @@
-"""Keys and the audit trail in Elasticsearch, beside the records (indexes ``<prefix>-keys`` and
-``<prefix>-audit``, mappings in ``mappings/keys.json`` and ``mappings/audit.json``).
+"""Keys, web sessions and the audit trail in Elasticsearch, beside the records (indexes
+``<prefix>-keys``, ``<prefix>-sessions`` and ``<prefix>-audit``, mappings in ``mappings/``).
 
 Audit entries are only ever created (``op_type=create`` with a fresh id); the service has no code
 path that updates or deletes one except the retention purge, which records itself. On a secured
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from elasticsearch import ConflictError, NotFoundError, helpers
 
-from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, searchable
+from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, Session, searchable
 from search.clock import iso, now_utc
 from search.storage.elastic_client import ElasticIndexes, unavailable
 
@@ -25,7 +25,7 @@ from search.storage.elastic_client import ElasticIndexes, unavailable
 class ElasticsearchAccess(ElasticIndexes):
     """API keys and audit events in two Elasticsearch indexes."""
 
-    INDEXES: ClassVar[dict[str, str]] = {"keys": "keys", "audit": "audit"}
+    INDEXES: ClassVar[dict[str, str]] = {"keys": "keys", "audit": "audit", "sessions": "sessions"}
 
     @property
     def keys_index(self) -> str:
@@ -64,6 +64,29 @@ class ElasticsearchAccess(ElasticIndexes):
                 index=self.keys_index, query=query, size=10_000, sort=[{"created_at": {"order": "asc"}}]
             )
         return [ApiKey(**h["_source"]) for h in resp["hits"]["hits"]]
+
+    def add_session(self, session: Session) -> None:
+        self._ensure()
+        doc = {f: getattr(session, f) for f in Session.__slots__}
+        with unavailable():
+            self.es.index(index=self.index("sessions"), id=session.session_id, document=doc, refresh="wait_for")
+
+    def get_session(self, session_id: str) -> Session | None:
+        self._ensure()
+        with unavailable():
+            try:
+                src = self.es.get(index=self.index("sessions"), id=session_id)["_source"]
+            except NotFoundError:
+                return None
+        return Session(**src)
+
+    def end_session(self, session_id: str, at: str) -> bool:
+        found = self.get_session(session_id)
+        if found is None or found.ended_at is not None:
+            return False
+        with unavailable():
+            self.es.update(index=self.index("sessions"), id=session_id, doc={"ended_at": at}, refresh="wait_for")
+        return True
 
     def revoke_key(self, key_id: str, at: str) -> bool:
         key = self.get_key(key_id)

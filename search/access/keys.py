@@ -15,9 +15,9 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from search.access.store import AccessStore, ApiKey
+from search.access.store import AccessStore, ApiKey, Session
 from search.clock import iso, now_utc
 from search.errors import Forbidden, RateLimited, Unauthorized
 
@@ -84,6 +84,30 @@ def new_key(office: str, role: str, label: str, expires_at: datetime | None = No
         _hash(secret, salt),
     )
     return key, f"{TOKEN_PREFIX}_{key_id}_{secret}"
+
+
+def new_session(key_id: str, hours: float) -> tuple[Session, str]:
+    """A web sign-in for a verified key and the browser's token for it (stored only hashed)."""
+    token = secrets.token_urlsafe(32)
+    now = now_utc()
+    return Session(session_digest(token), key_id, iso(now), iso(now + timedelta(hours=hours))), token
+
+
+def session_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_caller(access: AccessStore, token: str, client: str) -> Principal | None:
+    """The caller of a live session: the session neither ended nor expired, and its key still
+    active (a revoked key ends its sessions on their next request)."""
+    session = access.get_session(session_digest(token))
+    now = now_utc()
+    if session is None or not session.active(now):
+        return None
+    key = access.get_key(session.key_id)
+    if key is None or not key.active(now):
+        return None
+    return Principal(key.key_id, key.office, key.role, client)
 
 
 def split_token(token: str) -> tuple[str, str]:

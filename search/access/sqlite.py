@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, searchable
+from search.access.store import ALL_EVENTS, ApiKey, AuditEvent, AuditFilter, Session, searchable
 from search.clock import iso, now_utc
 from search.storage.sqlite_conn import SQLiteTables
 
@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at TEXT,
     salt TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    session_id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    ended_at TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -95,6 +102,22 @@ class SQLiteAccess(SQLiteTables):
     def revoke_key(self, key_id: str, at: str) -> bool:
         cur = self._conn().execute(
             "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (at, key_id)
+        )
+        return cur.rowcount == 1
+
+    def add_session(self, session: Session) -> None:
+        self._conn().execute(
+            "INSERT INTO web_sessions VALUES (?,?,?,?,?)",
+            (session.session_id, session.key_id, session.created_at, session.expires_at, session.ended_at),
+        )
+
+    def get_session(self, session_id: str) -> Session | None:
+        row = self._conn().execute("SELECT * FROM web_sessions WHERE session_id = ?", (session_id,)).fetchone()
+        return Session(*row) if row else None
+
+    def end_session(self, session_id: str, at: str) -> bool:
+        cur = self._conn().execute(
+            "UPDATE web_sessions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL", (at, session_id)
         )
         return cur.rowcount == 1
 

@@ -47,6 +47,21 @@ class ApiKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Session:
+    """A web page sign-in. The browser holds a random token; the store holds only its SHA-256
+    (``session_id``), so a copy of the store signs nobody in. Ending it (sign-out) is final."""
+
+    session_id: str
+    key_id: str
+    created_at: str
+    expires_at: str
+    ended_at: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.ended_at is None and datetime.fromisoformat(self.expires_at) > now
+
+
+@dataclass(frozen=True, slots=True)
 class AuditFilter:
     """Which audit entries to read: all conditions given must hold; newest first, at most ``limit``."""
 
@@ -107,6 +122,12 @@ class AccessStore(Protocol):
     def list_keys(self, office: str | None = None) -> list[ApiKey]: ...
 
     def revoke_key(self, key_id: str, at: str) -> bool: ...
+
+    def add_session(self, session: Session) -> None: ...
+
+    def get_session(self, session_id: str) -> Session | None: ...
+
+    def end_session(self, session_id: str, at: str) -> bool: ...
 
     def record(self, event: AuditEvent) -> None: ...
 
