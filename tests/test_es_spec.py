@@ -26,7 +26,7 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 from indexer.keys import KEY_WEIGHTS, key_type, profile_keys
 from indexer.records import Record, profile
 from search.access.elastic import ElasticsearchAccess
-from search.access.keys import new_key
+from search.access.keys import new_key, new_session
 from search.access.store import AuditEvent, AuditFilter
 from search.matching.query import Query
 from search.screening.elastic import ElasticsearchJobs
@@ -242,10 +242,14 @@ def test_access_index_and_search_bodies_match_the_specification(
     access.list_keys("CN-GD")
     access.record(AuditEvent("match", key.key_id, "CN-GD", "investigator", "127.0.0.1", ["陈大文"], {"results": []}))
     found = access.events(AuditFilter("CN-GD", key.key_id, "2020-01-01", "2100-01-01", "陈大文", 100))
+    session, _ = new_session(key.key_id, 1.0)
+    access.add_session(session)
+    assert access.end_session(session.session_id, "2030-01-01T00:00:00Z")
+    ended = access.get_session(session.session_id)
     access.close()
-    assert [e.action for e in found] == ["match"]
+    assert [e.action for e in found] == ["match"] and ended is not None and ended.ended_at is not None
     kinds = validate_all(captured)
-    assert kinds == {"create": 2, "search": 2}
+    assert kinds == {"create": 3, "search": 2}
 
 
 def test_screening_job_bodies_match_the_specification(
