@@ -250,3 +250,26 @@ def test_a_large_job_audits_a_digest_not_every_match(screening: tuple[str, dict[
     assert done["match_count"] >= 300 * 4 and len(done["matches"]) == 100, {k: done[k] for k in ("match_count",)}
     assert len(done["matches_sha256"]) == 64 and done["results"] == f"/screenings/{job['id']}/results"
     assert len(json.dumps(done)) < 20_000
+
+
+def test_offices_take_turns_and_see_their_place_in_line(screening: tuple[str, dict[str, str], Settings]) -> None:
+    """One office's long job no longer holds every other office until it ends (issue #18: a
+    500,000-row job held the rest for ~30 minutes): a partner's one-chunk job submitted after it is
+    done while the long job is still running, and while it waits it says where it stands."""
+    url, tokens, _ = screening
+    long_rows = [{"name": f"陈大文{i}"} for i in range(5000)]
+    with _client(url, tokens["analyst"]) as gd, _client(url, tokens["hk-analyst"]) as hk:
+        long_job = gd.post("/screenings", json={"rows": long_rows[:2500]}).json()
+        more = gd.post("/screenings", json={"rows": long_rows[2500:]}).json()  # same office, behind
+        short = hk.post("/screenings", json={"rows": [{"name": "Chan Tai Man"}] * 50}).json()
+        try:
+            waiting = gd.get(f"/screenings/{more['id']}").json()
+            assert waiting["status"] == "queued" and waiting["queue_position"] >= 1, waiting
+            assert waiting["offices_waiting"] == 2, waiting
+            done = _wait(hk, short["id"])
+            assert done["status"] == "done" and done["queue_position"] is None
+            first = gd.get(f"/screenings/{long_job['id']}").json()
+            assert first["rows_done"] < first["rows_total"], (first, "CN-HK waited for all of CN-GD's first job")
+        finally:
+            for job in (long_job, more):
+                gd.delete(f"/screenings/{job['id']}")

@@ -215,5 +215,12 @@ class JobOut(BaseModel):
     offices: list[str]
     created_at: str
     started_at: str | None
+    queue_position: int | None = Field(
+        default=None,
+        description="An active job's place in its office's line (0: being matched; 1: next for the office).",
+    )
+    offices_waiting: int | None = Field(
+        default=None, description="Offices with active jobs: the server serves them in turn, 1,000 rows each."
+    )
     finished_at: str | None
     error: str | None

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.http.deps import Screener, StateDep
 from api.http.models import JobOut, ScreeningRequest
-from api.http.screening_flows import own_job, parse_request, results_response, start_job
+from api.http.screening_flows import job_views, own_job, parse_request, results_response, start_job
 from search.clock import iso, now_utc
 from search.errors import Conflict
 
@@ -65,12 +65,12 @@ async def create(request: Request, state: StateDep, who: Screener) -> JSONRespon
 
 @router.get("/screenings", response_model=list[JobOut], summary="This office's screening jobs, newest first")
 def list_jobs(state: StateDep, who: Screener) -> list[dict[str, Any]]:
-    return [job.public() for job in state.jobs.list(who.office)]
+    return job_views(state, state.jobs.list(who.office))
 
 
 @router.get("/screenings/{job_id}", response_model=JobOut, summary="A screening job's status and progress")
 def status(job_id: str, state: StateDep, who: Screener) -> dict[str, Any]:
-    return own_job(state, job_id, who).public()
+    return job_views(state, [own_job(state, job_id, who)])[0]
 
 
 @router.get(

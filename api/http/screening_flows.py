@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +22,7 @@ from indexer.intake.readers import FileError, FileTooLarge, Row, RowError
 from search.access.keys import Principal
 from search.errors import InvalidInput, NotFound, PayloadTooLarge
 from search.matching.query import Query, check_offices
-from search.screening.jobs import Job
+from search.screening.jobs import ACTIVE, Job, queue_places
 from search.screening.runner import submit
 from search.screening.watchlist import (
     Rows,
@@ -144,3 +145,11 @@ def results_response(state: State, who: Principal, job: Job, fmt: str) -> Stream
 def ascii_filename(text: str) -> str:
     """A header-safe file name (HTTP headers are Latin-1)."""
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in text)[:60] or "watchlist"
+
+
+def job_views(state: State, jobs: list[Job]) -> list[dict[str, Any]]:
+    """Jobs as shown to their office; an active one with its place in the queue (see
+    :func:`~search.screening.jobs.queue_places`)."""
+    places = queue_places(state.jobs.active()) if any(j.status in ACTIVE for j in jobs) else {}
+    empty = {"queue_position": None, "offices_waiting": None}
+    return [{**j.public(), **places.get(j.job_id, empty)} for j in jobs]

@@ -125,6 +125,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "unseen": ("not seen", "未掌握"),
     "rate": ("Rows/s", "行/秒"),
     "eta": ("Time left", "剩余时间"),
+    "queue_position": ("In line", "排队"),
+    "queue_place": (
+        "number %d for your office; %d offices take turns",
+        "本单位第 %d 个；%d 个单位轮流处理",
+    ),
     "created": ("Submitted", "提交时间"),
     "download_csv": ("Download results (CSV)", "下载结果（CSV）"),
     "download_jsonl": ("Download results (JSONL)", "下载结果（JSONL）"),

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.http.deps import client_address, state_of
-from api.http.screening_flows import own_job, parse_form, results_response, start_job
+from api.http.screening_flows import job_views, own_job, parse_form, results_response, start_job
 from api.http.state import State
 from api.web import csrf
 from api.web.i18n import LANGS, explain, feature_label, translate
@@ -281,7 +281,8 @@ def screening(request: Request, job_id: str) -> Response:
         job = own_job(state_of(request), job_id, who)
     except SuspectsError as exc:
         return render(request, "error.html", exc.status, who=who, message=exc.message)
-    return render(request, "screening.html", who=who, job=job.public(), preview=_preview(state_of(request), job))
+    view = job_views(state_of(request), [job])[0]
+    return render(request, "screening.html", who=who, job=view, preview=_preview(state_of(request), job))
 
 
 PREVIEW_ROWS = 20
@@ -304,7 +305,8 @@ def screening_status(request: Request, job_id: str) -> Response:
     if who is None:
         raise Unauthorized("signed out")
     who.require("screen")
-    return JSONResponse(own_job(state_of(request), job_id, who).public())
+    state = state_of(request)
+    return JSONResponse(job_views(state, [own_job(state, job_id, who)])[0])
 
 
 @router.get("/screenings/{job_id}/results")

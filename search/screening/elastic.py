@@ -18,7 +18,7 @@ from elasticsearch import ConflictError, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
 from search.clock import stamp
-from search.screening.jobs import ACTIVE, Job, count_output, decode_rows, encode_rows
+from search.screening.jobs import ACTIVE, Job, JobList, Turn, count_output, decode_rows, encode_rows
 from search.screening.watchlist import Output, Rows
 from search.storage.elastic_client import ElasticIndexes, unavailable
 
@@ -121,17 +121,7 @@ class ElasticsearchJobs(ElasticIndexes):
             )
         return [Job(**h["_source"]) for h in resp["hits"]["hits"]]
 
-    def claim(self, owner: str, lease_seconds: float, now: float) -> Job | None:
-        self._ensure()
-        with unavailable():
-            self.es.indices.refresh(index=self.jobs_index)  # see jobs submitted by any server
-            resp = self.es.search(
-                index=self.jobs_index,
-                query={"terms": {"status": list(ACTIVE)}},
-                size=20,
-                sort=[{"created_at": {"order": "asc"}}, {"job_id": {"order": "asc"}}],
-            )
-
+    def claim(self, owner: str, lease_seconds: float, now: float, turn: Turn | None = None) -> Job | None:
         def take(job: Job) -> bool:
             if job.status not in ACTIVE or (job.lease_owner not in (None, owner) and job.lease_until > now):
                 return False
@@ -139,11 +129,34 @@ class ElasticsearchJobs(ElasticIndexes):
             job.started_at = job.started_at or stamp(now)
             return True
 
-        for hit in resp["hits"]["hits"]:
-            job = self._update(hit["_id"], take)
+        found = self.active()
+        ranked = sorted(found, key=turn) if turn is not None else found  # stable: oldest first among equals
+        for candidate in ranked:
+            job = self._update(candidate.job_id, take)
             if job is not None:
                 return job
         return None
+
+    def release(self, job_id: str, owner: str) -> None:
+        def give_back(job: Job) -> bool:
+            if job.status != "running" or job.lease_owner != owner:
+                return False
+            job.status, job.lease_owner, job.lease_until = "queued", None, 0.0
+            return True
+
+        self._update(job_id, give_back)
+
+    def active(self) -> JobList:
+        self._ensure()
+        with unavailable():
+            self.es.indices.refresh(index=self.jobs_index)  # see jobs submitted by any server
+            resp = self.es.search(
+                index=self.jobs_index,
+                query={"terms": {"status": list(ACTIVE)}},
+                size=1000,
+                sort=[{"created_at": {"order": "asc"}}, {"job_id": {"order": "asc"}}],
+            )
+        return [Job(**h["_source"]) for h in resp["hits"]["hits"]]
 
     def renew(self, job: Job, owner: str, lease_seconds: float, now: float) -> bool:
         def extend(current: Job) -> bool:

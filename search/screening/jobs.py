@@ -11,7 +11,7 @@ has no output. Writing a chunk's output is idempotent, so a chunk matched twice 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +19,8 @@ from search.matching.query import Query
 from search.screening.watchlist import BadRow, Output, Rows
 
 ACTIVE = ("queued", "running")
+# How a runner ranks claimable jobs (lower first): e.g. when it last served the job's office.
+Turn = Callable[["Job"], float]
 
 
 @dataclass(slots=True)
@@ -71,6 +73,10 @@ class Job:
         return asdict(self)
 
 
+# (An alias: inside the job stores, ``list`` names their own ``list`` method.)
+JobList = list[Job]
+
+
 def new_job_id() -> str:
     return secrets.token_hex(8)
 
@@ -106,8 +112,15 @@ class JobStore(Protocol):
     def list(self, office: str, limit: int = 100) -> list[Job]:
         """The office's jobs, newest first."""
 
-    def claim(self, owner: str, lease_seconds: float, now: float) -> Job | None:
-        """Take the oldest active job whose lease is free or expired (marking it running)."""
+    def claim(self, owner: str, lease_seconds: float, now: float, turn: Turn | None = None) -> Job | None:
+        """Take an active job whose lease is free or expired (marking it running): the one ``turn``
+        ranks first (the oldest first among equals; without ``turn``, the oldest)."""
+
+    def release(self, job_id: str, owner: str) -> None:
+        """Give a running job back to the queue (its lease freed), to be claimed again in turn."""
+
+    def active(self) -> JobList:
+        """Every queued or running job of every office, oldest first."""
 
     def renew(self, job: Job, owner: str, lease_seconds: float, now: float) -> bool:
         """Extend the lease; False if the job was cancelled or taken over meanwhile."""
@@ -127,6 +140,22 @@ class JobStore(Protocol):
         """Chunk outputs in input order (only the chunks done so far)."""
 
     def close(self) -> None: ...
+
+
+def queue_places(active: list[Job]) -> dict[str, dict[str, int]]:
+    """Where each active job stands: ``queue_position`` is its place in its own office's line (1:
+    next for the office; a running job is 0), ``offices_waiting`` how many offices have active jobs
+    (the runners serve them in turn, a slice of each office's first job at a time)."""
+    offices = {j.office for j in active}
+    places: dict[str, dict[str, int]] = {}
+    line: dict[str, int] = {}
+    for job in active:
+        if job.status == "running":
+            places[job.job_id] = {"queue_position": 0, "offices_waiting": len(offices)}
+            continue
+        line[job.office] = line.get(job.office, 0) + 1
+        places[job.job_id] = {"queue_position": line[job.office], "offices_waiting": len(offices)}
+    return places
 
 
 def count_output(output: Output) -> tuple[int, int]:

@@ -1,8 +1,9 @@
 """The background side of screening jobs: submitting a watchlist and the runner that works through it.
 
-The runner is one thread per server process. It claims the oldest active job (a lease, renewed at
-every chunk, so a job whose server died is taken over once the lease runs out), matches its chunks
-in order and stores each chunk's output with the job's progress. Matching happens in a worker
+The runner is one thread per server process. It claims an active job (a lease, renewed at every
+chunk, so a job whose server died is taken over once the lease runs out), matches a slice of its
+chunks in order, storing each chunk's output with the job's progress, then gives the job back and
+claims again: the office it served longest ago goes first, so offices take turns. Matching happens in a worker
 process at lower CPU priority (``screening_workers``), so a 100,000-row screening uses the second
 core and the GIL of the server stays free for interactive /match requests. With
 ``screening_workers = 0`` the runner matches in its own thread instead.
@@ -37,6 +38,10 @@ AUDITED_MATCHES = 100  # matches listed in a screening.done audit entry; the res
 
 RETRY_SECONDS = 2.0  # wait after the store was unavailable before trying again
 NICE = 10  # the worker's CPU priority: below the API's request threads
+# Chunks of one job matched before the runner gives it back and claims again in turn: offices are
+# served round-robin by slices of 5 x 200 rows (a few seconds), so one office's 500,000-row job no
+# longer holds every other office for half an hour (issue #18).
+SLICE_CHUNKS = 5
 
 
 def submit(
@@ -74,6 +79,11 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: Executor | None = None
+        self._served: dict[str, float] = {}  # office → when this runner last served it
+
+    def _turn(self, job: Job) -> float:
+        """The office served longest ago goes first (never served: at once)."""
+        return self._served.get(job.office, 0.0)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="screening-runner", daemon=True)
@@ -100,7 +110,7 @@ class Runner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.jobs.claim(self.owner, self.lease, time.time())
+                job = self.jobs.claim(self.owner, self.lease, time.time(), self._turn)
                 if job is None:
                     self._wake.wait(self.settings.screening_poll_seconds)
                     self._wake.clear()
@@ -109,6 +119,7 @@ class Runner:
                 try:
                     self._run(job)
                 finally:
+                    self._served[job.office] = time.monotonic()
                     self._idle.set()
             except StoreUnavailable as exc:
                 logger.warning("screening paused: %s", exc.message)
@@ -145,21 +156,24 @@ class Runner:
             self._ensure_pool()
         window = max(1, self.settings.screening_workers)
         inflight: deque[tuple[int, Future[Output]]] = deque()
-        start, exhausted = 0, False
+        start, exhausted, submitted = 0, False, 0
         last = time.perf_counter()
         try:
             while not self._stop.is_set():
                 if not self.jobs.renew(job, self.owner, self.lease, time.time()):
                     logger.info("screening %s: cancelled or taken over", job.job_id)
                     return
-                while len(inflight) < window and not exhausted:
+                while len(inflight) < window and not exhausted and submitted < SLICE_CHUNKS:
                     pending = self.jobs.pending_chunk(job.job_id, start)
                     if pending is None:
                         exhausted = True
                         break
                     n, rows = pending
                     inflight.append((n, self._submit(rows, job)))
-                    start = n + 1
+                    start, submitted = n + 1, submitted + 1
+                if not inflight and not exhausted:  # its slice is matched: the next office's turn
+                    self.jobs.release(job.job_id, self.owner)
+                    return
                 if not inflight:
                     self.jobs.finish(job.job_id, "done", iso(now_utc()))
                     self._audit_done(job)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from search.clock import stamp
-from search.screening.jobs import ACTIVE, Job, count_output, decode_rows, encode_rows
+from search.screening.jobs import ACTIVE, Job, JobList, Turn, count_output, decode_rows, encode_rows
 from search.screening.watchlist import Output, Rows
 from search.storage.sqlite_conn import SQLiteTables
 
@@ -76,21 +76,34 @@ class SQLiteJobs(SQLiteTables):
         )
         return [_job(r[0]) for r in rows]
 
-    def claim(self, owner: str, lease_seconds: float, now: float) -> Job | None:
+    def claim(self, owner: str, lease_seconds: float, now: float, turn: Turn | None = None) -> Job | None:
         with self._tx() as conn:
             marks = ",".join("?" * len(ACTIVE))
             rows = conn.execute(
                 f"SELECT doc FROM screening_jobs WHERE status IN ({marks}) ORDER BY created_at, job_id", ACTIVE
             ).fetchall()
-            for (doc,) in rows:
-                job = _job(doc)
-                if job.lease_owner not in (None, owner) and job.lease_until > now:
-                    continue  # another runner holds it
-                job.status, job.lease_owner, job.lease_until = "running", owner, now + lease_seconds
-                job.started_at = job.started_at or stamp(now)
+            free = [j for j in (_job(doc) for (doc,) in rows) if j.lease_owner in (None, owner) or j.lease_until <= now]
+            if not free:
+                return None  # every active job is held by another runner
+            job = min(free, key=turn) if turn is not None else free[0]  # min keeps the oldest among equals
+            job.status, job.lease_owner, job.lease_until = "running", owner, now + lease_seconds
+            job.started_at = job.started_at or stamp(now)
+            self._put(conn, job)
+            return job
+
+    def release(self, job_id: str, owner: str) -> None:
+        with self._tx() as conn:
+            job = self._load(conn, job_id)
+            if job is not None and job.status == "running" and job.lease_owner == owner:
+                job.status, job.lease_owner, job.lease_until = "queued", None, 0.0
                 self._put(conn, job)
-                return job
-        return None
+
+    def active(self) -> JobList:
+        marks = ",".join("?" * len(ACTIVE))
+        rows = self._conn().execute(
+            f"SELECT doc FROM screening_jobs WHERE status IN ({marks}) ORDER BY created_at, job_id", ACTIVE
+        )
+        return [_job(doc) for (doc,) in rows]
 
     def renew(self, job: Job, owner: str, lease_seconds: float, now: float) -> bool:
         with self._tx() as conn:
