@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from api.http.deps import MatchCaller, Reader, StateDep, StatsReader
@@ -19,8 +20,11 @@ from api.http.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse
 from search.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable
 from search.matching.query import Query
 from search.storage.base import doc_id
+from search.uploads import give_back_memory
 
 router = APIRouter()
+# After a batch this large, the heap's free pages go back to the system (after the response).
+LARGE_BATCH = 100
 
 
 @router.post(
@@ -77,7 +81,8 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
     # Returned as a ready Response: re-validating our own output against MatchResponse cost a
     # third of the single-query latency (bench/load.py); the model still documents the shape.
     out = {"results": results, "offices": seen_by, "took_ms": round((time.perf_counter() - t0) * 1000, 3)}
-    return JSONResponse(out)
+    large = len(queries) >= LARGE_BATCH
+    return JSONResponse(out, background=BackgroundTask(give_back_memory) if large else None)
 
 
 @router.get(

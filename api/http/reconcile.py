@@ -26,13 +26,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.background import BackgroundTask
 
 from api.http.deps import key_in_path, principal, state_of
+from api.http.match import LARGE_BATCH
 from search.access.keys import Principal
 from search.errors import InvalidInput, NotFound
 from search.matching.matcher import Match
 from search.matching.query import Query, check_offices
 from search.storage.base import doc_id
+from search.uploads import give_back_memory
 
 TYPES = {"person": "Person 个人", "company": "Company 企业"}
 PROPERTIES = {
@@ -188,7 +191,8 @@ def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
         detail = {"results": {k: [[c["id"], c["score"], c["match"]] for c in v["result"]] for k, v in out.items()}}
         terms = [t for q, _, _ in batch.values() for t in (q.name, q.id_number) if t]
         await run_in_threadpool(state.audit, who, "reconcile", terms, detail)
-        return JSONResponse(out, headers={"X-Reconcile-Rejected": str(rejected)})
+        trim = BackgroundTask(give_back_memory) if len(batch) >= LARGE_BATCH else None
+        return JSONResponse(out, headers={"X-Reconcile-Rejected": str(rejected)}, background=trim)
 
     @router.get("", summary="Reconciliation manifest (or a batch in ?queries=)")
     async def get_service(request: Request, who: Who, queries: str | None = None) -> JSONResponse:

@@ -341,8 +341,15 @@ def char_keys(ch: str, surname: bool = False) -> tuple[str, ...]:
 
 def ranked_product(options: list[tuple[str, ...]], limit: int) -> list[tuple[str, ...]]:
     """Combinations of per-position options, most likely first (smallest sum of option ranks),
-    at most ``limit``. itertools.product would vary only the last position in its first results."""
+    at most ``limit``. itertools.product would vary only the last position in its first results.
+    Cached for names of at most :data:`CACHED_POSITIONS` characters (all real ones): a 200-character
+    name's product is large and would stay in the cache (issue #18, see text.CACHED_NAME_CHARS)."""
+    if len(options) > CACHED_POSITIONS:
+        return list(_ranked_product.__wrapped__(tuple(options), limit))
     return list(_ranked_product(tuple(options), limit))
+
+
+CACHED_POSITIONS = 12
 
 
 @lru_cache(maxsize=100_000)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from indexer.names import cantonese, company_terms, mandarin, regions, romanized
 from indexer.names.regions import Region
-from indexer.names.text import fold, han_only, has_han
+from indexer.names.text import fold, han_only, has_han, name_cache
 
 Reading = tuple[str, ...]
 
@@ -96,7 +95,7 @@ def _strip_industry(text: str) -> tuple[str, set[str]]:
     return text, found
 
 
-@lru_cache(maxsize=20_000)
+@name_cache(maxsize=20_000)
 def _han_company(original: str, folded: str) -> CompanyForm:
     region: Region | None = None
     body = folded
@@ -138,7 +137,7 @@ def _cut_branch_location(body: str) -> str:
     return body
 
 
-@lru_cache(maxsize=20_000)
+@name_cache(maxsize=20_000)
 def _latin_company(original: str, folded: str) -> CompanyForm:
     region: Region | None = None
     text = folded.replace("h.k.", "hk").replace("hong kong", "hongkong").replace("&", " ")

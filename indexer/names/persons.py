@@ -9,10 +9,19 @@ two meet on shared readings. Every reading is a tuple of syllables with the surn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from indexer.names import cantonese, mandarin, romanized
-from indexer.names.text import fold, fold_keep_case, fold_surname, fold_width, han_only, has_han, has_latin, is_han
+from indexer.names.text import (
+    fold,
+    fold_keep_case,
+    fold_surname,
+    fold_width,
+    han_only,
+    has_han,
+    has_latin,
+    is_han,
+    name_cache,
+)
 
 Reading = tuple[str, ...]
 
@@ -115,7 +124,7 @@ def _join(syllables: tuple[str, ...], surname_len: int) -> Reading:
     return ("".join(syllables[:surname_len]), *syllables[surname_len:])
 
 
-@lru_cache(maxsize=30_000)
+@name_cache(maxsize=30_000)
 def han_form(original: str, han: str) -> NameForm:
     """Normalize a Han person name. ``han`` is the folded (Simplified) character string, used for
     character comparison; readings are taken from the characters as *written*, because T→S folding
@@ -167,7 +176,7 @@ def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
     return (joined, *per_char[surname_len:])
 
 
-@lru_cache(maxsize=30_000)
+@name_cache(maxsize=30_000)
 def latin_form(original: str) -> NameForm | None:
     """Normalize a romanized person name; None if it holds no name token at all."""
     parsed = romanized.parse_latin(original)

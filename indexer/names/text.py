@@ -13,9 +13,12 @@ which OpenCC leaves alone.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 import opencc
 
@@ -131,7 +134,44 @@ def _strip_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
 
 
-@lru_cache(maxsize=50_000)
+# Names longer than this are normalized afresh every time, never cached: a real name or company
+# name is far shorter (the longest in the shipped real lists is 38 characters), and the cached form
+# of a 200-character name is tens of kilobytes, so caches of tens of thousands of entries grew by
+# 50 MB per burst of 1,100 maximum-length names and never shrank (issue #18: 9.9 GB after four
+# 10,000-character reconcile queries; measured again before this rule, 263 → 625 MB in six bursts).
+CACHED_NAME_CHARS = 64
+
+R = TypeVar("R")
+
+
+class NameCache(Generic[R]):
+    """``lru_cache(maxsize)`` for a function of strings, for inputs of at most
+    :data:`CACHED_NAME_CHARS` characters each; longer inputs are computed without the cache."""
+
+    def __init__(self, func: Callable[..., R], maxsize: int) -> None:
+        self.func = func
+        self.cached = lru_cache(maxsize=maxsize)(func)
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args: str) -> R:
+        if any(len(a) > CACHED_NAME_CHARS for a in args):
+            return self.func(*args)
+        return self.cached(*args)
+
+    def cache_clear(self) -> None:
+        self.cached.cache_clear()
+
+
+def name_cache(maxsize: int) -> Callable[[Callable[..., R]], NameCache[R]]:
+    """Decorate a name-normalizing function (of strings only) with a :class:`NameCache`."""
+
+    def wrap(func: Callable[..., R]) -> NameCache[R]:
+        return NameCache(func, maxsize)
+
+    return wrap
+
+
+@name_cache(maxsize=50_000)
 def to_simplified(text: str) -> str:
     """Traditional / HK-variant → Simplified (OpenCC hk2s). Non-Han text passes through."""
     if not has_han(text):
@@ -139,7 +179,7 @@ def to_simplified(text: str) -> str:
     return str(_HK2S.convert(text))
 
 
-@lru_cache(maxsize=50_000)
+@name_cache(maxsize=50_000)
 def fold(text: str) -> str:
     """Fold a raw name for comparison: NFKC, one bracket/separator form, no accents, lower case,
     Simplified script, single spaces. Idempotent."""
