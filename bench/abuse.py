@@ -11,6 +11,7 @@ default limits apply to everyone) try what the red team tried:
 - ``reconcile``: 4 connections sending 10 maximum-length names per /reconcile request;
 - ``uploads``: 50 MB watchlists of one-letter lines (CSV, to /screenings and /ui/screenings' rule),
   a crafted XLSX zip bomb, and 50 MB of JSON rows, two at a time;
+- ``together``: the three above at once (the issue's "done when"), with keys not yet rate-limited;
 - ``methods``: 3,000 requests with invented HTTP methods;
 - ``quiet``: nobody but the legitimate client, then the server's memory is read again.
 
@@ -124,7 +125,10 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
     key_id = legit_token.split("_")[1]
     # The attackers' keys, each used once before the wrong-secret flood: its failures block new
     # tokens from 127.0.0.1 for a minute, and every client here shares that address.
-    attackers = {phase: bench_key(store, "analyst", f"bench/abuse.py {phase}") for phase in ("reconcile", "uploads")}
+    attackers = {
+        phase: bench_key(store, "analyst", f"bench/abuse.py {phase}")
+        for phase in ("reconcile", "uploads", "together-reconcile", "together-uploads")
+    }
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         for token in attackers.values():
             await c.post("/match", json={"queries": [{"name": "x"}]}, headers={"Authorization": f"Bearer {token}"})
@@ -140,7 +144,7 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
     notes: list[str] = []
     await asyncio.sleep(seconds)
     baseline = rss_mb(pid)
-    for phase in ("auth", "reconcile", "uploads", "methods", "quiet"):
+    for phase in ("auth", "reconcile", "uploads", "together", "methods", "quiet"):
         state.phase = phase
         until = time.perf_counter() + seconds
         if phase == "auth":
@@ -161,6 +165,18 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
                 for o in out:
                     tally[o] = tally.get(o, 0) + 1
             notes.append("uploads: " + "; ".join(f"{o} x{n}" for o, n in tally.items()))
+        elif phase == "together":  # the issue's three high findings at once, fresh keys
+            flood = (f"sus_{key_id}_wrong", "not-a-key")
+            codes = {}
+            sent, recs, outs = await asyncio.gather(
+                asyncio.gather(*(wrong_secrets(base, flood[i % 2], until, codes) for i in range(8))),
+                asyncio.gather(*(reconcile(base, attackers["together-reconcile"], until, limit) for _ in range(4))),
+                asyncio.gather(*(uploads(base, attackers["together-uploads"], until) for _ in range(2))),
+            )
+            notes.append(
+                f"together: {sum(sent):,} wrong secrets {codes}, {sum(recs):,} reconcile requests, "
+                f"{sum(len(o) for o in outs)} uploads ({', '.join(sorted({x for o in outs for x in o}))})"
+            )
         elif phase == "methods":
             notes.append(f"methods: {await methods(base, 3000):,} junk methods")
             await asyncio.sleep(max(0.0, until - time.perf_counter()))
