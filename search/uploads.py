@@ -33,6 +33,7 @@ from search.screening.watchlist import Rows, read_watchlist
 from search.settings import Settings
 from search.storage.base import Store
 from search.storage.factory import open_store
+from search.workers import exit_with
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,11 @@ class LoadSummary:
     truncated: bool
 
 
-def _init_child(settings: Settings) -> None:
+def _init_child(settings: Settings, parent: int) -> None:
     global _child_settings
     os.nice(NICE)
     _child_settings = settings
+    threading.Thread(target=exit_with, args=(parent,), daemon=True).start()
 
 
 def give_back_memory() -> None:
@@ -127,7 +129,7 @@ class FileWorker:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_child,
-                    initargs=(self.settings,),
+                    initargs=(self.settings, os.getpid()),
                 )
             return self._pool
 

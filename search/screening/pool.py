@@ -9,6 +9,7 @@ worker the chunks go to worker processes, each with its own store connection.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -21,7 +22,7 @@ from search.matching.query import Query
 from search.screening.watchlist import BadRow, Item, Output
 from search.settings import Settings
 from search.storage.factory import open_store
-from search.workers import in_order
+from search.workers import exit_with, in_order
 
 CHUNK = 200  # queries per task: large enough to amortize the process hop, small enough to stream
 
@@ -35,12 +36,15 @@ def open_matcher(settings: Settings) -> Matcher:
     return Matcher(open_store(settings), settings.candidates, settings.max_name_length)
 
 
-def init_worker(settings: Settings, nice: int = 0) -> None:
+def init_worker(settings: Settings, nice: int = 0, parent: int | None = None) -> None:
     """Open this worker process's own store; ``nice`` > 0 lowers its CPU priority (the server's
-    background screening yields to interactive /match requests)."""
+    background screening yields to interactive /match requests). With ``parent``, the worker ends
+    when that process is gone (see :func:`search.workers.exit_with`)."""
     global _worker_matcher
     if nice:
         os.nice(nice)
+    if parent is not None:
+        threading.Thread(target=exit_with, args=(parent,), daemon=True).start()
     _worker_matcher = open_matcher(settings)
 
 

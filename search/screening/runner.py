@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -135,7 +136,7 @@ class Runner:
                 max_workers=self.settings.screening_workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=init_worker,
-                initargs=(self.settings, NICE),
+                initargs=(self.settings, NICE, os.getpid()),
             )
             self._pool.submit(int).result()  # wait for the worker to start: not matching time
         return self._pool
