@@ -218,12 +218,15 @@ def main() -> None:
     )
     if store is None:
         sys.exit("no store: run `make demo` (or bench/load.py) first")
-    names = names_from(store, 500)
     # Read the store once so the first phase does not measure the disk: this machine's memory
-    # reclaimer evicts an idle 1.6 GB file's pages (a cold run's first phase had p99 4 s).
+    # reclaimer evicts an idle 1.6 GB file's pages (a cold run's first phase had p99 4 s). Before
+    # any SQLite connection in this process: closing a file descriptor drops every POSIX lock the
+    # process holds on that file, its SQLite connections' too, and a store written under lost locks
+    # is corrupted (it happened: "database disk image is malformed", twice).
     with store.open("rb") as fh:
         while fh.read(1 << 24):
             pass
+    names = names_from(store, 500)
     with served(store, args.port) as server:
         print(f"store {store}, phases of {args.phase_seconds:.0f} s")
         limit = Settings().max_name_length

@@ -13,6 +13,7 @@ key: this measures capacity, not the limiter.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import random
 import sqlite3
@@ -37,7 +38,7 @@ def rss_mb(pid: int) -> float:
 
 
 def names_from(store: Path, n: int) -> list[str]:
-    with sqlite3.connect(store) as conn:
+    with contextlib.closing(sqlite3.connect(store)) as conn:  # closed, not just committed
         rows = conn.execute(
             "SELECT json_extract(body, '$.name') FROM records ORDER BY rid LIMIT ?", (n * 50,)
         ).fetchall()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,12 +18,10 @@ COOKIE = "suspects_key"
 
 
 @pytest.fixture(scope="module")
-def site(
-    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, str]]]:
-    settings = backend.copy(loaded, sample_files, tmp_path_factory.mktemp("sessions"))
-    tokens = make_tokens(settings)
-    with Server(settings) as server:
+def site(loaded: Settings) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server on the shared sample store: sessions and keys are written, records only read."""
+    tokens = make_tokens(loaded)
+    with Server(loaded) as server:
         yield server.url, tokens
 
 
