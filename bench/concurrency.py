@@ -13,8 +13,8 @@ key: this measures capacity, not the limiter.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import random
 import sqlite3
 import statistics
