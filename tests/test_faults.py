@@ -20,7 +20,7 @@ import pytest
 
 from indexer.synth.entities import Generator
 from search.settings import Settings
-from tests.backends import Backend, make_tokens
+from tests.backends import Backend, copy_store, make_tokens
 from tests.conftest import _free_port, serve_process, wait_until
 
 SUSPECTS = str(Path(sys.executable).parent / "suspects")
@@ -160,10 +160,9 @@ def serve(store: Path, port: int) -> subprocess.Popen[bytes]:
 def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) -> None:
     """Queries run throughout a 20,000-record load: no errors, and any new record a query returns
     is complete (all its fields as in the file) — never half written."""
-    import shutil
 
     store = tmp_path / "live.db"
-    shutil.copy(loaded_store_path, store)
+    copy_store(loaded_store_path, store)
     tokens = make_tokens(Settings(store=store))
     file = tmp_path / "new.csv"
     rows = write_records(file, 20_000, seed=21)
@@ -215,10 +214,9 @@ def test_load_while_the_server_answers(loaded_store_path: Path, tmp_path: Path) 
 
 
 def test_sigterm_finishes_the_request_in_flight(loaded_store_path: Path, tmp_path: Path) -> None:
-    import shutil
 
     store = tmp_path / "term.db"
-    shutil.copy(loaded_store_path, store)
+    copy_store(loaded_store_path, store)
     tokens = make_tokens(Settings(store=store))
     port = _free_port()
     server = serve(store, port)

@@ -4,7 +4,6 @@ fits the test run; each operation is called with the key of the role it is meant
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from api.http.app import create_app
 from search.settings import Settings
-from tests.backends import make_tokens
+from tests.backends import copy_store, make_tokens
 from tests.conftest import Server
 
 schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
@@ -35,7 +34,7 @@ def fuzz_target(
     loaded_store_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, str]]]:
     path = tmp_path_factory.mktemp("fuzz") / "s.db"
-    shutil.copy(loaded_store_path, path)
+    copy_store(loaded_store_path, path)
     cfg = Settings(store=path, rate_limit_burst=1_000_000, screening_workers=0, screening_poll_seconds=0.5)
     tokens = make_tokens(cfg)
     with Server(cfg) as server:

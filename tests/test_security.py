@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +18,7 @@ from search.access.sqlite import SQLiteAccess
 from search.access.store import AuditEvent
 from search.clock import iso, now_utc
 from search.settings import Settings
-from tests.backends import Backend, make_tokens
+from tests.backends import Backend, copy_store, make_tokens
 from tests.conftest import Server
 from tests.test_cli import run
 
@@ -217,7 +216,7 @@ def test_audit_retention_purge_deletes_only_old_entries(backend: Backend, tmp_pa
 
 def test_rate_limit_and_batch_and_body_limits(loaded_store_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "r.db"
-    shutil.copy(loaded_store_path, path)
+    copy_store(loaded_store_path, path)
     settings = Settings(
         store=path, rate_limit_per_minute=6, rate_limit_burst=3, max_batch=5, max_body_bytes=5000, max_name_length=50
     )
@@ -251,7 +250,7 @@ def test_failed_authentication_is_limited_before_hashing(loaded_store_path: Path
     with 429 before hashing, while a client whose key was already verified keeps working. Unknown
     ids, wrong secrets and revoked ids with a wrong secret all get the same answer (issue #18)."""
     path = tmp_path / "f.db"
-    shutil.copy(loaded_store_path, path)
+    copy_store(loaded_store_path, path)
     settings = Settings(store=path, rate_limit_burst=1_000_000, auth_failures_per_minute=5)
     tokens = make_tokens(settings)
     access = open_access(settings)
@@ -287,7 +286,7 @@ def test_a_batch_costs_its_queries(loaded_store_path: Path, tmp_path: Path) -> N
     """The rate limit counts queries: a batch of 5 empties a bucket of 5, and the key then waits
     (a 1,000-query batch cost the same as one query, issue #18)."""
     path = tmp_path / "b.db"
-    shutil.copy(loaded_store_path, path)
+    copy_store(loaded_store_path, path)
     settings = Settings(store=path, rate_limit_per_minute=60, rate_limit_burst=5, max_batch=10)
     tokens = make_tokens(settings)
     batch = {"queries": [{"name": f"x{i}"} for i in range(5)]}
