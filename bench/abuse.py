@@ -24,11 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -46,28 +49,32 @@ from tests.test_upload_limits import xlsx_bomb
 class Run:
     phase: str = "before"
     done: bool = False
-    lat: dict[str, list[float]] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
 
 
-async def legit(base: str, token: str, names: list[str], rate: float, state: Run) -> None:
-    """Single queries at ``rate`` per second, latencies filed under the current phase."""
+def legit_process(
+    base: str, token: str, names: list[str], rate: float, stop: Event, out: Queue[list[tuple[float, float, bool]]]
+) -> None:
+    """The legitimate client, in a process of its own: in the attackers' process, building and
+    sending 50 MB bodies stalled its event loop, and that was measured as server latency."""
+    out.put(asyncio.run(legit(base, token, names, rate, stop)))
+
+
+async def legit(base: str, token: str, names: list[str], rate: float, stop: Event) -> list[tuple[float, float, bool]]:
+    """Single queries at ``rate`` per second: (wall-clock start, seconds, answered 200) each."""
     rng = random.Random(7)
-    lat, errors = state.lat, state.errors
+    samples: list[tuple[float, float, bool]] = []
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
-        while not state.done:
-            phase = state.phase
-            t0 = time.perf_counter()
+        while not stop.is_set():
+            started, t0 = time.time(), time.perf_counter()
             try:
                 r = await c.post("/match", json={"queries": [{"name": rng.choice(names)}]})
                 ok = r.status_code == 200
             except httpx.HTTPError:
                 ok = False
             spent = time.perf_counter() - t0
-            lat.setdefault(phase, []).append(spent)
-            if not ok:
-                errors[phase] = errors.get(phase, 0) + 1
+            samples.append((started, spent, ok))
             await asyncio.sleep(max(0.0, 1 / rate - spent))
+    return samples
 
 
 async def wrong_secrets(base: str, token: str, until: float, codes: dict[int, int]) -> int:
@@ -140,12 +147,18 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
             memory.append((state.phase, rss_mb(pid)))
             await asyncio.sleep(0.2)
 
-    tasks = [asyncio.create_task(legit(base, legit_token, names, rate, state)), asyncio.create_task(sample())]
+    ctx = multiprocessing.get_context("spawn")
+    stop, out = ctx.Event(), ctx.Queue()
+    client = ctx.Process(target=legit_process, args=(base, legit_token, names, rate, stop, out))
+    client.start()
+    sampler = asyncio.create_task(sample())
     notes: list[str] = []
+    bounds: list[tuple[str, float]] = [("before", time.time())]
     await asyncio.sleep(seconds)
     baseline = rss_mb(pid)
     for phase in ("auth", "reconcile", "uploads", "together", "methods", "quiet"):
         state.phase = phase
+        bounds.append((phase, time.time()))
         until = time.perf_counter() + seconds
         if phase == "auth":
             codes: dict[int, int] = {}
@@ -161,8 +174,8 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
             attacker = attackers["uploads"]  # its own: the reconcile phase's key has spent its rate
             outcomes = await asyncio.gather(*(uploads(base, attacker, until) for _ in range(2)))
             tally: dict[str, int] = {}
-            for out in outcomes:
-                for o in out:
+            for answered in outcomes:
+                for o in answered:
                     tally[o] = tally.get(o, 0) + 1
             notes.append("uploads: " + "; ".join(f"{o} x{n}" for o, n in tally.items()))
         elif phase == "together":  # the issue's three high findings at once, fresh keys
@@ -187,8 +200,16 @@ async def run(base: str, store: Path, pid: int, names: list[str], seconds: float
             await asyncio.sleep(seconds)
     after = rss_mb(pid)
     state.done = True
-    await asyncio.gather(*tasks)
-    lat, errors = state.lat, state.errors
+    stop.set()
+    await sampler
+    samples: list[tuple[float, float, bool]] = out.get(timeout=120)
+    client.join(60)
+    lat: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    for started, spent, ok in samples:
+        phase = [name for name, at in bounds if at <= started][-1]
+        lat.setdefault(phase, []).append(spent)
+        errors[phase] = errors.get(phase, 0) + (not ok)
     for note in notes:
         print(note)
     print(f"legitimate client, {rate:.0f} single /match a second:")
