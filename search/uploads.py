@@ -38,6 +38,8 @@ from search.workers import exit_with
 logger = logging.getLogger(__name__)
 
 NICE = 10  # below the server's request threads, as the screening workers
+# Smaller text files are read in the server (see in_process): the child is for the large ones.
+IN_PROCESS_BYTES = 1_000_000
 # Rejections a load's summary carries back; the child writes every one to a CSV file.
 SUMMARY_REJECTIONS = 100
 
@@ -96,21 +98,33 @@ def _load(path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadS
     try:
         if _child_store is None:
             _child_store = open_store(_child_settings)
-        # The office's shipped profile reads its own export's headers and spellings, as
-        # `suspects load cn-gd.csv` does.
-        prof = load_profile(office.lower()) if office.lower() in profile_names() else None
-        report = load_file(_child_store, path, office, prof, None, 1, max_rows=max_rows)
-        with rejections_csv.open("w", newline="", encoding="utf-8") as fh:
-            out = csv.writer(fh)
-            for r in report.rejected:
-                out.writerow([r.line, r.field or "", r.reason])
-        counts = report.to_dict(detail=0)
-        head = [{"line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected[:SUMMARY_REJECTIONS]]
-        report.rejected.close()
-        del counts["rejections"], counts["rejections_truncated"]
-        return LoadSummary(counts, head, len(report.rejected) > SUMMARY_REJECTIONS)
+        return load_into(_child_store, path, office, max_rows, rejections_csv)
     finally:
         _give_back()
+
+
+def load_into(store: Store, path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadSummary:
+    """Load an office export; every rejection goes to ``rejections_csv`` (line, field, reason)."""
+    # The office's shipped profile reads its own export's headers and spellings, as
+    # `suspects load cn-gd.csv` does.
+    prof = load_profile(office.lower()) if office.lower() in profile_names() else None
+    report = load_file(store, path, office, prof, None, 1, max_rows=max_rows)
+    with rejections_csv.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        for r in report.rejected:
+            out.writerow([r.line, r.field or "", r.reason])
+    counts = report.to_dict(detail=0)
+    head = [{"line": r.line, "reason": r.reason, "field": r.field} for r in report.rejected[:SUMMARY_REJECTIONS]]
+    report.rejected.close()
+    del counts["rejections"], counts["rejections_truncated"]
+    return LoadSummary(counts, head, len(report.rejected) > SUMMARY_REJECTIONS)
+
+
+def in_process(path: Path) -> bool:
+    """A text file under :data:`IN_PROCESS_BYTES` is read in the server: parsing it takes
+    milliseconds, less than handing it to the child. Workbooks always go to the child (a small
+    one may unpack a hundredfold)."""
+    return path.suffix.lower() not in (".xlsx", ".xlsm") and path.stat().st_size < IN_PROCESS_BYTES
 
 
 class FileWorker:
@@ -135,11 +149,15 @@ class FileWorker:
 
     def read_watchlist(self, path: Path, max_name: int, max_rows: int) -> Rows:
         """The watchlist's rows (raises FileError / FileTooLarge as read_watchlist does)."""
+        if in_process(path):
+            return list(read_watchlist(path, max_name, max_rows))
         return decode_rows(self._ensure().submit(_read, path, max_name, max_rows).result())
 
-    def load(self, path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadSummary:
-        """Load an office export into the store; every rejection is written to ``rejections_csv``
-        (line, field, reason)."""
+    def load(self, store: Store, path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadSummary:
+        """Load an office export into the store (``store`` itself when read here, the child's own
+        connection to it otherwise); every rejection is written to ``rejections_csv``."""
+        if in_process(path):
+            return load_into(store, path, office, max_rows, rejections_csv)
         return self._ensure().submit(_load, path, office, max_rows, rejections_csv).result()
 
     def close(self) -> None:

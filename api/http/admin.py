@@ -67,8 +67,9 @@ def upload(office: str, file: UploadFile, request: Request, state: StateDep, who
         path, rejected_csv = folder / f"upload{suffix}", folder / "rejections.csv"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out)
-        # Read and loaded in the file worker's process: parsing never holds this server's GIL.
-        summary = state.files.load(path, office, state.settings.max_upload_rows, rejected_csv)
+        # A large file is read and loaded in the file worker's process: parsing it never holds
+        # this server's GIL.
+        summary = state.files.load(state.store, path, office, state.settings.max_upload_rows, rejected_csv)
     except FileError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         state.audit(who, "load.refused", [], {"file": file.filename, "office": office, "error": str(exc)})
