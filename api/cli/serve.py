@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import socket
 from pathlib import Path
 
@@ -55,7 +56,15 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         # X-Forwarded-For only from configured proxies: uvicorn's default trusts 127.0.0.1, so any
         # local client could forge the audit's client address (issue #18).
         proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None,
+        # uvloop's event loop (single /match p50 4.5 → 2.1 ms with the async dependencies,
+        # bench/realistic.py); h11 named, not left to "auto": httptools answers an unknown method
+        # with a plain-text 400 before the app can give its JSON 405, and measured no faster.
+        loop="uvloop" if _has_uvloop() else "asyncio", http="h11",
     )  # fmt: skip
+
+
+def _has_uvloop() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
 
 
 @group.command(help="Generate the 11 sample office files, load them, and serve the API.")

@@ -20,7 +20,7 @@ in the response header ``X-Reconcile-Rejected``; a malformed batch is a 422 nami
 import html
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -161,7 +161,7 @@ def _suggest(table: dict[str, str], prefix: str) -> dict[str, Any]:
     return {"result": [{"id": k, "name": v} for k, v in table.items() if not p or p in k or p in v.lower()]}
 
 
-def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
+def add_routes(router: APIRouter, caller: Callable[..., Awaitable[Principal]]) -> None:
     """The reconciliation endpoints on ``router``, authenticated by ``caller``."""
     Who = Annotated[Principal, Depends(caller)]
 
@@ -183,14 +183,14 @@ def add_routes(router: APIRouter, caller: Callable[..., Principal]) -> None:
                 except InvalidInput:
                     found, rejected = [], rejected + 1
                 out[key] = {"result": [candidate(i, m) for i, m in enumerate(found)]}
+            seen = sum(1 for v in out.values() if any(c["match"] for c in v["result"]))
+            state.metrics.verdict(seen, len(out))
+            detail = {"results": {k: [[c["id"], c["score"], c["match"]] for c in v["result"]] for k, v in out.items()}}
+            terms = [t for q, _, _ in batch.values() for t in (q.name, q.id_number) if t]
+            state.audit(who, "reconcile", terms, detail)  # in the same thread hop as the matching
             return out, rejected
 
         out, rejected = await run_in_threadpool(run)
-        seen = sum(1 for v in out.values() if any(c["match"] for c in v["result"]))
-        state.metrics.verdict(seen, len(out))
-        detail = {"results": {k: [[c["id"], c["score"], c["match"]] for c in v["result"]] for k, v in out.items()}}
-        terms = [t for q, _, _ in batch.values() for t in (q.name, q.id_number) if t]
-        await run_in_threadpool(state.audit, who, "reconcile", terms, detail)
         trim = BackgroundTask(give_back_memory) if len(batch) >= LARGE_BATCH else None
         return JSONResponse(out, headers={"X-Reconcile-Rejected": str(rejected)}, background=trim)
 

@@ -1,0 +1,298 @@
+"""The realistic workload (issue #17): office exports loaded one by one, then single /match queries
+from a mixed watchlist.
+
+    python bench/realistic.py [--n 1000000] [--folder var/bench/realistic] [--skip-load]
+
+(a) Loading. The sample offices' generator (``indexer/synth/offices.py``: each office's own format,
+encoding, headers and conventions; a suspect is held by one to four offices) scaled to ``--n``
+records, written as the 11 office files. Prints a bare ``pypinyin.lazy_pinyin`` pass over the
+names (the baseline); ``suspects load`` of the same rows as one canonical CSV into an empty store;
+``suspects load`` of each office file in turn into another empty store (one command per office,
+as exports arrive); then each file again with 5 % of its rows changed.
+
+(b) Querying, with ``suspects serve`` on the 11-file store: a watchlist drawn from the stored
+suspects and from people and companies nobody stored, in every script and romanization (see
+``FORMS``), half of them typed. Single queries over one keep-alive connection (p50/p90/p99/max
+overall and per form, server CPU per query), then over 8 concurrent connections (queries/s,
+p50/p99), and the server's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pypinyin import lazy_pinyin
+from serving import bench_key, served
+
+from indexer.intake.offices import CANONICAL, load_profile
+from indexer.synth import render
+from indexer.synth.entities import Company, Generator, Person
+from indexer.synth.offices import FILES, SampleRecord, sample_records, write_office_files
+
+RECORDS_PER_ENTITY = 2.06  # sample_records: 5,147 records from 2,500 entities
+CHANGED = 0.05
+FORMS = (
+    "person as an office wrote it",
+    "person traditional",
+    "person pinyin",
+    "person pinyin reversed",
+    "person Wade-Giles",
+    "company as an office wrote it",
+    "company brand + industry",
+    "person nobody stored",
+    "company nobody stored",
+)
+
+
+def suspects(*args: str) -> float:
+    """Run ``suspects ARGS`` and return its wall time (it must succeed)."""
+    t = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "suspects"), *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def one_file(path: Path, records: list[SampleRecord]) -> None:
+    """The same rows as one canonical CSV with an office column."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CANONICAL[:12])
+        for r in records:
+            f = r.fields
+            row = {**f, "office": r.office, "aliases": "|".join(f.get("aliases") or [])}
+            w.writerow(["" if row.get(c) is None else row[c] for c in CANONICAL[:12]])
+
+
+def changed(records: list[SampleRecord], rng: random.Random) -> list[SampleRecord]:
+    """A copy with 5 % of the records changed: a new case, or (one in five) a new alias."""
+    out = []
+    for r in records:
+        if rng.random() < CHANGED:
+            fields = dict(r.fields)
+            if rng.random() < 0.2 and fields["entity_type"] == "person":
+                fields["aliases"] = [*(fields.get("aliases") or []), "Ah " + fields["name"][-1:]]
+            else:
+                fields["case_id"] = f"{fields['case_id']}-R"
+                fields["case_date"] = "2026-11-30"
+            r = SampleRecord(r.office, r.entity, fields)
+        out.append(r)
+    return out
+
+
+def encodable(r: SampleRecord) -> bool:
+    """Can the office's file encoding (Big5-HKSCS for Hong Kong) write this record? The generator
+    draws traditional forms a few of which Big5-HKSCS lacks; such records are left out."""
+    encoding = load_profile(r.office.lower()).encoding
+    if not encoding:
+        return True
+    try:
+        json.dumps(r.fields, ensure_ascii=False).encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def generate(folder: Path, n: int) -> list[SampleRecord]:
+    entities = round(n / RECORDS_PER_ENTITY)
+    records = [
+        r
+        for r in sample_records(seed=17, persons=round(entities * 0.72), companies=round(entities * 0.28))
+        if encodable(r)
+    ]
+    done = folder / f"generated-{n}"
+    if not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        t = time.perf_counter()
+        write_office_files(folder / "first", records)
+        write_office_files(folder / "changed", changed(records, random.Random(5)))
+        one_file(folder / "all.csv", records)
+        done.touch()
+        print(f"wrote the office files in {time.perf_counter() - t:.0f} s (not counted)")
+    return records
+
+
+def load(folder: Path, records: list[SampleRecord], backend: Callable[[str], list[str]]) -> None:
+    names = [r.fields["name"] for r in records]
+    t = time.perf_counter()
+    for name in names:
+        lazy_pinyin(name)
+    baseline = time.perf_counter() - t
+    print(f"{len(records):,} records in 11 office files; bare lazy_pinyin pass over the names: {baseline:.1f} s")
+
+    one = suspects(*backend("one"), "load", str(folder / "all.csv"))
+    print(f"one canonical file: {one:.1f} s ({len(records) / one:,.0f} records/s, {one / baseline:.2f}x baseline)")
+    per_file = []
+    for office, filename in FILES.items():
+        per_file.append((office, suspects(*backend("eleven"), "load", str(folder / "first" / filename))))
+    total = sum(s for _, s in per_file)
+    print(
+        f"11 office files, one load each: {total:.1f} s = {total / one:.2f}x one file, {total / baseline:.2f}x baseline"
+    )
+    print("  " + ", ".join(f"{o} {s:.1f}" for o, s in per_file))
+    again = sum(suspects(*backend("eleven"), "load", str(folder / "changed" / f)) for f in FILES.values())
+    print(f"reload of the 11 files with {CHANGED:.0%} of rows changed: {again:.1f} s = {again / total:.0%} of the first")
+
+
+def watchlist(records: list[SampleRecord], size: int, seed: int) -> list[tuple[str, dict[str, str]]]:
+    """(form, query) pairs: suspects the offices hold, in every script, and names nobody stored."""
+    rng = random.Random(seed)
+    g = Generator(seed + 1000)
+    people = [r for r in records if r.fields["entity_type"] == "person"]
+    han_people = [r for r in people if r.office not in ("CN-HK", "CN-MO")]
+    companies = [r for r in records if r.fields["entity_type"] == "company"]
+    out: list[tuple[str, dict[str, str]]] = []
+    while len(out) < size:
+        form = rng.choice(FORMS)
+        if form == "person as an office wrote it":
+            name, kind = rng.choice(people).fields["name"], "person"
+        elif form.startswith("person") and form != "person nobody stored":
+            han = rng.choice(han_people).fields["name"]
+            py = lazy_pinyin(han)
+            if form == "person traditional":
+                name = render.traditional(han)
+            elif form == "person pinyin":
+                name = f"{py[0].capitalize()} {''.join(py[1:]).capitalize()}"
+            elif form == "person pinyin reversed":
+                name = f"{''.join(py[1:]).capitalize()} {py[0].upper()}"
+            else:
+                name = " ".join(s.capitalize() for s in render.wade_giles(py))
+            kind = "person"
+        elif form == "company as an office wrote it":
+            name, kind = rng.choice(companies).fields["name"], "company"
+        elif form == "company brand + industry":
+            c = rng.choice(companies).fields["name"]
+            name, kind = c.split("（")[0].removesuffix("有限公司").removesuffix("有限责任公司"), "company"
+        elif form == "person nobody stored":
+            p: Person = g.person()
+            name, kind = (p.han if rng.random() < 0.5 else " ".join(lazy_pinyin(p.han)).title()), "person"
+        else:
+            c2: Company = g.company()
+            name, kind = c2.han, "company"
+        query = {"name": name, "entity_type": kind} if rng.random() < 0.5 else {"name": name}
+        out.append((form, query))
+    return out
+
+
+class Client:
+    """One keep-alive connection, as an automated pre-raid system holds it."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def match(self, query: dict[str, str]) -> float:
+        t = time.perf_counter()
+        self.conn.request("POST", "/match", json.dumps({"queries": [query]}), self.headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}: {data[:200]!r}")
+        return (time.perf_counter() - t) * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def quantiles(values: list[float]) -> str:
+    v = sorted(values)
+
+    def pick(q: float) -> float:
+        return v[min(len(v) - 1, int(len(v) * q))]
+
+    return f"p50 {pick(0.5):.2f}  p90 {pick(0.9):.2f}  p99 {pick(0.99):.2f}  max {v[-1]:.2f} ms"
+
+
+def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, str]]], seconds: float) -> None:
+    client = Client(port, token)
+    for _, q in queries[:300]:  # warm-up: the store's pages, the name caches
+        client.match(q)
+    singles = queries[300:]
+    by_form: dict[str, list[float]] = {f: [] for f in FORMS}
+    cpu0 = cpu_seconds(pid)
+    for form, q in singles:
+        by_form[form].append(client.match(q))
+    cpu = cpu_seconds(pid) - cpu0
+    every = [x for v in by_form.values() for x in v]
+    print(f"single /match, one keep-alive connection, {len(every):,} queries: {quantiles(every)}")
+    print(f"  server CPU per query: {cpu / len(every) * 1000:.2f} ms")
+    for form, values in by_form.items():
+        print(f"  {form:32} n={len(values):4}  {quantiles(values)}")
+
+    lat: list[float] = []
+    until = time.perf_counter() + seconds
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        c = Client(port, token)
+        rng = random.Random(i)
+        mine = []
+        while time.perf_counter() < until:
+            mine.append(c.match(rng.choice(singles)[1]))
+        with lock:
+            lat.extend(mine)
+
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 60)
+    elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    print(
+        f"8 concurrent connections, {elapsed:.0f} s: {len(lat) / elapsed:,.0f} queries/s, {quantiles(lat)}; "
+        f"server CPU per query {cpu / len(lat) * 1000:.2f} ms"
+    )
+    print(f"server RSS: {rss_mb(pid):.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--folder", type=Path, default=Path("var/bench/realistic"))
+    parser.add_argument("--queries", type=int, default=3300)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--skip-load", action="store_true", help="query the store of a previous run")
+    args = parser.parse_args()
+    records = generate(args.folder, args.n)
+    stores = {name: args.folder / f"{name}-{args.n}.db" for name in ("one", "eleven")}
+
+    def backend(name: str) -> list[str]:
+        return ["--store", str(stores[name])]
+
+    if not args.skip_load:
+        for path in stores.values():
+            for p in path.parent.glob(path.name + "*"):
+                p.unlink()
+        load(args.folder, records, backend)
+        size = sum(p.stat().st_size for p in args.folder.glob(stores["eleven"].name + "*"))
+        print(f"store: {size / 1e9:.2f} GB on disk ({size / len(records):,.0f} bytes per record)")
+    token = bench_key(stores["eleven"], "system", "bench/realistic.py")
+    unlimited = {"SUSPECTS_RATE_LIMIT_BURST": "100000000", "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000"}
+    with served(stores["eleven"], args.port, **unlimited) as server:
+        query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds)
+
+
+if __name__ == "__main__":
+    main()
