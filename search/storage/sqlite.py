@@ -1,8 +1,10 @@
 """The embedded backend: one SQLite file (stdlib ``sqlite3``, WAL), zero set-up.
 
-Tables: ``records`` (one row per office record, the document as JSON, a content digest) and
-``keys`` (key, record rowid, weight) with a covering index on (key, rid, weight). Candidate retrieval is the same weighted key lookup the Elasticsearch
-backend runs: sum the weights of the shared keys, best first, ties by document id.
+Tables: ``records`` (one row per office record: the document, compressed; a content digest; the
+hashes of its keys) and ``postings`` (key hash, record rowid, weight), a ``WITHOUT ROWID`` table
+whose primary key is the lookup index (``sqlite_codec.py`` says why and how). Candidate retrieval
+is the same weighted key lookup the Elasticsearch backend runs: sum the weights of the shared
+keys, best first, ties by document id.
 
 A small pool of connections, each used by one thread at a time; writers take a
 ``BEGIN IMMEDIATE`` transaction per batch, so a reader never sees half a batch and two loaders
@@ -23,12 +25,14 @@ from pathlib import Path
 
 from indexer.records import Record
 from search.errors import Busy, InvalidInput, StoreUnavailable
-from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
+from search.storage.sqlite_codec import compress, decompress, key_hash, pack_hashes, postings, unpack_hashes
 from search.storage.sqlite_conn import connect
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: key hashes in a WITHOUT ROWID postings table, compressed documents (issue #17).
+SCHEMA_VERSION = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,18 +43,26 @@ CREATE TABLE IF NOT EXISTS records (
     record_id TEXT NOT NULL,
     entity_type TEXT NOT NULL,
     digest TEXT NOT NULL,
-    body TEXT NOT NULL
+    hashes BLOB NOT NULL,
+    body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_office ON records (office, entity_type);
-CREATE TABLE IF NOT EXISTS keys (key TEXT NOT NULL, rid INTEGER NOT NULL, weight REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS postings (
+    h INTEGER NOT NULL, rid INTEGER NOT NULL, w INTEGER NOT NULL, PRIMARY KEY (h, rid)
+) WITHOUT ROWID;
 """
-# The key lookup index covers (key, rid, weight), so candidate retrieval never touches the table;
-# keys_rid serves updates and withdrawals. A bulk load into an empty store builds both at the end:
-# sorting 17 M rows once is several times faster than 17 M random B-tree inserts (bench/load.py).
-_INDEXES = """
-CREATE INDEX IF NOT EXISTS keys_key ON keys (key, rid, weight);
-CREATE INDEX IF NOT EXISTS keys_rid ON keys (rid);
+# A bulk load into an empty store appends its postings here, unordered, and moves them into
+# ``postings`` in one sorted pass at the end: inserting 17 M postings in key order into the
+# B-tree is several times faster than in arrival order (bench/load.py). A load killed before that
+# pass leaves this table behind; the next load (or the next start) finishes the move.
+_STAGING = """
+CREATE TABLE IF NOT EXISTS postings_load (h INTEGER NOT NULL, rid INTEGER NOT NULL, w INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS postings_retired (rid INTEGER PRIMARY KEY);
 """
+
+
+class StaleStore(StoreUnavailable):
+    """A store file written by another version of the schema."""
 
 
 class SQLiteStore:
@@ -67,7 +79,13 @@ class SQLiteStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         with self._connection() as conn:
-            conn.executescript(_TABLES + _INDEXES)
+            version = _schema_version(conn)
+            if version is not None and version != SCHEMA_VERSION:
+                raise StaleStore(
+                    f"the store {self.path} was written by schema version {version}, this version reads "
+                    f"{SCHEMA_VERSION}: load the office files into a new --store file"
+                )
+            conn.executescript(_TABLES)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _open(self) -> sqlite3.Connection:
@@ -99,16 +117,19 @@ class SQLiteStore:
 
     def _upsert(self, conn: sqlite3.Connection, records: Sequence[StoredRecord]) -> UpsertResult:
         inserted = updated = unchanged = 0
+        staging = self._staging(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            existing: dict[str, tuple[int, str]] = {}
+            existing: dict[str, tuple[int, str, bytes]] = {}
             ids = [r.id for r in records]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                q = f"SELECT doc_id, rid, digest FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
-                existing.update((d, (rid, dig)) for d, rid, dig in conn.execute(q, chunk))
+                q = f"SELECT doc_id, rid, digest, hashes FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                existing.update((d, (rid, dig, hs)) for d, rid, dig, hs in conn.execute(q, chunk))
             new_rows = []
-            key_rows: list[tuple[str, int, float]] = []
+            gone: list[tuple[int, int]] = []
+            retired: list[tuple[int]] = []
+            rows: list[tuple[int, int, int]] = []
             for item in records:
                 row = existing.get(item.id)
                 if row is None:
@@ -117,38 +138,68 @@ class SQLiteStore:
                 if row[1] == item.digest:
                     unchanged += 1
                     continue
-                rid = row[0]
-                conn.execute("DELETE FROM keys WHERE rid = ?", (rid,))
-                conn.execute(
-                    "UPDATE records SET entity_type = ?, digest = ?, body = ? WHERE rid = ?",
-                    (item.entity_type, item.digest, item.body, rid),
-                )
-                key_rows.extend((k, rid, w) for k, w in item.keys.items())
                 updated += 1
-            if new_rows:
-                first = conn.execute("SELECT COALESCE(MAX(rid), 0) + 1 FROM records").fetchone()[0]
-                conn.executemany(
-                    "INSERT INTO records (rid, doc_id, office, record_id, entity_type, digest, body) VALUES (?,?,?,?,?,?,?)",
-                    [
-                        (first + i, r.id, r.office, r.record_id, r.entity_type, r.digest, r.body)
-                        for i, r in enumerate(new_rows)
-                    ],
+                rid = row[0]
+                if staging:
+                    # Staged postings have no index to delete from: the changed record takes a
+                    # new rid, and the move into place leaves the retired rid's postings behind.
+                    retired.append((rid,))
+                    new_rows.append(item)
+                    continue
+                gone.extend((h, rid) for h in unpack_hashes(row[2]))
+                post = postings(item.keys)
+                conn.execute(
+                    "UPDATE records SET entity_type = ?, digest = ?, hashes = ?, body = ? WHERE rid = ?",
+                    (item.entity_type, item.digest, pack_hashes(post), compress(item.body), rid),
                 )
+                rows.extend((h, rid, w) for h, w in post.items())
+            if gone:
+                conn.executemany("DELETE FROM postings WHERE h = ? AND rid = ?", sorted(gone))
+            if retired:
+                conn.executemany("INSERT OR IGNORE INTO postings_retired VALUES (?)", retired)
+                conn.executemany("DELETE FROM records WHERE rid = ?", retired)
+            if new_rows:
+                # Never a retired rid again: its staged postings are left behind at the move.
+                sql = "SELECT COALESCE((SELECT MAX(rid) FROM records), 0) + 1"
+                if staging:
+                    sql = "SELECT MAX(COALESCE((SELECT MAX(rid) FROM records), 0), COALESCE((SELECT MAX(rid) FROM postings_retired), 0)) + 1"
+                first = conn.execute(sql).fetchone()[0]
+                values = []
                 for i, r in enumerate(new_rows):
-                    key_rows.extend((k, first + i, w) for k, w in r.keys.items())
-                inserted = len(new_rows)
-            conn.executemany("INSERT INTO keys VALUES (?, ?, ?)", key_rows)
+                    post = postings(r.keys)
+                    rows.extend((h, first + i, w) for h, w in post.items())
+                    values.append(
+                        (
+                            first + i,
+                            r.id,
+                            r.office,
+                            r.record_id,
+                            r.entity_type,
+                            r.digest,
+                            pack_hashes(post),
+                            compress(r.body),
+                        )
+                    )
+                conn.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?)", values)
+                inserted = len(new_rows) - len(retired)
+            # In key order: neighbouring inserts land on the same B-tree pages.
+            target = "postings_load" if staging else "postings"
+            conn.executemany(f"INSERT INTO {target} VALUES (?, ?, ?)", sorted(rows))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         return UpsertResult(inserted, updated, unchanged)
 
+    def _staging(self, conn: sqlite3.Connection) -> bool:
+        """Is a bulk load staging its postings (``postings_load`` exists)?"""
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'postings_load'").fetchone() is not None
+
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """Into an empty store, load without the key indexes and build them once at the end.
-        Into a store that already holds records, an ordinary load (the indexes stay live, so
-        readers never see a slow or partial lookup).
+        """Into an empty store, stage the postings and sort them into place once at the end: the
+        records become findable when the load finishes. Into a store that already holds records,
+        an ordinary load (every batch findable once committed).
 
         One load at a time per store file: a second one fails at once with Busy (exit code 2 /
         HTTP 409) rather than interleaving its batches. The lock is an advisory file lock, so
@@ -176,32 +227,54 @@ class SQLiteStore:
     @contextmanager
     def _bulk(self) -> Iterator[None]:
         with self._connection() as conn:
+            self._finish_staged(conn)  # a killed bulk load's postings first
             empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]
             if empty:
-                conn.execute("DROP INDEX IF EXISTS keys_key")
-                conn.execute("DROP INDEX IF EXISTS keys_rid")
-        if not empty:
-            yield
-            return
+                conn.executescript(_STAGING)
         try:
             yield
         finally:
-            t0 = time.perf_counter()
-            with self._connection() as conn:
-                conn.executescript(_INDEXES)
-                conn.execute("ANALYZE")
-            logger.info("built key indexes in %.1f s", time.perf_counter() - t0)
+            if empty:
+                with self._connection() as conn:
+                    self._finish_staged(conn)
+
+    def _finish_staged(self, conn: sqlite3.Connection) -> None:
+        if not self._staging(conn):
+            return
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO postings SELECT h, rid, w FROM postings_load "
+                "WHERE rid NOT IN (SELECT rid FROM postings_retired) ORDER BY h, rid"
+            )
+            conn.execute("DROP TABLE postings_load")
+            conn.execute("DROP TABLE postings_retired")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("ANALYZE")
+        logger.info("sorted the staged postings into place in %.1f s", time.perf_counter() - t0)
 
     def withdraw(self, office: str, record_id: str) -> bool:
         with self._connection() as conn:
             return self._withdraw(conn, office, record_id)
 
     def _withdraw(self, conn: sqlite3.Connection, office: str, record_id: str) -> bool:
+        staging = self._staging(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            row = conn.execute("SELECT rid FROM records WHERE doc_id = ?", (doc_id(office, record_id),)).fetchone()
+            row = conn.execute(
+                "SELECT rid, hashes FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
+            ).fetchone()
+            if row is not None and staging:
+                conn.execute("INSERT OR IGNORE INTO postings_retired VALUES (?)", (row[0],))
+            elif row is not None:
+                conn.executemany(
+                    "DELETE FROM postings WHERE h = ? AND rid = ?", [(h, row[0]) for h in unpack_hashes(row[1])]
+                )
             if row is not None:
-                conn.execute("DELETE FROM keys WHERE rid = ?", (row[0],))
                 conn.execute("DELETE FROM records WHERE rid = ?", (row[0],))
             conn.execute("COMMIT")
         except BaseException:
@@ -214,17 +287,17 @@ class SQLiteStore:
     ) -> list[Candidate]:
         if not keys:
             return []
-        key_list = list(keys)
-        params: list[object] = [*key_list, entity_type]
+        hashes = list({key_hash(k) for k in keys})
+        params: list[object] = [*hashes, entity_type]
         office_sql = ""
         if offices:
             office_sql = f" AND r.office IN ({','.join('?' * len(offices))})"
             params.extend(offices)
         params.append(limit)
-        # Aggregate the posting lists from the covering index first, then join each distinct record
-        # once (rather than once per shared key): 10-20 % faster at the tail on 1 M records.
+        # Aggregate the posting lists first, then join each distinct record once (rather than
+        # once per shared key): 10-20 % faster at the tail on 1 M records.
         sql = (
-            f"WITH c AS (SELECT rid, SUM(weight) AS s FROM keys WHERE key IN ({','.join('?' * len(key_list))}) "
+            f"WITH c AS (SELECT rid, SUM(w) AS s FROM postings WHERE h IN ({','.join('?' * len(hashes))}) "
             "GROUP BY rid) SELECT r.doc_id, c.s, r.body FROM c JOIN records r ON r.rid = c.rid "
             f"WHERE r.entity_type = ?{office_sql} ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
@@ -233,7 +306,7 @@ class SQLiteStore:
                 rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"store query failed: {exc}") from exc
-        return [Candidate(r[0], float(r[1]), Record.from_dict(json.loads(r[2]))) for r in rows]
+        return [Candidate(r[0], float(r[1]), _record(r[2])) for r in rows]
 
     def candidates_many(
         self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int
@@ -258,17 +331,24 @@ class SQLiteStore:
                     f"SELECT doc_id, body FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk
                 ).fetchall()
                 for doc, body in rows:
-                    out[doc] = Record.from_dict(json.loads(body))
+                    out[doc] = _record(body)
         return out
 
     def keys_of(self, office: str, record_id: str) -> dict[str, float]:
-        """The stored keys of one record (for tests and the parity check)."""
+        """The stored keys of one record (for tests and the parity check): the store keeps their
+        hashes, so these are the record's keys as this version computes them, each of which must
+        be stored (an empty dict when the store holds none of them)."""
         with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT k.key, k.weight FROM keys k JOIN records r ON r.rid = k.rid WHERE r.doc_id = ?",
-                (doc_id(office, record_id),),
-            ).fetchall()
-        return {k: float(w) for k, w in rows}
+            row = conn.execute(
+                "SELECT rid, hashes, body FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
+            ).fetchone()
+            if row is None:
+                return {}
+            stored = {h for (h,) in conn.execute("SELECT h FROM postings WHERE rid = ?", (row[0],))}
+        if stored != set(unpack_hashes(row[1])):
+            return {}
+        keys = prepare(_record(row[2])).keys
+        return keys if {key_hash(k) for k in keys} == stored else {}
 
     def has_records(self) -> bool:
         with self._connection() as conn:
@@ -287,7 +367,7 @@ class SQLiteStore:
     def key_count(self) -> int:
         """Number of key rows (for the performance table)."""
         with self._connection() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM keys").fetchone()[0])
+            return int(conn.execute("SELECT COUNT(*) FROM postings").fetchone()[0])
 
     def ping(self) -> dict[str, object]:
         try:
@@ -303,3 +383,15 @@ class SQLiteStore:
                 conn.close()
             self._all.clear()
             self._idle.clear()
+
+
+def _record(body: bytes) -> Record:
+    return Record.from_dict(json.loads(decompress(body)))
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version a store file was written with; None for a new file."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    return int(row[0]) if row is not None else None
