@@ -15,8 +15,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from indexer.keys import profile_keys
+from indexer.keys import profile_keys, weight
 from indexer.records import Record, record_profile
+from search.storage.codec import compress, pack_postings
 
 # One query's candidate question: its weighted keys and its entity type.
 KeyQuery = tuple[dict[str, float], str]
@@ -30,30 +31,54 @@ def doc_id(office: str, record_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     """A record ready to store: its document as JSON, its keys, and a digest of the document to
-    detect unchanged reloads. Plain strings, so worker processes hand it back cheaply."""
+    detect unchanged reloads; plus what the SQLite backend writes, the postings and the deflated
+    document, computed here so that a load's worker processes do it rather than the one process
+    writing the file (it was a fifth of that process's time, bench/realistic.py). Plain strings
+    and bytes, so worker processes hand it back cheaply."""
 
     office: str
     record_id: str
     entity_type: str
     body: str
     digest: str
-    keys: dict[str, float]
+    key_text: str  # the keys, one per line
+    postings: bytes  # codec.pack_postings of the keys
+    packed: bytes  # codec.compress of the body
 
     @property
     def id(self) -> str:
         return doc_id(self.office, self.record_id)
 
     @property
+    def keys(self) -> dict[str, float]:
+        return {k: weight(k) for k in self.key_text.split("\n") if k}
+
+    @property
     def record(self) -> Record:
         return Record.from_dict(json.loads(self.body))
 
 
-def prepare(record: Record) -> StoredRecord:
-    """Normalize a record once: compute its keys and content digest."""
+def document(record: Record) -> tuple[str, str]:
+    """A record's stored document (JSON) and its content digest: cheap beside normalizing it,
+    so a reload compares digests first and normalizes only what changed."""
     body = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
+    return body, hashlib.sha1(body.encode("utf-8")).hexdigest()
+
+
+def prepare(record: Record) -> StoredRecord:
+    """Normalize a record once: compute its keys, postings and content digest."""
+    body, digest = document(record)
     keys = profile_keys(record_profile(record))
-    digest = hashlib.sha1(body.encode("utf-8")).hexdigest()
-    return StoredRecord(record.office, record.record_id, record.entity_type, body, digest, keys)
+    return StoredRecord(
+        record.office,
+        record.record_id,
+        record.entity_type,
+        body,
+        digest,
+        "\n".join(keys),
+        pack_postings(keys),
+        compress(body),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +115,10 @@ class Store(Protocol):
 
     def withdraw(self, office: str, record_id: str) -> bool:
         """Remove one record and its keys; False if it was not there."""
+        ...
+
+    def digests(self, ids: Sequence[str]) -> dict[str, str]:
+        """The content digests of the stored records among ``ids`` (where a load writes)."""
         ...
 
     def candidates(

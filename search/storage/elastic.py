@@ -101,6 +101,13 @@ class ElasticsearchStore:
             except NotFoundError:
                 return []
 
+    def digests(self, ids: Sequence[str]) -> dict[str, str]:
+        if self._write_index is not None or not ids:
+            return {}  # a reindex writes every record into a new, empty index
+        with self._unavailable():
+            found = self.es.mget(index=self._target(), ids=list(ids), source_includes=["digest"])
+        return {doc["_id"]: doc["_source"]["digest"] for doc in found["docs"] if doc.get("found")}
+
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         if self._write_index is None:
             self.ensure_index()

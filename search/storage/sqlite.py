@@ -2,7 +2,7 @@
 
 Tables: ``records`` (one row per office record: the document, compressed; a content digest; the
 hashes of its keys) and ``postings`` (key hash, record rowid, weight), a ``WITHOUT ROWID`` table
-whose primary key is the lookup index (``sqlite_codec.py`` says why and how). Candidate retrieval
+whose primary key is the lookup index (``codec.py`` says why and how). Candidate retrieval
 is the same weighted key lookup the Elasticsearch backend runs: sum the weights of the shared
 keys, best first, ties by document id.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from indexer.records import Record
 from search.errors import Busy, InvalidInput, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
-from search.storage.sqlite_codec import compress, decompress, key_hash, pack_hashes, postings, unpack_hashes
+from search.storage.codec import decompress, key_hash, unpack_postings
 from search.storage.sqlite_conn import connect
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS records (
     record_id TEXT NOT NULL,
     entity_type TEXT NOT NULL,
     digest TEXT NOT NULL,
-    hashes BLOB NOT NULL,
+    postings BLOB NOT NULL,
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_office ON records (office, entity_type);
@@ -124,7 +124,7 @@ class SQLiteStore:
             ids = [r.id for r in records]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                q = f"SELECT doc_id, rid, digest, hashes FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                q = f"SELECT doc_id, rid, digest, postings FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
                 existing.update((d, (rid, dig, hs)) for d, rid, dig, hs in conn.execute(q, chunk))
             new_rows = []
             gone: list[tuple[int, int]] = []
@@ -146,13 +146,12 @@ class SQLiteStore:
                     retired.append((rid,))
                     new_rows.append(item)
                     continue
-                gone.extend((h, rid) for h in unpack_hashes(row[2]))
-                post = postings(item.keys)
+                gone.extend((h, rid) for h, _ in unpack_postings(row[2]))
                 conn.execute(
-                    "UPDATE records SET entity_type = ?, digest = ?, hashes = ?, body = ? WHERE rid = ?",
-                    (item.entity_type, item.digest, pack_hashes(post), compress(item.body), rid),
+                    "UPDATE records SET entity_type = ?, digest = ?, postings = ?, body = ? WHERE rid = ?",
+                    (item.entity_type, item.digest, item.postings, item.packed, rid),
                 )
-                rows.extend((h, rid, w) for h, w in post.items())
+                rows.extend((h, rid, w) for h, w in unpack_postings(item.postings))
             if gone:
                 conn.executemany("DELETE FROM postings WHERE h = ? AND rid = ?", sorted(gone))
             if retired:
@@ -166,19 +165,9 @@ class SQLiteStore:
                 first = conn.execute(sql).fetchone()[0]
                 values = []
                 for i, r in enumerate(new_rows):
-                    post = postings(r.keys)
-                    rows.extend((h, first + i, w) for h, w in post.items())
+                    rows.extend((h, first + i, w) for h, w in unpack_postings(r.postings))
                     values.append(
-                        (
-                            first + i,
-                            r.id,
-                            r.office,
-                            r.record_id,
-                            r.entity_type,
-                            r.digest,
-                            pack_hashes(post),
-                            compress(r.body),
-                        )
+                        (first + i, r.id, r.office, r.record_id, r.entity_type, r.digest, r.postings, r.packed)
                     )
                 conn.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?)", values)
                 inserted = len(new_rows) - len(retired)
@@ -257,6 +246,15 @@ class SQLiteStore:
         conn.execute("ANALYZE")
         logger.info("sorted the staged postings into place in %.1f s", time.perf_counter() - t0)
 
+    def digests(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._connection() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                q = f"SELECT doc_id, digest FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                out.update(conn.execute(q, chunk).fetchall())
+        return out
+
     def withdraw(self, office: str, record_id: str) -> bool:
         with self._connection() as conn:
             return self._withdraw(conn, office, record_id)
@@ -266,13 +264,13 @@ class SQLiteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute(
-                "SELECT rid, hashes FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
+                "SELECT rid, postings FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
             ).fetchone()
             if row is not None and staging:
                 conn.execute("INSERT OR IGNORE INTO postings_retired VALUES (?)", (row[0],))
             elif row is not None:
                 conn.executemany(
-                    "DELETE FROM postings WHERE h = ? AND rid = ?", [(h, row[0]) for h in unpack_hashes(row[1])]
+                    "DELETE FROM postings WHERE h = ? AND rid = ?", [(h, row[0]) for h, _ in unpack_postings(row[1])]
                 )
             if row is not None:
                 conn.execute("DELETE FROM records WHERE rid = ?", (row[0],))
@@ -340,12 +338,12 @@ class SQLiteStore:
         be stored (an empty dict when the store holds none of them)."""
         with self._connection() as conn:
             row = conn.execute(
-                "SELECT rid, hashes, body FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
+                "SELECT rid, postings, body FROM records WHERE doc_id = ?", (doc_id(office, record_id),)
             ).fetchone()
             if row is None:
                 return {}
             stored = {h for (h,) in conn.execute("SELECT h FROM postings WHERE rid = ?", (row[0],))}
-        if stored != set(unpack_hashes(row[1])):
+        if stored != {h for h, _ in unpack_postings(row[1])}:
             return {}
         keys = prepare(_record(row[2])).keys
         return keys if {key_hash(k) for k in keys} == stored else {}

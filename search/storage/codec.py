@@ -5,20 +5,20 @@ records, of which 1.2 GB were key strings held twice, in the table and its cover
   ``WITHOUT ROWID`` table whose primary key *is* the lookup index. Two keys of one store share a
   hash with probability about n² / 2⁴⁹ (≈ 0.3 for 8.5 M distinct keys, bench/realistic.py): a
   collision can only add a candidate, which the scorer then judges on the record itself.
-- A record keeps the hashes of its own keys (6 bytes each), so a change or withdrawal deletes
-  exactly the postings it wrote, without a second index on record id.
+- A record keeps its own postings (hash and weight, 7 bytes a key), so a change or withdrawal
+  deletes exactly the postings it wrote, without a second index on record id.
 - A document is its JSON compressed with zlib against a preset dictionary of the document's
   field names and common values (the format of every record): 352 → 149 bytes on the realistic
   benchmark's records, 14 µs to compress and 1 µs to read back.
 
 Changing anything here changes the file format: bump ``SCHEMA_VERSION`` in ``sqlite.py``.
+Both are computed in ``storage.base.prepare``, in a load's worker processes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import zlib
-from collections.abc import Iterable
+from hashlib import blake2b
 
 HASH_BYTES = 6
 
@@ -38,25 +38,29 @@ _WBITS = -15  # raw deflate: no header or checksum (the row is the unit; SQLite 
 
 def key_hash(key: str) -> int:
     """A key's 48-bit hash (stable across processes and versions, unlike ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=HASH_BYTES).digest(), "big")
+    return int.from_bytes(blake2b(key.encode(), digest_size=HASH_BYTES).digest(), "big")
 
 
-def pack_hashes(hashes: Iterable[int]) -> bytes:
-    return b"".join(h.to_bytes(HASH_BYTES, "big") for h in hashes)
-
-
-def unpack_hashes(blob: bytes) -> list[int]:
-    return [int.from_bytes(blob[i : i + HASH_BYTES], "big") for i in range(0, len(blob), HASH_BYTES)]
-
-
-def postings(keys: dict[str, float]) -> dict[int, int]:
-    """A record's keys as hash → weight (weights are whole numbers; a within-record collision,
-    astronomically rare, sums them)."""
-    out: dict[int, int] = {}
+def pack_postings(keys: dict[str, float]) -> bytes:
+    """A record's keys as postings: per key its hash (6 bytes) and weight (1 byte; weights are
+    whole numbers below 256). A collision within one record, astronomically rare, is kept once."""
+    parts: list[bytes] = []
+    seen: set[bytes] = set()
     for key, w in keys.items():
-        h = key_hash(key)
-        out[h] = out.get(h, 0) + round(w)
-    return out
+        digest = blake2b(key.encode(), digest_size=HASH_BYTES).digest()
+        if digest not in seen:
+            seen.add(digest)
+            parts.append(digest + _WEIGHT_BYTE[round(w)])
+    return b"".join(parts)
+
+
+_WEIGHT_BYTE = [bytes((w,)) for w in range(256)]
+
+
+def unpack_postings(blob: bytes) -> list[tuple[int, int]]:
+    """(hash, weight) pairs of :func:`pack_postings`."""
+    step = HASH_BYTES + 1
+    return [(int.from_bytes(blob[i : i + HASH_BYTES], "big"), blob[i + HASH_BYTES]) for i in range(0, len(blob), step)]
 
 
 def compress(body: str) -> bytes:
