@@ -2,6 +2,7 @@
 from a mixed watchlist.
 
     python bench/realistic.py [--n 1000000] [--folder var/bench/realistic] [--skip-load]
+    python bench/realistic.py --elasticsearch [--heap 1g]   # the same run on a local one-node cluster
 
 (a) Loading. The sample offices' generator (``indexer/synth/offices.py``: each office's own format,
 encoding, headers and conventions; a suspect is held by one to four offices) scaled to ``--n``
@@ -20,26 +21,35 @@ p50/p99), and the server's resident memory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import http.client
 import json
+import os
+import pickle
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from pypinyin import lazy_pinyin
-from serving import bench_key, served
+from serving import served
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.es_harness, run as a script
 
 from indexer.intake.offices import CANONICAL, load_profile
 from indexer.synth import render
 from indexer.synth.entities import Company, Generator, Person
 from indexer.synth.offices import FILES, SampleRecord, sample_records, write_office_files
+from search.access.factory import open_access
+from search.access.keys import new_key
+from search.settings import Settings
+from tests import es_harness
 
 RECORDS_PER_ENTITY = 2.06  # sample_records: 5,147 records from 2,500 entities
 CHANGED = 0.05
@@ -56,10 +66,12 @@ FORMS = (
 )
 
 
-def suspects(*args: str) -> float:
-    """Run ``suspects ARGS`` and return its wall time (it must succeed)."""
+def suspects(env: dict[str, str], *args: str) -> float:
+    """Run ``suspects ARGS`` with ``SUSPECTS_*`` settings ``env``; its wall time (it must succeed)."""
     t = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "suspects"), *args], check=True, stdout=subprocess.DEVNULL)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUSPECTS_")}
+    cmd = [str(Path(sys.executable).parent / "suspects"), *args]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=clean | env)
     return time.perf_counter() - t
 
 
@@ -104,13 +116,19 @@ def encodable(r: SampleRecord) -> bool:
 
 
 def generate(folder: Path, n: int) -> list[SampleRecord]:
+    """The sample records and their office files (written once; the records are kept in a pickle:
+    generating a million of them takes minutes)."""
+    done, kept = folder / f"generated-{n}", folder / f"records-{n}.pickle"
+    if done.exists() and kept.exists():
+        with kept.open("rb") as fh:
+            cached: list[SampleRecord] = pickle.load(fh)  # our own file, written below
+        return cached
     entities = round(n / RECORDS_PER_ENTITY)
     records = [
         r
         for r in sample_records(seed=17, persons=round(entities * 0.72), companies=round(entities * 0.28))
         if encodable(r)
     ]
-    done = folder / f"generated-{n}"
     if not done.exists():
         shutil.rmtree(folder, ignore_errors=True)
         t = time.perf_counter()
@@ -119,10 +137,12 @@ def generate(folder: Path, n: int) -> list[SampleRecord]:
         one_file(folder / "all.csv", records)
         done.touch()
         print(f"wrote the office files in {time.perf_counter() - t:.0f} s (not counted)")
+    with kept.open("wb") as fh:
+        pickle.dump(records, fh)
     return records
 
 
-def load(folder: Path, records: list[SampleRecord], backend: Callable[[str], list[str]]) -> None:
+def load(folder: Path, records: list[SampleRecord], backend: Callable[[str], dict[str, str]]) -> None:
     names = [r.fields["name"] for r in records]
     t = time.perf_counter()
     for name in names:
@@ -130,18 +150,20 @@ def load(folder: Path, records: list[SampleRecord], backend: Callable[[str], lis
     baseline = time.perf_counter() - t
     print(f"{len(records):,} records in 11 office files; bare lazy_pinyin pass over the names: {baseline:.1f} s")
 
-    one = suspects(*backend("one"), "load", str(folder / "all.csv"))
+    one = suspects(backend("one"), "load", str(folder / "all.csv"))
     print(f"one canonical file: {one:.1f} s ({len(records) / one:,.0f} records/s, {one / baseline:.2f}x baseline)")
     per_file = []
     for office, filename in FILES.items():
-        per_file.append((office, suspects(*backend("eleven"), "load", str(folder / "first" / filename))))
+        per_file.append((office, suspects(backend("eleven"), "load", str(folder / "first" / filename))))
     total = sum(s for _, s in per_file)
     print(
         f"11 office files, one load each: {total:.1f} s = {total / one:.2f}x one file, {total / baseline:.2f}x baseline"
     )
     print("  " + ", ".join(f"{o} {s:.1f}" for o, s in per_file))
-    again = sum(suspects(*backend("eleven"), "load", str(folder / "changed" / f)) for f in FILES.values())
-    print(f"reload of the 11 files with {CHANGED:.0%} of rows changed: {again:.1f} s = {again / total:.0%} of the first")
+    again = sum(suspects(backend("eleven"), "load", str(folder / "changed" / f)) for f in FILES.values())
+    print(
+        f"reload of the 11 files with {CHANGED:.0%} of rows changed: {again:.1f} s = {again / total:.0%} of the first"
+    )
 
 
 def watchlist(records: list[SampleRecord], size: int, seed: int) -> list[tuple[str, dict[str, str]]]:
@@ -274,24 +296,49 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--skip-load", action="store_true", help="query the store of a previous run")
+    parser.add_argument("--elasticsearch", action="store_true", help="a local one-node cluster instead of SQLite")
+    parser.add_argument("--heap", default="1g", help="the Elasticsearch node's heap")
     args = parser.parse_args()
     records = generate(args.folder, args.n)
-    stores = {name: args.folder / f"{name}-{args.n}.db" for name in ("one", "eleven")}
+    with contextlib.ExitStack() as stack:
+        es_url = None
+        if args.elasticsearch:
+            cluster = stack.enter_context(es_harness.running(1, heap=args.heap, folder=args.folder.resolve()))
+            es_url = cluster.url
+            print(f"Elasticsearch {es_harness.VERSION}, one node, heap {args.heap}")
+        stores = {name: args.folder / f"{name}-{args.n}.db" for name in ("one", "eleven")}
+        settings = {
+            name: Settings(store=path, es_url=es_url, es_index_prefix=f"bench-{name}") for name, path in stores.items()
+        }
 
-    def backend(name: str) -> list[str]:
-        return ["--store", str(stores[name])]
+        def backend(name: str) -> dict[str, str]:
+            s = settings[name]
+            env = {"SUSPECTS_STORE": str(s.store)}
+            return env | ({"SUSPECTS_ES_URL": es_url, "SUSPECTS_ES_INDEX_PREFIX": s.es_index_prefix} if es_url else {})
 
-    if not args.skip_load:
-        for path in stores.values():
-            for p in path.parent.glob(path.name + "*"):
-                p.unlink()
-        load(args.folder, records, backend)
-        size = sum(p.stat().st_size for p in args.folder.glob(stores["eleven"].name + "*"))
-        print(f"store: {size / 1e9:.2f} GB on disk ({size / len(records):,.0f} bytes per record)")
-    token = bench_key(stores["eleven"], "system", "bench/realistic.py")
-    unlimited = {"SUSPECTS_RATE_LIMIT_BURST": "100000000", "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000"}
-    with served(stores["eleven"], args.port, **unlimited) as server:
-        query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds)
+        if not args.skip_load:
+            for path in stores.values():
+                for p in path.parent.glob(path.name + "*"):
+                    p.unlink()
+            load(args.folder, records, backend)
+            size = on_disk(settings["eleven"])
+            print(f"store: {size / 1e9:.2f} GB on disk ({size / len(records):,.0f} bytes per record)")
+        access = open_access(settings["eleven"])
+        key, token = new_key("CN-GD", "system", "bench/realistic.py")
+        access.add_key(key)
+        access.close()
+        unlimited = {"SUSPECTS_RATE_LIMIT_BURST": "100000000", "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000"}
+        with served(stores["eleven"], args.port, **unlimited, **backend("eleven")) as server:
+            query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds)
+
+
+def on_disk(settings: Settings) -> int:
+    """Bytes the store takes: the SQLite file (with its WAL), or the records index's store size."""
+    if not settings.es_url:
+        return sum(p.stat().st_size for p in settings.store.parent.glob(settings.store.name + "*"))
+    url = f"{settings.es_url}/_cat/indices/{settings.es_index_prefix}-records*?format=json&bytes=b"
+    with urllib.request.urlopen(url) as r:
+        return sum(int(row["store.size"]) for row in json.loads(r.read()))
 
 
 if __name__ == "__main__":

@@ -230,14 +230,30 @@ def load_file(
         if progress is not None:
             progress(report.read)
 
+    pending: dict[str, StoredRecord] = {}
+
+    def gather(prepared: list[StoredRecord]) -> None:
+        """Write in the store's own batch size (a SQLite transaction of 20,000 records)."""
+        if any(p.id in pending for p in prepared):
+            flush()  # a record id seen again: its earlier row is written first, as ever
+        pending.update((p.id, p) for p in prepared)
+        if len(pending) >= store.write_batch:
+            flush()
+
+    def flush() -> None:
+        if pending:
+            write(list(pending.values()))
+            pending.clear()
+
     with store.bulk():
         if big:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for packed in in_order(pool, _prepare_packed, changed(_batches(rows, report)), workers * 2):
-                    write(_unpack(packed))
+                    gather(_unpack(packed))
         else:
             for batch in changed(_batches(rows, report)):
-                write(_prepare_batch(batch))
+                gather(_prepare_batch(batch))
+        flush()
     report.seconds = time.perf_counter() - t0
     logger.info(
         "loaded %s: read %d, stored %d (new %d, changed %d, unchanged %d), rejected %d in %.1f s",

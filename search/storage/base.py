@@ -105,6 +105,9 @@ class UpsertResult:
 class Store(Protocol):
     """What the service needs from a storage backend."""
 
+    # Records per write (one transaction / bulk request) that a load gathers before calling upsert.
+    write_batch: int
+
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         """Insert or replace records by (office, record_id), in one transaction per batch."""
         ...

@@ -51,6 +51,8 @@ NDJSON = {"accept": "application/json", "content-type": "application/x-ndjson"}
 class ElasticsearchStore:
     """Records and keys in an Elasticsearch index behind an alias."""
 
+    write_batch = 2000  # one mget of digests, then bulk requests of BULK_CHUNK
+
     def __init__(
         self,
         url: str | None = None,
