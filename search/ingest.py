@@ -213,8 +213,9 @@ def load_file(
         any normalizing (a reload with 5 % of rows changed re-normalized every row and took 83 %
         of the first load's time, bench/realistic.py)."""
         for batch in batches:
-            known = store.digests([doc_id(r.office, r.record_id) for r in batch])
-            todo = [r for r in batch if not known or known.get(doc_id(r.office, r.record_id)) != document(r)[1]]
+            ids = [doc_id(r.office, r.record_id) for r in batch]
+            known = store.digests(ids)
+            todo = [r for r, i in zip(batch, ids, strict=True) if i not in known or known[i] != document(r)[1]]
             report.unchanged += len(batch) - len(todo)
             if todo:
                 yield todo

@@ -13,21 +13,20 @@ queue rather than corrupt each other.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from indexer.records import Record
-from search.errors import Busy, InvalidInput, StoreUnavailable
+from search.errors import InvalidInput, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
 from search.storage.codec import decompress, key_hash, unpack_postings
 from search.storage.sqlite_conn import connect
+from search.storage.sqlite_load import STAGING, finish_staged, is_staging, load_lock
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +49,6 @@ CREATE INDEX IF NOT EXISTS records_office ON records (office, entity_type);
 CREATE TABLE IF NOT EXISTS postings (
     h INTEGER NOT NULL, rid INTEGER NOT NULL, w INTEGER NOT NULL, PRIMARY KEY (h, rid)
 ) WITHOUT ROWID;
-"""
-# A bulk load into an empty store appends its postings here, unordered, and moves them into
-# ``postings`` in one sorted pass at the end: inserting 17 M postings in key order into the
-# B-tree is several times faster than in arrival order (bench/load.py). A load killed before that
-# pass leaves this table behind; the next load (or the next start) finishes the move.
-_STAGING = """
-CREATE TABLE IF NOT EXISTS postings_load (h INTEGER NOT NULL, rid INTEGER NOT NULL, w INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS postings_retired (rid INTEGER PRIMARY KEY);
 """
 
 
@@ -124,7 +115,7 @@ class SQLiteStore:
 
     def _upsert(self, conn: sqlite3.Connection, records: Sequence[StoredRecord]) -> UpsertResult:
         inserted = updated = unchanged = 0
-        staging = self._staging(conn)
+        staging = is_staging(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             existing: dict[str, tuple[int, str, bytes]] = {}
@@ -187,10 +178,6 @@ class SQLiteStore:
             raise
         return UpsertResult(inserted, updated, unchanged)
 
-    def _staging(self, conn: sqlite3.Connection) -> bool:
-        """Is a bulk load staging its postings (``postings_load`` exists)?"""
-        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'postings_load'").fetchone() is not None
-
     @contextmanager
     def bulk(self) -> Iterator[None]:
         """Into an empty store, stage the postings and sort them into place once at the end: the
@@ -200,33 +187,16 @@ class SQLiteStore:
         One load at a time per store file: a second one fails at once with Busy (exit code 2 /
         HTTP 409) rather than interleaving its batches. The lock is an advisory file lock, so
         the operating system releases it when a load is killed."""
-        with self._load_lock(), self._bulk():
+        with load_lock(self.path), self._bulk():
             yield
-
-    @contextmanager
-    def _load_lock(self) -> Iterator[None]:
-        if str(self.path) == ":memory:":
-            yield
-            return
-
-        with open(f"{self.path}.load-lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                # No file path: this message also reaches HTTP clients (issue #18).
-                raise Busy("another load is writing to the store; run this one when it has finished") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
     @contextmanager
     def _bulk(self) -> Iterator[None]:
         with self._connection() as conn:
-            self._finish_staged(conn)  # a killed bulk load's postings first
+            finish_staged(conn)  # a killed bulk load's postings first
             empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]
             if empty:
-                conn.executescript(_STAGING)
+                conn.executescript(STAGING)
         self.write_batch = 2000 if empty else 20_000
         try:
             yield
@@ -234,29 +204,7 @@ class SQLiteStore:
             self.write_batch = 2000
             if empty:
                 with self._connection() as conn:
-                    self._finish_staged(conn)
-
-    def _finish_staged(self, conn: sqlite3.Connection) -> None:
-        if not self._staging(conn):
-            return
-        t0 = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "INSERT OR IGNORE INTO postings SELECT h, rid, w FROM postings_load "
-                "WHERE rid NOT IN (SELECT rid FROM postings_retired) ORDER BY h, rid"
-            )
-            conn.execute("DROP TABLE postings_load")
-            conn.execute("DROP TABLE postings_retired")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("ANALYZE")
-        # The staging table's pages (a third of the file) back to the file system; executescript,
-        # because execute() steps this pragma once, which frees one page.
-        conn.executescript("PRAGMA incremental_vacuum;")
-        logger.info("sorted the staged postings into place in %.1f s", time.perf_counter() - t0)
+                    finish_staged(conn)
 
     def digests(self, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -272,7 +220,7 @@ class SQLiteStore:
             return self._withdraw(conn, office, record_id)
 
     def _withdraw(self, conn: sqlite3.Connection, office: str, record_id: str) -> bool:
-        staging = self._staging(conn)
+        staging = is_staging(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute(
@@ -305,24 +253,26 @@ class SQLiteStore:
             params.extend(offices)
         params.append(limit)
         match = f"SELECT rid, SUM(w) AS s FROM postings WHERE h IN ({','.join('?' * len(hashes))}) GROUP BY rid"
-        # First only the records scoring at least the limit-th best sum: a common name's keys
-        # share thousands of records, and reading each one's row to check its type cost most of
-        # the query (p99 ... ms on 1 M records). Exact whenever that leaves ``limit`` rows of the
-        # wanted type and offices: every better record, and every tie at the cut, is among them.
-        # Otherwise (or when there is no cut) the full query.
+        # Only the records scoring at least the limit-th best sum are joined to their rows: a
+        # common name's keys share thousands of records, and reading each one's row for its type
+        # is the costly part. Exact whenever that leaves ``limit`` rows of the wanted type and
+        # offices (every better record, and every tie at the cut, is among them) and whenever there
+        # is no cut (fewer sums than the limit: every record was joined). Otherwise — the type or
+        # office filter removed rows above the cut — the full query, once more.
         fast = (
             f"WITH c AS MATERIALIZED ({match}), cut AS (SELECT s FROM c ORDER BY s DESC LIMIT 1 OFFSET ?) "
-            "SELECT r.doc_id, c.s, r.body FROM c JOIN records r ON r.rid = c.rid "
-            f"WHERE c.s >= (SELECT s FROM cut) AND r.entity_type = ?{office_sql} ORDER BY c.s DESC, r.doc_id LIMIT ?"
+            "SELECT r.doc_id, c.s, r.body, (SELECT s FROM cut) FROM c JOIN records r ON r.rid = c.rid "
+            f"WHERE c.s >= COALESCE((SELECT s FROM cut), 0) AND r.entity_type = ?{office_sql} "
+            "ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
         full = (
-            f"WITH c AS ({match}) SELECT r.doc_id, c.s, r.body FROM c JOIN records r ON r.rid = c.rid "
+            f"WITH c AS ({match}) SELECT r.doc_id, c.s, r.body, NULL FROM c JOIN records r ON r.rid = c.rid "
             f"WHERE r.entity_type = ?{office_sql} ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
         try:
             with self._connection() as conn:
                 rows = conn.execute(fast, [*hashes, limit - 1, *params[len(hashes) :]]).fetchall()
-                if len(rows) < limit:
+                if len(rows) < limit and (not rows or rows[0][3] is not None):
                     rows = conn.execute(full, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"store query failed: {exc}") from exc
