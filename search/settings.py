@@ -101,6 +101,31 @@ class Settings(BaseSettings):
     screening_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often an idle server looks for screening jobs submitted elsewhere."
     )
+    webhook_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds a webhook receiver has to answer before the try counts as failed.",
+    )
+    webhook_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Tries of one webhook delivery before it is dead (listed, and redelivered on request); "
+        "with the default backoff, 12 tries span 20 to 40 minutes.",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before a failed webhook delivery's second try; it doubles each try."
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        default=600.0, gt=0, description="Longest wait between two tries of a webhook delivery."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often the server looks for alerts written by another process (a `suspects load`) to deliver.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `suspects serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `suspects serve` listens on.")
     auth_failures_per_minute: int = Field(

@@ -32,7 +32,7 @@ from search.screening.jobs import decode_rows, encode_rows
 from search.screening.watchlist import Rows, read_watchlist
 from search.settings import Settings
 from search.storage.base import Store
-from search.storage.factory import open_store
+from search.watching.factory import open_writable
 from search.workers import exit_with
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _load(path: Path, office: str, max_rows: int, rejections_csv: Path) -> LoadS
     assert _child_settings is not None  # set by _init_child
     try:
         if _child_store is None:
-            _child_store = open_store(_child_settings)
+            _child_store = open_writable(_child_settings)  # its loads re-screen the standing entries
         return load_into(_child_store, path, office, max_rows, rejections_csv)
     finally:
         _give_back()

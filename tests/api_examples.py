@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from search.storage.sqlite import SQLiteStore
 from tests.backends import make_tokens
 from tests.conftest import Server
 
+# The recorder's call: role, method, path template, path values, then httpx's request arguments.
+Call = Callable[..., dict[str, Any]]
 OUT = Path(__file__).parent.parent / "api" / "http" / "examples.json"
 MATCH_REQUEST = {"queries": [{"query_id": "q1", "name": "陳大文"}], "limit": 5}
 UPLOAD_CSV = "编号,类型,姓名/名称,出生日期\nGD-DOC-1,个人,李志强,1985-03-09\nGD-DOC-2,个人,,\n"
@@ -33,7 +36,8 @@ UPLOAD_CSV = "编号,类型,姓名/名称,出生日期\nGD-DOC-1,个人,李志�
 
 def sample_settings(folder: Path) -> Settings:
     """The sample offices loaded into a new SQLite store in ``folder``."""
-    settings = Settings(store=folder / "suspects.db", rate_limit_burst=1_000_000)
+    # One try per webhook delivery: the example's receiver is nobody, and its delivery goes dead at once.
+    settings = Settings(store=folder / "suspects.db", rate_limit_burst=1_000_000, webhook_max_attempts=1)
     store = SQLiteStore(settings.store)
     for office, path in write_office_files(folder / "sample", sample_records()).items():
         load_file(store, path, office, load_profile(office.lower()), None, 1)
@@ -99,6 +103,7 @@ def record(client: httpx.Client, tokens: dict[str, str]) -> dict[str, dict[str, 
     call("analyst", "GET", "/screenings", params={})
     call("analyst", "GET", "/screenings/{job_id}/results", {"job_id": job["id"]}, params={"format": "jsonl"})
     call("analyst", "DELETE", "/screenings/{job_id}", {"job_id": job["id"]})
+    record_watching(call, client, tokens)
     batch = json.dumps({"q0": {"query": "CHAN Tai Man", "type": "person", "limit": 2}}, ensure_ascii=False)
     for base in ("/reconcile", "/reconcile/key/{token}"):
         call("investigator", "GET", base)
@@ -107,6 +112,53 @@ def record(client: httpx.Client, tokens: dict[str, str]) -> dict[str, dict[str, 
         call("investigator", "GET", base + "/suggest/type", params={"prefix": "per"})
         call("investigator", "GET", base + "/suggest/property", params={"prefix": "birth"})
     return out
+
+
+def record_watching(call: Call, client: httpx.Client, tokens: dict[str, str]) -> None:
+    """Standing watchlists, alerts and webhooks: the hook first, so the alerts have deliveries."""
+    hook = call("office-admin", "POST", "/webhooks", json={"url": "http://127.0.0.1:9/suspects-alerts"})
+    wl = call("analyst", "POST", "/watchlists", json={"name": "Guangzhou raids, winter 2026"})
+    where = {"list_id": wl["list_id"]}
+    entry = {"name": "CHAN Tai Man", "entity_type": "person", "birth_date": "1971-02-11", "reference": "GD-2026-0117"}
+    added = call("analyst", "POST", "/watchlists/{list_id}/entries", where, json={"entries": [entry]})
+    upload = {
+        "file": ("watch.csv", "query_id,name\nGD-2026-0118,星辉贸易有限公司\nGD-2026-0119,\n".encode(), "text/csv")
+    }
+    call("analyst", "POST", "/watchlists/{list_id}/upload", where, files=upload)
+    call("analyst", "GET", "/watchlists", params={})
+    call("analyst", "GET", "/watchlists/{list_id}", where)
+    one = {**where, "entry_id": added["entries"][0]["entry_id"]}
+    call(
+        "analyst", "PATCH", "/watchlists/{list_id}/entries/{entry_id}", one, json={"note": "seen at the Baiyun market"}
+    )
+    feed = call("analyst", "GET", "/alerts", params={"after": "0", "limit": "2"})
+    first = {"alert_id": str(feed["alerts"][0]["alert_id"])}
+    call("analyst", "GET", "/alerts/{alert_id}", first)
+    call(
+        "analyst",
+        "POST",
+        "/alerts/{alert_id}/{action}",
+        {**first, "action": "acknowledge"},
+        json={"reason": "case opened"},
+    )
+    admin = {"Authorization": f"Bearer {tokens['office-admin']}"}
+    deadline = time.monotonic() + 60  # nothing listens on port 9: one refused try and the delivery is dead
+    while time.monotonic() < deadline:
+        if client.get("/webhooks/deliveries", params={"status": "dead"}, headers=admin).json():
+            break
+    call("office-admin", "GET", "/webhooks", params={})
+    log = call_list(client, admin)
+    call("office-admin", "GET", "/webhooks/deliveries", params={"status": "dead", "limit": "2"})
+    call("office-admin", "POST", "/webhooks/deliveries/{delivery_id}/redeliver", {"delivery_id": str(log)})
+    call("analyst", "DELETE", "/watchlists/{list_id}/entries/{entry_id}", one)
+    call("analyst", "DELETE", "/watchlists/{list_id}", where)
+    call("office-admin", "DELETE", "/webhooks/{hook_id}", {"hook_id": hook["hook_id"]})
+
+
+def call_list(client: httpx.Client, headers: dict[str, str]) -> int:
+    """The id of the first dead delivery."""
+    dead = client.get("/webhooks/deliveries", params={"status": "dead"}, headers=headers).json()
+    return int(dead[0]["delivery_id"])
 
 
 def main() -> None:

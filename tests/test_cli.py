@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
+import api.cli.watch  # noqa: F401  (registers `watch` on cli)
 from api.cli import check, keys, records, serve  # noqa: F401  (registers every command on cli)
 from api.cli.base import cli
 from search.settings import Settings
@@ -197,7 +198,7 @@ def readme_synopsis() -> dict[tuple[str, ...], str]:
         if not words or words[0] != "suspects":
             continue
         path = tuple(w for w in words[1:3] if w.islower() and w.isalpha())
-        path = path if path and path[0] == "keys" else path[:1]
+        path = path if path and path[0] in ("keys", "watch") else path[:1]
         out[path] = line
     return out
 

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from api.cli import check, keys, records, serve  # noqa: F401  (importing registers the commands)
+from api.cli import check, keys, records, serve, watch  # noqa: F401  (importing registers the commands)
 from api.cli.base import cli
 from indexer.intake.readers import FileError
 from search.errors import SuspectsError

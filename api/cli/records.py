@@ -18,7 +18,8 @@ from search.matching.entities import describe
 from search.matching.matcher import Matcher, Result
 from search.matching.query import Query
 from search.storage.base import Store, doc_id
-from search.storage.factory import open_records, open_store
+from search.storage.factory import open_records
+from search.watching.factory import open_watching, open_writable, watched
 
 
 @group.command(help="Load office files (CSV, JSONL, XLSX) into the store; reloading is idempotent.")
@@ -49,7 +50,7 @@ def load(
     rejections: Path | None,
 ) -> None:
     prof = load_profile(profile_name) if profile_name else None
-    store = open_store(ctx.settings)
+    store = open_writable(ctx.settings)  # every load re-screens the standing watchlists
     reports = []
     failed: list[str] = []
     try:
@@ -134,7 +135,7 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
-    store = open_store(ctx.settings)  # with SQLite, its reindex refuses (exit 2) before reading a file
+    store = open_writable(ctx.settings)  # with SQLite, its reindex refuses (exit 2) before reading a file
     reports = []
 
     def fill(target: Store) -> None:
@@ -155,7 +156,8 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
 @click.argument("record_id")
 @pass_ctx
 def withdraw(ctx: Context, office: str, record_id: str) -> None:
-    store = open_records(ctx.settings)
+    records = open_records(ctx.settings)
+    store = watched(records, open_watching(ctx.settings, records))  # its open alerts close
     try:
         if not store.withdraw(office, record_id):
             fail(f"no record {record_id!r} in {office}")

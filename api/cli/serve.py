@@ -18,7 +18,8 @@ from search.access.keys import new_key
 from search.access.store import AuditEvent
 from search.clock import iso, now_utc
 from search.ingest import load_file
-from search.storage.factory import open_records, open_store
+from search.storage.factory import open_records
+from search.watching.factory import open_writable
 
 
 def _few_malloc_arenas() -> None:
@@ -83,7 +84,7 @@ def demo(ctx: Context, folder: Path, no_serve: bool, host: str | None, port: int
     if not no_serve:
         _port_free(s.host, s.port)  # before loading: a taken port found after 10 s of loading is rude
     paths = write_office_files(folder, sample_records())
-    store = open_store(ctx.settings)
+    store = open_writable(ctx.settings)
     try:
         for office, path in paths.items():
             rep = load_file(store, path, office, load_profile(office.lower()), None, 1)

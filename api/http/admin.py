@@ -81,6 +81,8 @@ def upload(office: str, file: UploadFile, request: Request, state: StateDep, who
     counts = {**summary.counts, "file": file.filename}
     state.metrics.loaded(int(counts["stored"]), int(counts["rejected"]))
     state.matcher.clear()
+    if state.deliverer is not None:
+        state.deliverer.wake()  # the alerts the load raised (written by the file worker's process)
     state.audit(who, "load", [], {**counts, "rejected_lines": [r["line"] for r in summary.rejections]})
     if "text/csv" in request.headers.get("accept", ""):
         headers = {f"X-Load-{k.title()}": str(counts[k]) for k in ("read", "stored", "rejected")}

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.http import admin, match, reconcile, screening
+from api.http import admin, match, reconcile, screening, watching
 from api.http.docs import TAGS, DocumentedAPI, install_docs
 from api.http.errors import install_error_handlers
 from api.http.limits import install_limits
@@ -72,9 +72,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         except StoreUnavailable as exc:  # serve anyway: /readyz says 503 until the store answers
             logger.warning("store not ready at start: %s", exc.message)
         state.runner.start()  # continues any job a previous server left unfinished
+        if state.deliverer is not None:
+            state.deliverer.start()  # sends what the outbox owes, including alerts of earlier loads
         try:
             yield
         finally:
+            if state.deliverer is not None:
+                state.deliverer.stop()
+            state.close_watching()
             state.runner.stop()
             state.files.close()
             jobs.close()
@@ -98,7 +103,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_docs(app)
     install_limits(app, cfg)
     install_metrics(app, metrics)  # outermost: counts the 413s of the limits too
-    for router in (match.router, admin.router, screening.router, reconcile.router, reconcile.keyed_router):
+    for router in (
+        match.router,
+        admin.router,
+        screening.router,
+        watching.router,
+        watching.hooks_router,
+        reconcile.router,
+        reconcile.keyed_router,
+    ):
         app.include_router(router)
     app.include_router(pages.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="static")

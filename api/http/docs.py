@@ -34,6 +34,12 @@ TAGS: list[dict[str, Any]] = [
     {"name": "matching", "description": "Has any partner office seen this entity? One or a batch of names."},
     {"name": "records", "description": "One record and its matches; an office loading or withdrawing its records."},
     {"name": "screening", "description": "Whole watchlists, screened in the background."},
+    {
+        "name": "watchlists",
+        "description": "Standing watchlists: partners' new and changed records that match them raise alerts.",
+    },
+    {"name": "alerts", "description": "Your office's alerts, after a cursor; acknowledge or dismiss."},
+    {"name": "webhooks", "description": "Alerts pushed to your office's systems, signed (office-admin)."},
     {"name": "reconciliation", "description": "OpenRefine's Reconciliation Service API 0.2."},
     {"name": "keys", "description": "API keys of your own office (office-admin)."},
     {"name": "audit", "description": "Who searched whom, who changed what (auditor)."},

@@ -1,5 +1,5 @@
 """What every route shares, typed: settings, the stores, the matcher, the screening runner, the
-key verifier, the rate limiter and the metrics. Built once in the app's lifespan."""
+watch features and their webhook worker, the key verifier, the rate limiter and the metrics. Built once in the app's lifespan."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from search.settings import Settings
 from search.storage.base import Store
 from search.storage.elastic_async import AsyncCandidates
 from search.uploads import FileWorker
+from search.watching.factory import open_watching, require_watching, watched
+from search.watching.service import Watching
+from search.watching.webhooks import Deliverer
 
 
 class State:
@@ -32,7 +35,9 @@ class State:
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.store = store
+        # Writes through the server (a withdrawal) re-screen the standing entries like any load.
+        self._watching = open_watching(settings, store)
+        self.store = watched(store, self._watching)
         self.matcher = Matcher(store, settings.candidates, settings.max_name_length)
         self.access = access
         self.jobs = jobs
@@ -41,6 +46,26 @@ class State:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.async_es = async_es  # the async read path, with Elasticsearch
         self.files = FileWorker(settings)  # reads uploads in a child process
+        self.deliverer: Deliverer | None = None
+        if self._watching is not None:
+            self.deliverer = Deliverer(
+                self._watching.store,
+                settings.webhook_timeout,
+                settings.webhook_max_attempts,
+                settings.webhook_backoff_seconds,
+                settings.webhook_backoff_cap_seconds,
+                settings.webhook_poll_seconds,
+            )
+            self._watching.watcher.on_alert = self.deliverer.wake
+
+    def close_watching(self) -> None:
+        if self._watching is not None:
+            self._watching.store.close()
+
+    @property
+    def watching(self) -> Watching:
+        """The watch features, or the error saying this backend has none yet."""
+        return require_watching(self._watching)
 
     def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
         """Record one action of one caller in the append-only audit trail."""

@@ -26,10 +26,10 @@ ROLES: dict[str, frozenset[str]] = {
     "investigator": frozenset({"match", "read", "stats"}),
     # match only: automated pre-raid checks
     "system": frozenset({"match"}),
-    # match and bulk screening of watchlists
-    "analyst": frozenset({"match", "screen", "stats"}),
-    # load and withdraw its own office's records, manage its own office's keys
-    "office-admin": frozenset({"write", "keys", "stats"}),
+    # match, bulk screening of watchlists, standing watchlists and their alerts
+    "analyst": frozenset({"match", "screen", "watch", "stats"}),
+    # load and withdraw its own office's records, manage its own office's keys, watchlists and webhooks
+    "office-admin": frozenset({"write", "keys", "watch", "webhooks", "stats"}),
     # read the audit trail
     "auditor": frozenset({"audit", "stats"}),
 }

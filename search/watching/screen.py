@@ -1,0 +1,181 @@
+"""Screening standing entries: forward when an entry is added or changed, in reverse when records
+are written, and one rule for what each screening changes.
+
+The reverse direction turns the /match lookup around: a written record's keys find the entries
+that share them (the store's weighted key lookup over the entries' keys), and the scorer judges
+each (entry, record) pair exactly as /match would (the entry is the query). Any entry whose verdict
+on a written record is not ``none``, or that had a verdict on it before, is then screened forward,
+by the matcher itself, and its pairs are reconciled with that answer. So an alert exists exactly
+when /match for the entry (partner offices, every candidate) reports the record, including the
+top-K candidate cut and the demotion of a spelling that fits several Chinese names: the forward
+run is the definition, the reverse lookup only finds which entries to run it for.
+
+Only partner offices' records alert: an office is told what others hold, not what it wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from indexer.keys import profile_keys
+from indexer.records import OFFICES, EntityProfile, record_profile
+from search.clock import iso, now_utc
+from search.matching.matcher import Match, Matcher
+from search.matching.query import query_profiles
+from search.matching.scorer import score
+from search.storage.base import StoredRecord, doc_id, document
+from search.storage.codec import key_hash, unpack_postings
+from search.watching.model import Alert, Entry, Pair
+from search.watching.store import Change, ClosePair, NewAlert, Posting, Probe, UpdatePair, WatchStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the forward screening of one entry said about one record."""
+
+    verdict: str
+    match: Match
+    digest: str
+
+
+def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
+    """An entry's blocking keys as the store keeps them: those /match computes for it."""
+    out: dict[tuple[int, str], int] = {}
+    for p in query_profiles(entry.query(), max_name_length).profiles:
+        for key, w in profile_keys(p).items():
+            out[(key_hash(key), p.entity_type)] = round(w)
+    return [(h, etype, w) for (h, etype), w in out.items()]
+
+
+def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trigger: str) -> Change | None:
+    """The one rule: what a screening's verdict on (entry, record) changes.
+
+    - a new positive verdict alerts; a positive verdict on a pair that had none before too;
+    - the same verdict again alerts nobody, on the same record version or a changed one
+      (a reload of an unchanged file, or an edit that leaves the verdict as it was);
+    - a changed verdict (possible → match) alerts again and supersedes the earlier alert;
+    - a dismissed pair stays silent until the record changes;
+    - no verdict any more (the record changed away, or was withdrawn) closes the open alert."""
+    if seen is None:
+        if old is None:
+            return None
+        return ClosePair(entry.entry_id, doc, old.alert_seq, "the record no longer matches")
+    if old is not None:
+        dismissed_here = old.dismissed_digest is not None and old.dismissed_digest == seen.digest
+        unchanged = old.verdict == seen.verdict and (old.digest == seen.digest or old.dismissed_digest is None)
+        if dismissed_here or unchanged:
+            if (old.verdict, old.digest) == (seen.verdict, seen.digest):
+                return None
+            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest)
+    rec = seen.match.record
+    detail = {
+        "entry": {
+            k: v
+            for k, v in entry.to_dict().items()
+            if k in ("name", "entity_type", "id_number", "birth_date", "reference", "note")
+        },
+        "record": seen.match.to_dict(),
+        "trigger": trigger,
+    }
+    alert = Alert(0, entry.office, entry.list_id, entry.entry_id, rec.office, rec.record_id, seen.digest,
+                  seen.verdict, round(seen.match.decision.score, 4), "open", "", "", detail)  # fmt: skip
+    return NewAlert(alert, old.alert_seq if old is not None else None)
+
+
+class Watcher:
+    """Keeps every office's standing entries screened against the records."""
+
+    def __init__(self, watch: WatchStore, matcher: Matcher, max_name_length: int) -> None:
+        self.watch = watch
+        self.matcher = matcher
+        self.max_name_length = max_name_length
+        self._profiles: dict[tuple[str, int], tuple[EntityProfile, ...]] = {}
+        self._lock = threading.Lock()  # one reconcile at a time in this process
+        self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
+
+    def forward(self, entry: Entry) -> dict[str, Seen]:
+        """/match for the entry over the partner offices, every candidate: record → verdict."""
+        partners = [o for o in OFFICES if o != entry.office]
+        result = self.matcher.match(entry.query(), partners, self.matcher.candidates)
+        out: dict[str, Seen] = {}
+        for m in [*result.matches, *result.possible]:
+            rec = m.record
+            out[doc_id(rec.office, rec.record_id)] = Seen(m.decision.verdict, m, document(rec)[1])
+        return out
+
+    def screen_entries(self, entries: Iterable[Entry], trigger: str) -> list[int]:
+        """Screen entries forward and reconcile each one's pairs with the answer; new alerts' numbers."""
+        changes: list[Change] = []
+        for entry in entries:
+            seen = self.forward(entry)
+            old = {p.doc: p for p in self.watch.pairs_of_entry(entry.entry_id)}
+            for doc in sorted(set(seen) | set(old)):
+                ch = transition(old.get(doc), entry, doc, seen.get(doc), trigger)
+                if ch is not None:
+                    changes.append(ch)
+        return self._apply(changes)
+
+    def _apply(self, changes: list[Change]) -> list[int]:
+        with self._lock:
+            new = self.watch.apply(changes, iso(now_utc()))
+        if new:
+            logger.info("%d new alert(s)", len(new))
+            if self.on_alert is not None:
+                self.on_alert(new)
+        return new
+
+    def _entry_profiles(self, entry: Entry) -> tuple[EntityProfile, ...]:
+        key = (entry.entry_id, entry.version)
+        hit = self._profiles.get(key)
+        if hit is None:
+            if len(self._profiles) > 50_000:
+                self._profiles.clear()
+            hit = self._profiles[key] = query_profiles(entry.query(), self.max_name_length).profiles
+        return hit
+
+    def records_written(self, records: Sequence[StoredRecord], trigger: str = "load") -> list[int]:
+        """Re-screen after a write: the entries a written record may concern, screened forward."""
+        if not records or not self.watch.has_entries():
+            return []
+        probes: list[Probe] = [(i, r.entity_type, unpack_postings(r.postings)) for i, r in enumerate(records)]
+        hits = self.watch.reverse(probes)
+        entries = self.watch.entries_by_id(sorted({e for found in hits.values() for e in found}))
+        affected: set[str] = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
+        for i, found in hits.items():
+            rec = records[i]
+            profile = None
+            for entry_id in found:
+                entry = entries.get(entry_id)
+                if entry is None or entry.office == rec.office or entry_id in affected:
+                    continue
+                profile = profile or record_profile(rec.record)
+                for qp in self._entry_profiles(entry):
+                    if qp.entity_type == rec.entity_type and score(qp, profile).verdict != "none":
+                        affected.add(entry_id)
+                        break
+        if not affected:
+            return []
+        todo = self.watch.entries_by_id(sorted(affected))
+        return self.screen_entries(todo.values(), trigger)
+
+    def withdrawn(self, doc: str) -> list[int]:
+        """A record left the store: its open alerts close."""
+        changes: list[Change] = [
+            ClosePair(p.entry_id, p.doc, p.alert_seq, "the record was withdrawn")
+            for p in self.watch.pairs_of_docs([doc])
+        ]
+        return self._apply(changes)
+
+    def entry_removed(self, entry: Entry) -> None:
+        """An entry was deleted: its open alerts close, then it goes."""
+        changes: list[Change] = [
+            ClosePair(p.entry_id, p.doc, p.alert_seq, "the watch entry was deleted")
+            for p in self.watch.pairs_of_entry(entry.entry_id)
+        ]
+        self._apply(changes)
+        self.watch.delete_entry(entry.entry_id)

@@ -1,0 +1,112 @@
+"""What the watch features need from a backend: lists, entries with their blocking keys, the
+reverse key lookup, pair states, alerts and the webhook outbox.
+
+State changes arrive as :class:`Change` lists that the backend applies in one transaction, so an
+alert, the pair state that says it was sent and its outbox rows are written together or not at all
+(a webhook is never owed for an alert that was not stored, nor an alert left without its delivery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
+
+# An entry's blocking keys as stored: (key hash, entity type, weight).
+Posting = tuple[int, str, int]
+# One record of a written batch, for the reverse lookup: (its index, entity type, (hash, weight) pairs).
+Probe = tuple[int, str, list[tuple[int, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """Store an alert, point the pair at it (clearing a dismissal), close the alert it supersedes,
+    and queue it for the office's webhooks."""
+
+    alert: Alert
+    supersedes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePair:
+    """The pair's verdict or record version changed without a new alert."""
+
+    entry_id: str
+    doc: str
+    verdict: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePair:
+    """The record no longer matches (or was withdrawn, or the entry deleted): close its alert."""
+
+    entry_id: str
+    doc: str
+    alert_seq: int | None
+    reason: str
+
+
+Change = NewAlert | UpdatePair | ClosePair
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    office: str
+    after: int = 0
+    limit: int = 100
+    status: str | None = None
+    list_id: str | None = None
+
+
+class WatchStore(Protocol):
+    """The watch tables of one backend."""
+
+    def add_list(self, wl: Watchlist) -> None: ...
+    def get_list(self, list_id: str) -> Watchlist | None: ...
+    def lists(self, office: str) -> list[Watchlist]: ...
+    def delete_list(self, list_id: str) -> None: ...
+
+    def put_entry(self, entry: Entry, postings: Sequence[Posting]) -> None: ...
+    def get_entry(self, entry_id: str) -> Entry | None: ...
+    def entries(self, list_id: str) -> list[Entry]: ...
+    def entries_by_id(self, entry_ids: Sequence[str]) -> dict[str, Entry]: ...
+    def all_entry_ids(self) -> list[str]: ...
+    def delete_entry(self, entry_id: str) -> None: ...
+    def has_entries(self) -> bool: ...
+
+    def reverse(self, probes: Sequence[Probe]) -> dict[int, dict[str, float]]:
+        """Per probed record, the entries of its entity type sharing keys with it and the summed
+        weight of the shared keys: the /match lookup turned around."""
+        ...
+
+    def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]: ...
+    def pairs_of_entry(self, entry_id: str) -> list[Pair]: ...
+    def apply(self, changes: Sequence[Change], now: str) -> list[int]:
+        """Apply state changes in one transaction; the new alerts' sequence numbers."""
+        ...
+
+    def alerts(self, f: AlertFilter) -> list[Alert]: ...
+    def get_alert(self, seq: int) -> Alert | None: ...
+    def set_status(self, seq: int, status: str, reason: str | None, now: str) -> Alert: ...
+    def unread(self, office: str) -> int: ...
+
+    def add_hook(self, hook: Webhook) -> None: ...
+    def hooks(self, office: str) -> list[Webhook]: ...
+    def secret_of(self, hook_id: str) -> str | None: ...
+    def delete_hook(self, hook_id: str) -> bool: ...
+    def claim(self, now: float, lease: float, limit: int) -> list[Delivery]: ...
+    def delivered(self, delivery_id: int, now_iso: str) -> None: ...
+    def failed(self, delivery_id: int, error: str, next_at: float | None) -> None: ...
+    def deliveries(self, office: str, status: str | None, limit: int) -> list[Delivery]: ...
+    def redeliver(self, delivery_id: int, office: str, now: float) -> Delivery | None: ...
+    def next_due(self) -> float | None: ...
+
+    def close(self) -> None: ...
+
+
+def payload_of(alert: Alert) -> dict[str, Any]:
+    """The webhook body for one alert: the alert as ``GET /alerts`` shows it, as an event."""
+    return {"event": "alert", "idempotency_key": f"alert-{alert.seq}", "alert": alert.to_dict()}
