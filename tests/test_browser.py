@@ -265,3 +265,44 @@ def test_api_docs_render_without_internet(page: Page, site: tuple[str, dict[str,
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("suspects")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     assert origins == {url.split("/")[2]}, origins
+
+
+def test_watchlist_alerts_inbox_side_by_side_and_dismiss_by_keyboard(
+    page: Page, site: tuple[str, dict[str, str]], backend: Backend
+) -> None:
+    """An analyst watches "CHAN Tai Man" (born 1971-02-11): the partners' records of him show up at
+    once in the inbox, entry and record side by side with the explanation; a dismissal with a
+    reason, from the keyboard; the header counts what is still open; Chinese labels too."""
+    url, tokens = site
+    sign_in(page, url, tokens["analyst"])
+    page.goto(f"{url}/ui/watchlists?lang=en")
+    if backend.is_es:  # the page says why, in the one error shape, rather than a blank list
+        expect(page.locator("main")).to_contain_text("SQLite backend only")
+        return
+    page.fill("#list-name", "Winter raids")
+    page.keyboard.press("Enter")
+    section = page.locator("section.watchlist", has_text="Winter raids")
+    expect(section).to_be_visible()
+    section.locator("input[name=name]").fill("CHAN Tai Man")
+    section.locator("input[name=birth_date]").fill("1971-02-11")
+    page.keyboard.press("Enter")
+    expect(page.locator("#alerts-link .count")).to_be_visible()
+    opened = int(page.locator("#alerts-link .count").inner_text())
+    page.locator("#alerts-link").focus()
+    page.keyboard.press("Enter")
+    alerts = page.locator("li.alert[data-status=open]")
+    expect(alerts.first).to_be_visible()
+    assert alerts.count() == opened >= 2  # CN-HK and CN-MO hold him; CN-GD is the analyst's own office
+    first = alerts.first
+    expect(first.locator(".side-by-side")).to_contain_text("CHAN Tai Man")
+    assert "1971-02-11" in first.locator("ul.why").inner_text()
+    shot(page, "alerts-inbox")
+    alert_id = first.get_attribute("id")
+    first.locator("input[name=reason]").fill("checked: our case already")
+    first.locator("button[value=dismiss]").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{alert_id}")).to_have_attribute("data-status", "dismissed")
+    expect(page.locator("#alerts-link .count")).to_have_text(str(opened - 1))
+    page.goto(f"{url}/ui/alerts?lang=zh")
+    expect(page.locator("#alerts-link")).to_contain_text("预警")
+    expect(page.locator(f"#{alert_id}")).to_contain_text("已驳回")

@@ -22,7 +22,7 @@ from api.http.limits import install_limits
 from api.http.metrics import Metrics, install_metrics
 from api.http.models import ErrorResponse
 from api.http.state import State
-from api.web import pages
+from api.web import pages, watch_pages
 from indexer.records import warm_up
 from search.access.factory import open_access
 from search.access.store import purge_expired
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     ):
         app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(watch_pages.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/", lambda: RedirectResponse("/ui/search", status_code=303), include_in_schema=False)
     return app

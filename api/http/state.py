@@ -63,6 +63,10 @@ class State:
             self._watching.store.close()
 
     @property
+    def watching_or_none(self) -> Watching | None:
+        return self._watching
+
+    @property
     def watching(self) -> Watching:
         """The watch features, or the error saying this backend has none yet."""
         return require_watching(self._watching)

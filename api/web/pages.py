@@ -57,6 +57,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "explain": lambda d: explain(lang, d),
         "switch_url": f"{request.url.path}?{urlencode(query, doseq=True)}",
         "who": context.get("who"),
+        "unread": _unread(request, context.get("who")),
         "csrf": csrf.token(request),
     }
     resp = templates.TemplateResponse(request, name, context, status_code=status)
@@ -68,6 +69,14 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     if request.query_params.get("lang") in LANGS:
         resp.set_cookie("lang", lang, samesite="strict", path="/ui")
     return resp
+
+
+def _unread(request: Request, who: Principal | None) -> int:
+    """Open alerts of the signed-in office, for the header (0 where the backend keeps none)."""
+    watching = state_of(request).watching_or_none
+    if who is None or watching is None or not who.can("watch"):
+        return 0
+    return watching.store.unread(who.office)
 
 
 def _caller(request: Request) -> Principal | None:
