@@ -127,6 +127,7 @@ class Pair:
     digest: str
     alert_seq: int | None
     dismissed_digest: str | None
+    weight: float = 0.0  # summed weight of the keys the record shares with the entry: its candidate rank
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ class Seen:
     verdict: str
     match: Match
     digest: str
+    weight: float  # summed weight of the keys the record shares with the entry
 
 
 def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
@@ -69,9 +70,9 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
         dismissed_here = old.dismissed_digest is not None and old.dismissed_digest == seen.digest
         unchanged = old.verdict == seen.verdict and (old.digest == seen.digest or old.dismissed_digest is None)
         if dismissed_here or unchanged:
-            if (old.verdict, old.digest) == (seen.verdict, seen.digest):
+            if (old.verdict, old.digest, old.weight) == (seen.verdict, seen.digest, seen.weight):
                 return None
-            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest)
+            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest, seen.weight)
     rec = seen.match.record
     detail = {
         "entry": {
@@ -84,7 +85,7 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
     }
     alert = Alert(0, entry.office, entry.list_id, entry.entry_id, rec.office, rec.record_id, seen.digest,
                   seen.verdict, round(seen.match.decision.score, 4), "open", "", "", detail)  # fmt: skip
-    return NewAlert(alert, old.alert_seq if old is not None else None)
+    return NewAlert(alert, old.alert_seq if old is not None else None, seen.weight)
 
 
 class Watcher:
@@ -99,13 +100,19 @@ class Watcher:
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
     def forward(self, entry: Entry) -> dict[str, Seen]:
-        """/match for the entry over the partner offices, every candidate: record → verdict."""
+        """/match for the entry over the partner offices, every candidate: record → verdict, with
+        the summed weight of the keys the record shares with the entry (its rank among the candidates)."""
         partners = [o for o in OFFICES if o != entry.office]
-        result = self.matcher.match(entry.query(), partners, self.matcher.candidates)
+        m = self.matcher
+        lookups, wanted = m.plan([entry.query()], partners)
+        cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
+        weights = {c.id: c.weight for found in cands for c in found}
+        result = m.judge([entry.query()], lookups, cands, m.candidates)[0]
         out: dict[str, Seen] = {}
-        for m in [*result.matches, *result.possible]:
-            rec = m.record
-            out[doc_id(rec.office, rec.record_id)] = Seen(m.decision.verdict, m, document(rec)[1])
+        for match in [*result.matches, *result.possible]:
+            rec = match.record
+            doc = doc_id(rec.office, rec.record_id)
+            out[doc] = Seen(match.decision.verdict, match, document(rec)[1], weights.get(doc, 0.0))
         return out
 
     def screen_entries(self, entries: Iterable[Entry], trigger: str) -> list[int]:
@@ -138,30 +145,47 @@ class Watcher:
             hit = self._profiles[key] = query_profiles(entry.query(), self.max_name_length).profiles
         return hit
 
-    def records_written(self, records: Sequence[StoredRecord], trigger: str = "load") -> list[int]:
-        """Re-screen after a write: the entries a written record may concern, screened forward."""
+    def affected_by(self, records: Sequence[StoredRecord]) -> set[str]:
+        """The entries whose /match answer a written batch may have changed: an entry with a pair
+        on one of the records; an entry the scorer gives a verdict on one of them; and an entry
+        sharing keys with one of them at least as heavily as with a record it has a pair on (a new
+        candidate ranked above an alerted one can push it past the top-K cut)."""
         if not records or not self.watch.has_entries():
-            return []
+            return set()
         probes: list[Probe] = [(i, r.entity_type, unpack_postings(r.postings)) for i, r in enumerate(records)]
-        hits = self.watch.reverse(probes)
-        entries = self.watch.entries_by_id(sorted({e for found in hits.values() for e in found}))
+        # Pairs first: a record changed away from an entry shares no key with it any more.
         affected: set[str] = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
+        hits = self.watch.reverse(probes)
+        lightest = self.watch.lightest_pairs(sorted({e for found in hits.values() for e in found} - affected))
+        entries = self.watch.entries_by_id(sorted({e for found in hits.values() for e in found} - affected))
         for i, found in hits.items():
             rec = records[i]
             profile = None
-            for entry_id in found:
+            for entry_id, weight in found.items():
                 entry = entries.get(entry_id)
                 if entry is None or entry.office == rec.office or entry_id in affected:
+                    continue
+                if weight >= lightest.get(entry_id, float("inf")):
+                    affected.add(entry_id)
                     continue
                 profile = profile or record_profile(rec.record)
                 for qp in self._entry_profiles(entry):
                     if qp.entity_type == rec.entity_type and score(qp, profile).verdict != "none":
                         affected.add(entry_id)
                         break
-        if not affected:
-            return []
-        todo = self.watch.entries_by_id(sorted(affected))
-        return self.screen_entries(todo.values(), trigger)
+        return affected
+
+    def screen_ids(self, entry_ids: Iterable[str], trigger: str) -> list[int]:
+        """Screen these entries forward (those that still exist), 500 at a time."""
+        ids = sorted(entry_ids)
+        new: list[int] = []
+        for start in range(0, len(ids), 500):
+            new.extend(self.screen_entries(self.watch.entries_by_id(ids[start : start + 500]).values(), trigger))
+        return new
+
+    def records_written(self, records: Sequence[StoredRecord], trigger: str = "load") -> list[int]:
+        """Re-screen after a write: the entries a written record may concern, screened forward."""
+        return self.screen_ids(self.affected_by(records), trigger)
 
     def withdrawn(self, doc: str) -> list[int]:
         """A record left the store: its open alerts close."""

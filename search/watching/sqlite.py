@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS watch_postings (
 CREATE INDEX IF NOT EXISTS watch_postings_entry ON watch_postings (entry_id);
 CREATE TABLE IF NOT EXISTS watch_pairs (
     entry_id TEXT NOT NULL, doc TEXT NOT NULL, verdict TEXT NOT NULL, digest TEXT NOT NULL,
-    alert_seq INTEGER, dismissed_digest TEXT, PRIMARY KEY (entry_id, doc)) WITHOUT ROWID;
+    alert_seq INTEGER, dismissed_digest TEXT, w REAL NOT NULL, PRIMARY KEY (entry_id, doc)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS watch_pairs_doc ON watch_pairs (doc);
 CREATE TABLE IF NOT EXISTS alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, office TEXT NOT NULL, list_id TEXT NOT NULL,
@@ -177,7 +177,8 @@ class SQLiteWatch(SQLiteTables):
 
     def _pairs(self, where: str, args: Sequence[str]) -> list[Pair]:
         rows = self._conn().execute(
-            f"SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest FROM watch_pairs WHERE {where}", args
+            f"SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w FROM watch_pairs WHERE {where}",
+            args,
         )
         return [Pair(*r) for r in rows]
 
@@ -192,6 +193,19 @@ class SQLiteWatch(SQLiteTables):
     def pairs_of_entry(self, entry_id: str) -> list[Pair]:
         return self._pairs("entry_id = ?", [entry_id])
 
+    def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        ids = list(entry_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._conn().execute(
+                f"SELECT entry_id, MIN(w) FROM watch_pairs WHERE entry_id IN ({','.join('?' * len(part))}) "
+                "GROUP BY entry_id",
+                part,
+            )
+            out.update((e, float(w)) for e, w in rows)
+        return out
+
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
         new: list[int] = []
         if not changes:
@@ -202,8 +216,8 @@ class SQLiteWatch(SQLiteTables):
                     new.append(self._new_alert(conn, ch, now))
                 elif isinstance(ch, UpdatePair):
                     conn.execute(
-                        "UPDATE watch_pairs SET verdict = ?, digest = ? WHERE entry_id = ? AND doc = ?",
-                        (ch.verdict, ch.digest, ch.entry_id, ch.doc),
+                        "UPDATE watch_pairs SET verdict = ?, digest = ?, w = ? WHERE entry_id = ? AND doc = ?",
+                        (ch.verdict, ch.digest, ch.weight, ch.entry_id, ch.doc),
                     )
                 elif isinstance(ch, ClosePair):
                     if ch.alert_seq is not None:
@@ -234,7 +248,8 @@ class SQLiteWatch(SQLiteTables):
         seq = int(cur.lastrowid or 0)
         doc = f"{a.record_office}:{a.record_id}"
         conn.execute(
-            "INSERT OR REPLACE INTO watch_pairs VALUES (?,?,?,?,?,NULL)", (a.entry_id, doc, a.verdict, a.digest, seq)
+            "INSERT OR REPLACE INTO watch_pairs VALUES (?,?,?,?,?,NULL,?)",
+            (a.entry_id, doc, a.verdict, a.digest, seq, ch.weight),
         )
         a.seq, a.created_at, a.updated_at = seq, now, now
         body = json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True)

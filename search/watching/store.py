@@ -27,6 +27,7 @@ class NewAlert:
 
     alert: Alert
     supersedes: int | None
+    weight: float  # the record's key weight for the entry (see Pair.weight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class UpdatePair:
     doc: str
     verdict: str
     digest: str
+    weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,10 @@ class WatchStore(Protocol):
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]: ...
     def pairs_of_entry(self, entry_id: str) -> list[Pair]: ...
+    def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
+        """Per entry with pairs, the smallest key weight among its paired records."""
+        ...
+
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
         """Apply state changes in one transaction; the new alerts' sequence numbers."""
         ...

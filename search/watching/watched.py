@@ -9,12 +9,15 @@ the entries are screened forward once it has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from indexer.records import Record
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
 from search.watching.service import Watching
+
+logger = logging.getLogger(__name__)
 
 
 class WatchedStore:
@@ -24,15 +27,46 @@ class WatchedStore:
         self.inner = inner
         self.watching = watching
         self.write_batch = inner.write_batch
+        self._depth = 0  # nested bulk() contexts
+        self._pending: set[str] = set()  # entries to screen when the outermost bulk() ends
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         result = self.inner.upsert(records)
         refused = {doc for doc, _ in result.failed}
-        self.watching.watcher.records_written([r for r in records if r.id not in refused])
+        affected = self.watching.watcher.affected_by([r for r in records if r.id not in refused])
+        if self._depth:
+            self._pending |= affected
+        else:
+            self.watching.watcher.screen_ids(affected, "load")
         return result
 
-    def bulk(self) -> AbstractContextManager[None]:
-        return self.inner.bulk()
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """The backend's bulk context; the entries the load concerns are screened forward once, at
+        its end: the records are all searchable then (a bulk load into an empty SQLite store puts
+        its keys in place only at the end), and an entry several batches concern runs once."""
+        self._depth += 1
+        try:
+            with self.inner.bulk():
+                yield
+        except BaseException:
+            self._depth -= 1
+            if not self._depth:
+                self._flush_after_failure()
+            raise
+        self._depth -= 1
+        if not self._depth:
+            pending, self._pending = self._pending, set()
+            self.watching.watcher.screen_ids(pending, "load")
+
+    def _flush_after_failure(self) -> None:
+        # What the failed load did commit still concerns the entries; a failure here too must not
+        # hide the load's own error (`suspects watch rescreen` catches up).
+        pending, self._pending = self._pending, set()
+        try:
+            self.watching.watcher.screen_ids(pending, "load")
+        except Exception:
+            logger.exception("screening after a failed load failed: run `suspects watch rescreen`")
 
     def withdraw(self, office: str, record_id: str) -> bool:
         gone = self.inner.withdraw(office, record_id)
