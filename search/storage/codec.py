@@ -17,6 +17,7 @@ Both are computed in ``storage.base.prepare``, in a load's worker processes.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from hashlib import blake2b
 
@@ -59,8 +60,12 @@ _WEIGHT_BYTE = [bytes((w,)) for w in range(256)]
 
 def unpack_postings(blob: bytes) -> list[tuple[int, int]]:
     """(hash, weight) pairs of :func:`pack_postings`."""
-    step = HASH_BYTES + 1
-    return [(int.from_bytes(blob[i : i + HASH_BYTES], "big"), blob[i + HASH_BYTES]) for i in range(0, len(blob), step)]
+    # struct reads the 7-byte groups in C: a third of the time of slicing each in Python (the
+    # watch screening unpacks every written record's postings).
+    return [(hi << 16 | lo, w) for hi, lo, w in _POSTING.iter_unpack(blob)]
+
+
+_POSTING = struct.Struct(">IHB")  # a 48-bit hash as 32 + 16 bits, then the weight
 
 
 def compress(body: str) -> bytes:

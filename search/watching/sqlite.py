@@ -157,20 +157,25 @@ class SQLiteWatch(SQLiteTables):
         return bool(self._conn().execute("SELECT EXISTS (SELECT 1 FROM watch_entries)").fetchone()[0])
 
     def reverse(self, probes: Sequence[Probe]) -> dict[int, dict[str, float]]:
-        conn = self._conn()
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (i INTEGER, etype TEXT, h INTEGER)")
-        conn.execute("DELETE FROM temp.probe")
-        conn.executemany(
-            "INSERT INTO temp.probe VALUES (?,?,?)", [(i, etype, h) for i, etype, keys in probes for h, _ in keys]
+        # The batch's distinct key hashes go to SQLite as one JSON array (json_each is C; a temporary
+        # table filled row by row took 0.7 s per 20,000 records); the entries' postings that share
+        # them come back, and each record sums its own.
+        wanted = sorted({h for _, _, keys in probes for h, _ in keys})
+        if not wanted:
+            return {}
+        rows = self._conn().execute(
+            "SELECT h, etype, entry_id, w FROM watch_postings WHERE h IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
         )
-        rows = conn.execute(
-            "SELECT p.i, w.entry_id, SUM(w.w) FROM temp.probe p "
-            "JOIN watch_postings w ON w.h = p.h AND w.etype = p.etype GROUP BY p.i, w.entry_id"
-        )
+        by_key: dict[tuple[int, str], list[tuple[str, int]]] = {}
+        for h, etype, entry_id, w in rows:
+            by_key.setdefault((h, etype), []).append((entry_id, w))
         out: dict[int, dict[str, float]] = {}
-        for i, entry_id, weight in rows:
-            out.setdefault(i, {})[entry_id] = float(weight)
-        conn.execute("DELETE FROM temp.probe")
+        for i, etype, keys in probes:
+            for h, _ in keys:
+                for entry_id, w in by_key.get((h, etype), ()):
+                    found = out.setdefault(i, {})
+                    found[entry_id] = found.get(entry_id, 0.0) + w
         return out
 
     # -- pairs and alerts ----------------------------------------------------------------------
