@@ -268,7 +268,7 @@ def test_api_docs_render_without_internet(page: Page, site: tuple[str, dict[str,
 
 
 def test_watchlist_alerts_inbox_side_by_side_and_dismiss_by_keyboard(
-    page: Page, site: tuple[str, dict[str, str]], backend: Backend
+    page: Page, site: tuple[str, dict[str, str]]
 ) -> None:
     """An analyst watches "CHAN Tai Man" (born 1971-02-11): the partners' records of him show up at
     once in the inbox, entry and record side by side with the explanation; a dismissal with a
@@ -276,9 +276,6 @@ def test_watchlist_alerts_inbox_side_by_side_and_dismiss_by_keyboard(
     url, tokens = site
     sign_in(page, url, tokens["analyst"])
     page.goto(f"{url}/ui/watchlists?lang=en")
-    if backend.is_es:  # the page says why, in the one error shape, rather than a blank list
-        expect(page.locator("main")).to_contain_text("SQLite backend only")
-        return
     page.fill("#list-name", "Winter raids")
     page.keyboard.press("Enter")
     section = page.locator("section.watchlist", has_text="Winter raids")
