@@ -260,15 +260,21 @@ def _rank(m: Match) -> tuple[int, float, str, str]:
     return (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id)
 
 
+def may_demote(profiles: Sequence[EntityProfile]) -> bool:
+    """Can :func:`demote_ambiguous_spellings` change this query's answer? Only for a romanized name
+    with nothing else: a name in characters, an ID number or a birth date decides on its own."""
+    if not profiles or any(p.names and any(n.han for n in p.names) for p in profiles):
+        return False
+    return not any(p.identifiers or p.birth_date for p in profiles)
+
+
 def demote_ambiguous_spellings(
     res: Result, profiles: Sequence[EntityProfile], profile_of: Callable[[Record], EntityProfile]
 ) -> None:
     """A romanized name with nothing else (no ID, no birth date) that reads as two different
     Chinese names among the matches confirms neither: "Wong Yuk-man" is 黃毓民 *and* 王育敏 in
     Cantonese (real-name benchmark). Those matches become possible, saying which names it fits."""
-    if not profiles or any(p.names and any(n.han for n in p.names) for p in profiles):
-        return
-    if any(p.identifiers or p.birth_date for p in profiles):
+    if not may_demote(profiles):
         return
     by_reading = [m for m in res.matches if m.decision.name_system in ("py", "wg", "ct")]
     names = sorted({n.han for m in by_reading for n in profile_of(m.record).names if n.han})

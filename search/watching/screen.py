@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from indexer.keys import profile_keys
 from indexer.records import OFFICES, EntityProfile, record_profile
 from search.clock import iso, now_utc
-from search.matching.matcher import Match, Matcher
+from search.matching.matcher import Match, Matcher, may_demote
 from search.matching.query import query_profiles
 from search.matching.scorer import score
 from search.storage.base import StoredRecord, doc_id, document
@@ -32,6 +32,25 @@ from search.watching.model import Alert, Entry, Pair
 from search.watching.store import Change, ClosePair, NewAlert, Posting, Probe, UpdatePair, WatchStore
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Affected:
+    """What a write concerns: entries to screen forward in full, and entries concerned only
+    because the scorer gave a verdict on written records (those verdicts, by record)."""
+
+    full: set[str] = field(default_factory=set)
+    ranked: set[str] = field(default_factory=set)  # a written record may outrank a paired one
+    direct: dict[str, dict[str, Match]] = field(default_factory=dict)
+
+    def merge(self, other: Affected) -> None:
+        self.full |= other.full
+        self.ranked |= other.ranked
+        for entry_id, found in other.direct.items():
+            self.direct.setdefault(entry_id, {}).update(found)
+
+    def __bool__(self) -> bool:
+        return bool(self.full or self.ranked or self.direct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +126,9 @@ class Watcher:
         lookups, wanted = m.plan([entry.query()], partners)
         cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
         weights = {c.id: c.weight for found in cands for c in found}
-        result = m.judge([entry.query()], lookups, cands, m.candidates)[0]
+        # Every candidate's verdict: the limit is the candidates of all lookups (a query of no
+        # entity type is looked up as a person and as a company).
+        result = m.judge([entry.query()], lookups, cands, m.candidates * len(lookups))[0]
         out: dict[str, Seen] = {}
         for match in [*result.matches, *result.possible]:
             rec = match.record
@@ -145,35 +166,94 @@ class Watcher:
             hit = self._profiles[key] = query_profiles(entry.query(), self.max_name_length).profiles
         return hit
 
-    def affected_by(self, records: Sequence[StoredRecord]) -> set[str]:
+    def affected_by(self, records: Sequence[StoredRecord]) -> Affected:
         """The entries whose /match answer a written batch may have changed: an entry with a pair
-        on one of the records; an entry the scorer gives a verdict on one of them; and an entry
-        sharing keys with one of them at least as heavily as with a record it has a pair on (a new
-        candidate ranked above an alerted one can push it past the top-K cut)."""
+        on one of the records (screened in full); an entry sharing keys with one of them at least as
+        heavily as with a record it has a pair on (a new candidate ranked above an alerted one can
+        push it past the top-K cut); an entry the scorer gives a verdict on a record, with that
+        verdict (see :meth:`screen`)."""
+        out = Affected()
         if not records or not self.watch.has_entries():
-            return set()
+            return out
         probes: list[Probe] = [(i, r.entity_type, unpack_postings(r.postings)) for i, r in enumerate(records)]
         # Pairs first: a record changed away from an entry shares no key with it any more.
-        affected: set[str] = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
+        out.full = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
         hits = self.watch.reverse(probes)
-        lightest = self.watch.lightest_pairs(sorted({e for found in hits.values() for e in found} - affected))
-        entries = self.watch.entries_by_id(sorted({e for found in hits.values() for e in found} - affected))
+        sharing = sorted({e for found in hits.values() for e in found} - out.full)
+        lightest = self.watch.lightest_pairs(sharing)
+        entries = self.watch.entries_by_id(sharing)
         for i, found in hits.items():
             rec = records[i]
-            profile = None
+            profile = record = None
             for entry_id, weight in found.items():
                 entry = entries.get(entry_id)
-                if entry is None or entry.office == rec.office or entry_id in affected:
+                if entry is None or entry.office == rec.office or entry_id in out.full:
                     continue
                 if weight >= lightest.get(entry_id, float("inf")):
-                    affected.add(entry_id)
-                    continue
-                profile = profile or record_profile(rec.record)
+                    out.ranked.add(entry_id)
+                record = record or rec.record
+                profile = profile or record_profile(record)
                 for qp in self._entry_profiles(entry):
-                    if qp.entity_type == rec.entity_type and score(qp, profile).verdict != "none":
-                        affected.add(entry_id)
-                        break
-        return affected
+                    if qp.entity_type != rec.entity_type:
+                        continue
+                    decision = score(qp, profile)
+                    if decision.verdict != "none":
+                        out.direct.setdefault(entry_id, {})[rec.id] = Match(record, decision)
+                    break
+        for entry_id in out.full:
+            out.direct.pop(entry_id, None)
+        out.ranked -= out.full
+        return out
+
+    def screen(self, affected: Affected, trigger: str) -> list[int]:
+        """Screen what a write concerns. An entry concerned only through the scorer's verdicts on
+        written records, or because a written record may outrank a paired one, takes a short cut
+        when its name cannot be demoted as an ambiguous spelling (then every verdict /match gives
+        is the scorer's own on that candidate): its top-K candidates are looked up as /match looks
+        them up; the written records among them take the scorer's verdicts, its paired records
+        among them keep theirs, and a paired record no longer among them is closed, as /match no
+        longer scores it. Otherwise (and for an entry with a pair on a written record) in full."""
+        full = set(affected.full)
+        changes: list[Change] = []
+        entries = self.watch.entries_by_id(sorted((set(affected.direct) | affected.ranked) - full))
+        for entry_id, entry in entries.items():
+            found = affected.direct.get(entry_id, {})
+            weights = self._candidate_weights(entry)
+            if weights is None:
+                full.add(entry_id)
+                continue
+            for p in self.watch.pairs_of_entry(entry_id):
+                if p.doc not in weights:
+                    changes.append(ClosePair(entry_id, p.doc, p.alert_seq, "outranked: /match no longer scores it"))
+                elif p.doc in found:
+                    match = found[p.doc]
+                    seen = Seen(match.decision.verdict, match, document(match.record)[1], weights[p.doc])
+                    ch = transition(p, entry, p.doc, seen, trigger)
+                    if ch is not None:
+                        changes.append(ch)
+            paired = {p.doc for p in self.watch.pairs_of_entry(entry_id)}
+            for doc, match in sorted(found.items()):
+                if doc in weights and doc not in paired:
+                    seen = Seen(match.decision.verdict, match, document(match.record)[1], weights[doc])
+                    ch = transition(None, entry, doc, seen, trigger)
+                    if ch is not None:
+                        changes.append(ch)
+        new = self._apply(changes)
+        return new + self.screen_ids(full, trigger)
+
+    def _candidate_weights(self, entry: Entry) -> dict[str, float] | None:
+        """The entry's top-K candidates (as /match looks them up) and their key weights, when
+        /match's verdicts on them are the scorer's own (the name cannot be demoted as an ambiguous
+        spelling); else None."""
+        partners = [o for o in OFFICES if o != entry.office]
+        m = self.matcher
+        lookups, wanted = m.plan([entry.query()], partners)
+        if may_demote([lk.profile for lk in lookups]):
+            return None
+        weights: dict[str, float] = {}
+        for keys, etype in wanted:
+            weights.update((c.id, c.weight) for c in m.store.candidates(keys, etype, partners, m.candidates))
+        return weights
 
     def screen_ids(self, entry_ids: Iterable[str], trigger: str) -> list[int]:
         """Screen these entries forward (those that still exist), 500 at a time."""
@@ -184,8 +264,8 @@ class Watcher:
         return new
 
     def records_written(self, records: Sequence[StoredRecord], trigger: str = "load") -> list[int]:
-        """Re-screen after a write: the entries a written record may concern, screened forward."""
-        return self.screen_ids(self.affected_by(records), trigger)
+        """Re-screen after a write: the entries a written record may concern."""
+        return self.screen(self.affected_by(records), trigger)
 
     def withdrawn(self, doc: str) -> list[int]:
         """A record left the store: its open alerts close."""

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from indexer.records import Record
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from search.watching.screen import Affected
 from search.watching.service import Watching
 
 logger = logging.getLogger(__name__)
@@ -28,16 +29,16 @@ class WatchedStore:
         self.watching = watching
         self.write_batch = inner.write_batch
         self._depth = 0  # nested bulk() contexts
-        self._pending: set[str] = set()  # entries to screen when the outermost bulk() ends
+        self._pending = Affected()  # what to screen when the outermost bulk() ends
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         result = self.inner.upsert(records)
         refused = {doc for doc, _ in result.failed}
         affected = self.watching.watcher.affected_by([r for r in records if r.id not in refused])
         if self._depth:
-            self._pending |= affected
+            self._pending.merge(affected)
         else:
-            self.watching.watcher.screen_ids(affected, "load")
+            self.watching.watcher.screen(affected, "load")
         return result
 
     @contextmanager
@@ -56,15 +57,15 @@ class WatchedStore:
             raise
         self._depth -= 1
         if not self._depth:
-            pending, self._pending = self._pending, set()
-            self.watching.watcher.screen_ids(pending, "load")
+            pending, self._pending = self._pending, Affected()
+            self.watching.watcher.screen(pending, "load")
 
     def _flush_after_failure(self) -> None:
         # What the failed load did commit still concerns the entries; a failure here too must not
         # hide the load's own error (`suspects watch rescreen` catches up).
-        pending, self._pending = self._pending, set()
+        pending, self._pending = self._pending, Affected()
         try:
-            self.watching.watcher.screen_ids(pending, "load")
+            self.watching.watcher.screen(pending, "load")
         except Exception:
             logger.exception("screening after a failed load failed: run `suspects watch rescreen`")
 
