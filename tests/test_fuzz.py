@@ -26,6 +26,9 @@ ROLE_BY_PREFIX = {
     "/keys": "office-admin",
     "/audit": "auditor",
     "/screenings": "analyst",
+    "/watchlists": "analyst",
+    "/alerts": "analyst",
+    "/webhooks": "office-admin",
 }
 
 
