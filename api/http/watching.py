@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import HookAdmin, StateDep, WatchCaller
@@ -27,6 +27,8 @@ from indexer.intake.readers import FileError, FileTooLarge
 from search.errors import InvalidInput, PayloadTooLarge
 from search.watching.model import Entry
 
+# Sequence numbers fit SQLite's 64-bit integers; a larger one is a 422, never an overflow (a 500).
+SeqId = Annotated[int, Path(ge=1, le=2**62)]
 router = APIRouter(tags=["watchlists"])
 hooks_router = APIRouter(tags=["webhooks"])
 
@@ -124,10 +126,10 @@ def upload_entries(list_id: str, file: UploadFile, state: StateDep, who: WatchCa
     """The file format of ``suspects check`` and ``POST /screenings`` (its ``query_id`` becomes the
     entry's reference). Every row is stored as an entry or reported rejected with its line."""
     state.watching.get_list(who.office, list_id)
-    suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
+    suffix = FilePath(file.filename or "upload.csv").suffix.lower() or ".csv"
     if suffix not in UPLOAD_SUFFIXES:
         raise InvalidInput(f"unsupported file type {suffix[:20]!r}: use .csv, .xlsx or .jsonl", field="file")
-    folder = Path(tempfile.mkdtemp(prefix="suspects-watch-"))
+    folder = FilePath(tempfile.mkdtemp(prefix="suspects-watch-"))
     try:
         path = folder / f"upload{suffix}"
         with path.open("wb") as out:
@@ -168,7 +170,7 @@ def remove_entry(list_id: str, entry_id: str, state: StateDep, who: WatchCaller)
 def alerts(
     state: StateDep,
     who: WatchCaller,
-    after: Annotated[int, Query(ge=0, description="The last alert_id you have; 0 for the first page.")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62, description="The last alert_id you have; 0 for the first page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     status: Annotated[str | None, Query(description="open, acknowledged, dismissed or closed.")] = None,
     list_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -184,13 +186,13 @@ def alerts(
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], summary="One alert: the entry and the record side by side")
-def alert(alert_id: int, state: StateDep, who: WatchCaller) -> dict[str, Any]:
+def alert(alert_id: SeqId, state: StateDep, who: WatchCaller) -> dict[str, Any]:
     return state.watching.alert(who.office, alert_id).to_dict()
 
 
 @router.post("/alerts/{alert_id}/{action}", tags=["alerts"], summary="Acknowledge or dismiss an alert")
 def decide(
-    alert_id: int, action: Literal["acknowledge", "dismiss"], body: DecisionIn, state: StateDep, who: WatchCaller
+    alert_id: SeqId, action: Literal["acknowledge", "dismiss"], body: DecisionIn, state: StateDep, who: WatchCaller
 ) -> dict[str, Any]:
     status = "acknowledged" if action == "acknowledge" else "dismissed"
     a = state.watching.decide(who.office, alert_id, status, body.reason)
@@ -228,7 +230,7 @@ def deliveries(
 
 
 @hooks_router.post("/webhooks/deliveries/{delivery_id}/redeliver", summary="Send a delivery again")
-def redeliver(delivery_id: int, state: StateDep, who: HookAdmin) -> dict[str, Any]:
+def redeliver(delivery_id: SeqId, state: StateDep, who: HookAdmin) -> dict[str, Any]:
     d = state.watching.redeliver(who.office, delivery_id)
     state.audit(who, "webhook.redeliver", [], {"delivery_id": delivery_id})
     if state.deliverer is not None:

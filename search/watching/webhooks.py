@@ -102,7 +102,11 @@ class Deliverer:
                 sent = 0
             if sent:
                 continue
-            due = self.store.next_due() if not self._stop.is_set() else None
+            try:
+                due = self.store.next_due() if not self._stop.is_set() else None
+            except Exception:  # the store is down: try again at the next poll
+                logger.warning("webhook worker: the store did not answer; retrying in %.1f s", self.poll)
+                due = None
             wait = self.poll if due is None else max(0.0, min(self.poll, due - time.time()))
             self._wake.wait(wait)
             self._wake.clear()
