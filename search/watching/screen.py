@@ -222,7 +222,8 @@ class Watcher:
             if weights is None:
                 full.add(entry_id)
                 continue
-            for p in self.watch.pairs_of_entry(entry_id):
+            pairs = self.watch.pairs_of_entry(entry_id)
+            for p in pairs:
                 if p.doc not in weights:
                     changes.append(ClosePair(entry_id, p.doc, p.alert_seq, "outranked: /match no longer scores it"))
                 elif p.doc in found:
@@ -231,7 +232,7 @@ class Watcher:
                     ch = transition(p, entry, p.doc, seen, trigger)
                     if ch is not None:
                         changes.append(ch)
-            paired = {p.doc for p in self.watch.pairs_of_entry(entry_id)}
+            paired = {p.doc for p in pairs}
             for doc, match in sorted(found.items()):
                 if doc in weights and doc not in paired:
                     seen = Seen(match.decision.verdict, match, document(match.record)[1], weights[doc])
@@ -262,10 +263,6 @@ class Watcher:
         for start in range(0, len(ids), 500):
             new.extend(self.screen_entries(self.watch.entries_by_id(ids[start : start + 500]).values(), trigger))
         return new
-
-    def records_written(self, records: Sequence[StoredRecord], trigger: str = "load") -> list[int]:
-        """Re-screen after a write: the entries a written record may concern."""
-        return self.screen(self.affected_by(records), trigger)
 
     def withdrawn(self, doc: str) -> list[int]:
         """A record left the store: its open alerts close."""

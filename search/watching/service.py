@@ -172,10 +172,7 @@ class Watching:
         """Screen every entry (or these) forward again: what a crash between a write and its
         screening could have missed is caught up; otherwise it changes nothing."""
         ids = list(entry_ids) if entry_ids is not None else self.store.all_entry_ids()
-        new: list[int] = []
-        for i in range(0, len(ids), 500):
-            new.extend(self.watcher.screen_entries(self.store.entries_by_id(ids[i : i + 500]).values(), "rescreen"))
-        return new
+        return self.watcher.screen_ids(ids, "rescreen")
 
     # -- alerts --------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Every writer opens the store through :func:`search.watching.factory.open_writable`, so a CLI load,
 an HTTP upload (in the file worker's process), the demo and a withdrawal all pass here: after the
-backend commits a batch, the batch is screened in reverse (:meth:`Watcher.records_written`). A
+backend commits a batch, the batch is screened in reverse (:meth:`Watcher.affected_by`, then :meth:`Watcher.screen`). A
 reindex rewrites every record into a new index that is not live until it replaces the old one, so
 the entries are screened forward once it has.
 """

@@ -1,0 +1,245 @@
+"""The document plumbing of the watch indexes and the webhook outbox on Elasticsearch.
+
+:class:`ElasticDocs` reads and writes single documents of the seven watch indexes (each write with
+``refresh=wait_for``, so the next screening or poll sees it) and hands out sequence numbers;
+:class:`ElasticOutbox` keeps the webhooks and their deliveries (claimed with ``if_seq_no``, so two
+servers never send one at once). :class:`search.watching.elastic.ElasticsearchWatch` adds the lists,
+entries, pairs and alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from elasticsearch import ConflictError, NotFoundError
+
+from search.storage.elastic_client import ElasticIndexes, unavailable
+from search.watching.model import Alert, Delivery, Webhook
+
+PAGE = 10_000
+
+
+def _delivery(src: dict[str, Any]) -> Delivery:
+    return Delivery(
+        src["delivery_id"],
+        src["hook_id"],
+        src["office"],
+        src["alert_seq"],
+        src["url"],
+        src["payload"],
+        src["status"],
+        src["attempts"],
+        src["next_at"],
+        src.get("last_error"),
+        src["created_at"],
+        src.get("delivered_at"),
+    )
+
+
+class ElasticDocs(ElasticIndexes):
+    """Single-document reads and writes on the watch indexes, and sequence numbers."""
+
+    INDEXES: ClassVar[dict[str, str]] = {
+        n: n
+        for n in ("watchlists", "watch-entries", "watch-pairs", "alerts", "webhooks", "deliveries", "watch-counters")
+    }
+
+    def _search(self, suffix: str, query: dict[str, Any], size: int = PAGE, **kw: Any) -> list[dict[str, Any]]:
+        self._ensure()
+        with unavailable():
+            resp = self.es.search(index=self.index(suffix), query=query, size=size, **kw)
+        return [h["_source"] for h in resp["hits"]["hits"]]
+
+    def _put(self, suffix: str, doc_id: str, doc: dict[str, Any]) -> None:
+        self._ensure()
+        with unavailable():
+            self.es.index(index=self.index(suffix), id=doc_id, document=doc, refresh="wait_for")
+
+    def _get(self, suffix: str, doc_id: str) -> dict[str, Any] | None:
+        self._ensure()
+        with unavailable():
+            try:
+                src: dict[str, Any] = self.es.get(index=self.index(suffix), id=doc_id)["_source"]
+            except NotFoundError:
+                return None
+        return src
+
+    def _delete(self, suffix: str, doc_id: str) -> bool:
+        self._ensure()
+        with unavailable():
+            try:
+                self.es.delete(index=self.index(suffix), id=doc_id, refresh="wait_for")
+            except NotFoundError:
+                return False
+        return True
+
+    def _next(self, name: str) -> int:
+        """The next number of a sequence (alerts, deliveries): the version of a counter document,
+        which every write of it raises by one, atomically on its shard (no script needed: the test
+        distribution of Elasticsearch has no Painless)."""
+        self._ensure()
+        with unavailable():
+            resp = self.es.index(index=self.index("watch-counters"), id=name, document={"value": 0})
+        return int(resp["_version"])
+
+
+class ElasticOutbox(ElasticDocs):
+    """Webhooks and the deliveries owed to them."""
+
+    def queue(self, alert: Alert, body: str, now: str) -> None:
+        """One pending delivery of ``alert`` per webhook of its office."""
+        for hook in self.hooks(alert.office):
+            n = self._next("deliveries")
+            doc = {
+                "delivery_id": n,
+                "hook_id": hook.hook_id,
+                "office": alert.office,
+                "alert_seq": alert.seq,
+                "url": hook.url,
+                "payload": body,
+                "status": "pending",
+                "attempts": 0,
+                "next_at": 0.0,
+                "claimed_until": 0.0,
+                "last_error": None,
+                "created_at": now,
+                "delivered_at": None,
+            }
+            self._put("deliveries", str(n), doc)
+
+    def add_hook(self, hook: Webhook) -> None:
+        self._put(
+            "webhooks",
+            hook.hook_id,
+            {
+                "hook_id": hook.hook_id,
+                "office": hook.office,
+                "url": hook.url,
+                "secret": hook.secret,
+                "created_at": hook.created_at,
+            },
+        )
+
+    def hooks(self, office: str) -> list[Webhook]:
+        found = self._search("webhooks", {"term": {"office": office}}, sort=[{"created_at": "asc"}, {"hook_id": "asc"}])
+        return [Webhook(s["hook_id"], s["office"], s["url"], s["secret"], s["created_at"]) for s in found]
+
+    def secret_of(self, hook_id: str) -> str | None:
+        src = self._get("webhooks", hook_id)
+        return str(src["secret"]) if src else None
+
+    def delete_hook(self, hook_id: str) -> bool:
+        gone = self._delete("webhooks", hook_id)
+        for d in self._search(
+            "deliveries", {"bool": {"filter": [{"term": {"hook_id": hook_id}}, {"term": {"status": "pending"}}]}}
+        ):
+            self._put("deliveries", str(d["delivery_id"]), {**d, "status": "dead", "last_error": "webhook deleted"})
+        return gone
+
+    def _no_outbox(self) -> bool:
+        """No deliveries index yet (nothing was ever owed): the webhook worker's polls must not
+        create the seven indexes of every server on every prefix (the test suite starts dozens)."""
+        if self._ready:
+            return False
+        with unavailable():
+            return not self.es.indices.exists(index=self.index("deliveries"))
+
+    def claim(self, now: float, lease: float, limit: int) -> list[Delivery]:
+        if self._no_outbox():
+            return []
+        self._ensure()
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {"status": "pending"}},
+                    {"range": {"next_at": {"lte": now}}},
+                    {"range": {"claimed_until": {"lte": now}}},
+                ]
+            }
+        }
+        with unavailable():
+            resp = self.es.search(
+                index=self.index("deliveries"),
+                query=query,
+                size=limit,
+                seq_no_primary_term=True,
+                sort=[{"next_at": "asc"}, {"delivery_id": "asc"}],
+            )
+        out: list[Delivery] = []
+        for hit in resp["hits"]["hits"]:
+            src = {**hit["_source"], "claimed_until": now + lease}
+            try:
+                with unavailable():
+                    self.es.index(
+                        index=self.index("deliveries"),
+                        id=hit["_id"],
+                        document=src,
+                        refresh="wait_for",
+                        if_seq_no=hit["_seq_no"],
+                        if_primary_term=hit["_primary_term"],
+                    )
+            except ConflictError:
+                continue  # another server claimed it first
+            out.append(_delivery(src))
+        return out
+
+    def delivered(self, delivery_id: int, now_iso: str) -> None:
+        src = self._get("deliveries", str(delivery_id))
+        if src is not None:
+            self._put(
+                "deliveries",
+                str(delivery_id),
+                {
+                    **src,
+                    "status": "delivered",
+                    "attempts": src["attempts"] + 1,
+                    "delivered_at": now_iso,
+                    "claimed_until": 0.0,
+                    "last_error": None,
+                },
+            )
+
+    def failed(self, delivery_id: int, error: str, next_at: float | None) -> None:
+        src = self._get("deliveries", str(delivery_id))
+        if src is not None:
+            self._put(
+                "deliveries",
+                str(delivery_id),
+                {
+                    **src,
+                    "attempts": src["attempts"] + 1,
+                    "last_error": error[:500],
+                    "claimed_until": 0.0,
+                    "status": "dead" if next_at is None else "pending",
+                    "next_at": next_at or 0.0,
+                },
+            )
+
+    def deliveries(self, office: str, status: str | None, limit: int) -> list[Delivery]:
+        filters: list[dict[str, Any]] = [{"term": {"office": office}}]
+        if status:
+            filters.append({"term": {"status": status}})
+        found = self._search("deliveries", {"bool": {"filter": filters}}, size=limit, sort=[{"delivery_id": "desc"}])
+        return [_delivery(s) for s in found]
+
+    def redeliver(self, delivery_id: int, office: str, now: float) -> Delivery | None:
+        src = self._get("deliveries", str(delivery_id))
+        if src is None or src["office"] != office or src["status"] == "pending":
+            return None
+        src.update(status="pending", attempts=0, next_at=now, claimed_until=0.0)
+        self._put("deliveries", str(delivery_id), src)
+        return _delivery(src)
+
+    def next_due(self) -> float | None:
+        if self._no_outbox():
+            return None
+        found = self._search(
+            "deliveries",
+            {"term": {"status": "pending"}},
+            size=100,
+            sort=[{"next_at": "asc"}],
+            source_includes=["next_at", "claimed_until"],
+        )
+        if not found:
+            return None
+        return min(max(float(s["next_at"]), float(s["claimed_until"])) for s in found)
