@@ -162,6 +162,42 @@ def test_a_change_keeps_quiet_unless_the_verdict_changes_and_a_withdrawal_closes
         assert "withdrawn" in _alerts(c)[-1]["closed_because"]
 
 
+def test_a_spelling_that_comes_to_fit_two_chinese_names_confirms_neither(env: Env, tmp_path: Path) -> None:
+    """A romanized entry with nothing else matched by reading: when a partner later stores a second
+    Chinese name the spelling fits, both records are only possible (as /match says), the earlier
+    match is superseded; once that record is withdrawn, the other is a match again."""
+    one = {
+        "office": "CN-FJ",
+        "record_id": "W1",
+        "entity_type": "person",
+        "name": "雷國正",
+        "birth_date": "",
+        "address": "",
+    }
+    two = {**one, "office": "CN-GX", "record_id": "W2", "name": "吕国政"}
+    partners = [o for o in OFFICES if o != "CN-HK"]
+
+    def verdicts(c: httpx.Client) -> dict[str, str]:
+        alerts = {a["record_id"]: a["verdict"] for a in _alerts(c, status="open")}
+        q = {"name": "Lui Kwok Ching", "entity_type": "person"}
+        res = c.post("/match", json={"queries": [q], "offices": partners, "limit": 100}).json()["results"][0]
+        assert alerts == {m["record_id"]: m["verdict"] for m in res["matches"] + res["possible"]}
+        return {k: v for k, v in alerts.items() if k in ("W1", "W2")}
+
+    with env.client("CN-HK/analyst") as c:
+        lid = _new_list(c)
+        c.post(f"/watchlists/{lid}/entries", json={"entries": [{"name": "Lui Kwok Ching", "entity_type": "person"}]})
+        env.load(_partner_file(tmp_path, [one], "cn-fj-w.csv"))
+        assert verdicts(c) == {"W1": "match"}
+        env.load(_partner_file(tmp_path, [two], "cn-gx-w.csv"))
+        assert verdicts(c) == {"W1": "possible", "W2": "possible"}
+        doubt = [a for a in _alerts(c, status="open") if a["record_id"] == "W1"][0]["record"]["doubt"]
+        assert "雷国正" in doubt and "吕国政" in doubt  # names as folded to one script
+        done = run("withdraw", "CN-GX", "W2", store=env.settings)
+        assert done.returncode == 0, done.stderr
+        assert verdicts(c) == {"W1": "match"}
+
+
 def test_a_dismissal_needs_a_reason_and_silences_the_pair_until_the_record_changes(env: Env, tmp_path: Path) -> None:
     row = {
         "office": "CN-FJ",

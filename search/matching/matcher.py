@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,8 +190,11 @@ class Matcher:
         lookups: Sequence[Lookup],
         all_cands: Sequence[list[Candidate]],
         limit: int,
+        demote: bool = True,
     ) -> list[Result]:
-        """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`."""
+        """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`.
+        ``demote=False`` leaves ambiguous spellings as the scorer judged them (the watcher records
+        those verdicts, then demotes by :func:`demote_ambiguous_spellings` itself)."""
         results = [Result(q.query_id, q) for q in queries]
         query_profiles: dict[int, list[EntityProfile]] = {}
         for lk, cands in zip(lookups, all_cands, strict=True):
@@ -203,15 +206,17 @@ class Matcher:
             res.assumed = lk.plan.assumed
             query_profiles.setdefault(lk.query, []).append(lk.profile)
         for i, res in enumerate(results):
-            demote_ambiguous_spellings(res, query_profiles.get(i, []), self._profile_of)
+            if demote:
+                demote_ambiguous_spellings(res, query_profiles.get(i, []), self.profile_of)
             res.matches.sort(key=_rank)
             res.possible.sort(key=_rank)
             del res.matches[limit:]
             del res.possible[limit:]
-            res.entities = group([m.record for m in res.matches], self._profile_of)
+            res.entities = group([m.record for m in res.matches], self.profile_of)
         return results
 
-    def _profile_of(self, rec: Record) -> EntityProfile:
+    def profile_of(self, rec: Record) -> EntityProfile:
+        """A record's profile, from the cache when it holds this version."""
         hit = self._cache.get(doc_id(rec.office, rec.record_id))
         return hit[1] if hit is not None and hit[0] == rec else record_profile(rec)
 
@@ -260,12 +265,48 @@ def _rank(m: Match) -> tuple[int, float, str, str]:
     return (-m.decision.match, -m.decision.score, m.record.office, m.record.record_id)
 
 
+# How names met when a spelling was read as Chinese: pinyin, Wade-Giles, Cantonese.
+READING_SYSTEMS = ("py", "wg", "ct")
+
+
 def may_demote(profiles: Sequence[EntityProfile]) -> bool:
     """Can :func:`demote_ambiguous_spellings` change this query's answer? Only for a romanized name
     with nothing else: a name in characters, an ID number or a birth date decides on its own."""
     if not profiles or any(p.names and any(n.han for n in p.names) for p in profiles):
         return False
     return not any(p.identifiers or p.birth_date for p in profiles)
+
+
+def basis(decision: Decision) -> str:
+    """The scorer's own verdict, telling a match by reading a spelling as Chinese (``reading``:
+    the kind a romanized query's demotion weighs) from the other matches."""
+    if decision.match and decision.name_system in READING_SYSTEMS:
+        return "reading"
+    return decision.verdict
+
+
+def reading_names(decision: Decision, profile: EntityProfile) -> tuple[str, ...]:
+    """The Chinese names a match by reading stands for (its record's names in characters)."""
+    if basis(decision) != "reading":
+        return ()
+    return tuple(sorted({n.han for n in profile.names if n.han}))
+
+
+def ambiguous(names: Iterable[tuple[str, ...]]) -> list[str]:
+    """The different Chinese names the matches by reading stand for, when there are several
+    (then none of them is confirmed); else nothing."""
+    found = sorted({n for ns in names for n in ns})
+    return found if len(found) >= 2 else []
+
+
+def demote(match: Match, names: Sequence[str]) -> None:
+    """A match by reading whose spelling fits several Chinese names becomes possible, saying which."""
+    d = match.decision
+    d.match, d.verdict = False, "possible"
+    d.doubt = (
+        f"the spelling fits {len(names)} different Chinese names ({', '.join(names)}): "
+        "an ID number or birth date would decide"
+    )
 
 
 def demote_ambiguous_spellings(
@@ -276,12 +317,11 @@ def demote_ambiguous_spellings(
     Cantonese (real-name benchmark). Those matches become possible, saying which names it fits."""
     if not may_demote(profiles):
         return
-    by_reading = [m for m in res.matches if m.decision.name_system in ("py", "wg", "ct")]
-    names = sorted({n.han for m in by_reading for n in profile_of(m.record).names if n.han})
-    if len(names) < 2:
+    by_reading = [m for m in res.matches if basis(m.decision) == "reading"]
+    names = ambiguous(reading_names(m.decision, profile_of(m.record)) for m in by_reading)
+    if not names:
         return
-    doubt = f"the spelling fits {len(names)} different Chinese names ({', '.join(names)}): an ID number or birth date would decide"
     for m in by_reading:
-        m.decision.match, m.decision.verdict, m.decision.doubt = False, "possible", doubt
+        demote(m, names)
         res.matches.remove(m)
         res.possible.append(m)

@@ -65,12 +65,15 @@ def load_mapping(name: str) -> dict[str, Any]:
 
 
 def ensure_indexes(es: Elasticsearch, indexes: Mapping[str, str]) -> None:
-    """Create each ``index`` from its mapping file (``{index: mapping name}``) unless it exists."""
+    """Create each ``index`` from its mapping file (``{index: mapping name}``); an index that exists
+    gets the fields its mapping file gained since (an additive change Elasticsearch applies in place;
+    a strict mapping would refuse documents carrying them)."""
     with unavailable():
         for index, name in indexes.items():
-            if es.indices.exists(index=index):
-                continue
             body = load_mapping(name)
+            if es.indices.exists(index=index):
+                es.indices.put_mapping(index=index, properties=body["mappings"]["properties"])
+                continue
             try:
                 es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
             except BadRequestError as exc:

@@ -57,12 +57,20 @@ class SQLiteTables:
     screening jobs): its schema is created on opening, and each thread gets its own connection."""
 
     SCHEMA = ""  # CREATE … IF NOT EXISTS statements, run on every opening
+    # (table, column, declaration) added after a table was first released: a file made before
+    # gets them on opening (SQLite's CREATE … IF NOT EXISTS leaves an existing table as it was).
+    ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = ()
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conns = ThreadConnections(self.path)
-        self._conn().executescript(self.SCHEMA)
+        conn = self._conn()
+        conn.executescript(self.SCHEMA)
+        for table, column, decl in self.ADDED_COLUMNS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def _conn(self) -> sqlite3.Connection:
         return self._conns.get()

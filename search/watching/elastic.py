@@ -53,6 +53,8 @@ def _pair(src: dict[str, Any]) -> Pair:
         src.get("alert_seq"),
         src.get("dismissed_digest"),
         float(src.get("w", 0.0)),
+        src.get("raw"),
+        tuple(src.get("names", ())),
     )
 
 
@@ -206,7 +208,8 @@ class ElasticsearchWatch(ElasticOutbox):
                 pid = self._pair_id(ch.entry_id, ch.doc)
                 src = self._get("watch-pairs", pid)
                 if src is not None:
-                    self._put("watch-pairs", pid, {**src, "verdict": ch.verdict, "digest": ch.digest, "w": ch.weight})
+                    self._put("watch-pairs", pid, {**src, "verdict": ch.verdict, "digest": ch.digest, "w": ch.weight,
+                                                    "raw": ch.raw, "names": list(ch.names)})  # fmt: skip
             elif isinstance(ch, ClosePair):
                 if ch.alert_seq is not None:
                     self._close(ch.alert_seq, ch.reason, now)
@@ -251,6 +254,8 @@ class ElasticsearchWatch(ElasticOutbox):
             "alert_seq": a.seq,
             "dismissed_digest": None,
             "w": ch.weight,
+            "raw": ch.raw,
+            "names": list(ch.names),
         }
         self._put("watch-pairs", self._pair_id(a.entry_id, doc_key), pair)
         return a.seq

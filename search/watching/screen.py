@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from indexer.keys import profile_keys
 from indexer.records import OFFICES, EntityProfile, record_profile
 from search.clock import iso, now_utc
-from search.matching.matcher import Match, Matcher, may_demote
+from search.matching.matcher import (
+    Match,
+    Matcher,
+    ambiguous,
+    basis,
+    demote,
+    demote_ambiguous_spellings,
+    may_demote,
+    reading_names,
+)
 from search.matching.query import query_profiles
 from search.matching.scorer import score
 from search.storage.base import StoredRecord, doc_id, document
@@ -34,6 +43,15 @@ from search.watching.store import Change, ClosePair, NewAlert, Posting, Probe, U
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The scorer's own verdict on a written record (before any demotion), and the Chinese names a
+    match by reading stands for."""
+
+    match: Match
+    names: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Affected:
     """What a write concerns: entries to screen forward in full, and entries concerned only
@@ -41,7 +59,7 @@ class Affected:
 
     full: set[str] = field(default_factory=set)
     ranked: set[str] = field(default_factory=set)  # a written record may outrank a paired one
-    direct: dict[str, dict[str, Match]] = field(default_factory=dict)
+    direct: dict[str, dict[str, Found]] = field(default_factory=dict)
 
     def merge(self, other: Affected) -> None:
         self.full |= other.full
@@ -61,6 +79,8 @@ class Seen:
     match: Match
     digest: str
     weight: float  # summed weight of the keys the record shares with the entry
+    raw: str  # see Pair.raw, Pair.names
+    names: tuple[str, ...]
 
 
 def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
@@ -89,9 +109,11 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
         dismissed_here = old.dismissed_digest is not None and old.dismissed_digest == seen.digest
         unchanged = old.verdict == seen.verdict and (old.digest == seen.digest or old.dismissed_digest is None)
         if dismissed_here or unchanged:
-            if (old.verdict, old.digest, old.weight) == (seen.verdict, seen.digest, seen.weight):
+            if (old.verdict, old.digest, old.weight, old.raw, old.names) == (
+                seen.verdict, seen.digest, seen.weight, seen.raw, seen.names
+            ):  # fmt: skip
                 return None
-            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest, seen.weight)
+            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest, seen.weight, seen.raw, seen.names)
     rec = seen.match.record
     detail = {
         "entry": {
@@ -104,7 +126,7 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
     }
     alert = Alert(0, entry.office, entry.list_id, entry.entry_id, rec.office, rec.record_id, seen.digest,
                   seen.verdict, round(seen.match.decision.score, 4), "open", "", "", detail)  # fmt: skip
-    return NewAlert(alert, old.alert_seq if old is not None else None, seen.weight)
+    return NewAlert(alert, old.alert_seq if old is not None else None, seen.weight, seen.raw, seen.names)
 
 
 class Watcher:
@@ -127,13 +149,18 @@ class Watcher:
         cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
         weights = {c.id: c.weight for found in cands for c in found}
         # Every candidate's verdict: the limit is the candidates of all lookups (a query of no
-        # entity type is looked up as a person and as a company).
-        result = m.judge([entry.query()], lookups, cands, m.candidates * len(lookups))[0]
+        # entity type is looked up as a person and as a company). The scorer's own verdicts are
+        # kept with each pair before the demotion, so a later screening can decide it without
+        # scoring the pairs again (see screen).
+        result = m.judge([entry.query()], lookups, cands, m.candidates * len(lookups), demote=False)[0]
+        own = {id(x): (basis(x.decision), reading_names(x.decision, m.profile_of(x.record))) for x in result.matches}
+        demote_ambiguous_spellings(result, [lk.profile for lk in lookups], m.profile_of)
         out: dict[str, Seen] = {}
         for match in [*result.matches, *result.possible]:
             rec = match.record
             doc = doc_id(rec.office, rec.record_id)
-            out[doc] = Seen(match.decision.verdict, match, document(rec)[1], weights.get(doc, 0.0))
+            raw, names = own.get(id(match), (match.decision.verdict, ()))
+            out[doc] = Seen(match.decision.verdict, match, document(rec)[1], weights.get(doc, 0.0), raw, names)
         return out
 
     def screen_entries(self, entries: Iterable[Entry], trigger: str) -> list[int]:
@@ -198,7 +225,8 @@ class Watcher:
                         continue
                     decision = score(qp, profile)
                     if decision.verdict != "none":
-                        out.direct.setdefault(entry_id, {})[rec.id] = Match(record, decision)
+                        found_ = Found(Match(record, decision), reading_names(decision, profile))
+                        out.direct.setdefault(entry_id, {})[rec.id] = found_
                     break
         for entry_id in out.full:
             out.direct.pop(entry_id, None)
@@ -206,55 +234,88 @@ class Watcher:
         return out
 
     def screen(self, affected: Affected, trigger: str) -> list[int]:
-        """Screen what a write concerns. An entry concerned only through the scorer's verdicts on
-        written records, or because a written record may outrank a paired one, takes a short cut
-        when its name cannot be demoted as an ambiguous spelling (then every verdict /match gives
-        is the scorer's own on that candidate): its top-K candidates are looked up as /match looks
-        them up; the written records among them take the scorer's verdicts, its paired records
-        among them keep theirs, and a paired record no longer among them is closed, as /match no
-        longer scores it. Otherwise (and for an entry with a pair on a written record) in full."""
+        """Screen what a write concerns. An entry with a pair on a written record is screened
+        forward in full. One concerned only through the scorer's verdicts on written records, or
+        because a written record may outrank a paired one, takes a short cut (:meth:`_short_cut`)."""
         full = set(affected.full)
         changes: list[Change] = []
         entries = self.watch.entries_by_id(sorted((set(affected.direct) | affected.ranked) - full))
         for entry_id, entry in entries.items():
-            found = affected.direct.get(entry_id, {})
-            weights = self._candidate_weights(entry)
-            if weights is None:
+            found = self._short_cut(entry, affected.direct.get(entry_id, {}), trigger)
+            if found is None:
                 full.add(entry_id)
-                continue
-            pairs = self.watch.pairs_of_entry(entry_id)
-            for p in pairs:
-                if p.doc not in weights:
-                    changes.append(ClosePair(entry_id, p.doc, p.alert_seq, "outranked: /match no longer scores it"))
-                elif p.doc in found:
-                    match = found[p.doc]
-                    seen = Seen(match.decision.verdict, match, document(match.record)[1], weights[p.doc])
-                    ch = transition(p, entry, p.doc, seen, trigger)
-                    if ch is not None:
-                        changes.append(ch)
-            paired = {p.doc for p in pairs}
-            for doc, match in sorted(found.items()):
-                if doc in weights and doc not in paired:
-                    seen = Seen(match.decision.verdict, match, document(match.record)[1], weights[doc])
-                    ch = transition(None, entry, doc, seen, trigger)
-                    if ch is not None:
-                        changes.append(ch)
+            else:
+                changes.extend(found)
         new = self._apply(changes)
         return new + self.screen_ids(full, trigger)
 
-    def _candidate_weights(self, entry: Entry) -> dict[str, float] | None:
-        """The entry's top-K candidates (as /match looks them up) and their key weights, when
-        /match's verdicts on them are the scorer's own (the name cannot be demoted as an ambiguous
-        spelling); else None."""
+    def _short_cut(self, entry: Entry, found: dict[str, Found], trigger: str) -> list[Change] | None:
+        """/match's answer for the entry, rebuilt without scoring its candidates again: its top-K
+        candidates are looked up as /match looks them up; the written records among them take the
+        scorer's verdicts, its paired records among them keep the scorer's verdicts kept with the
+        pair, and a paired record no longer among them is closed, as /match no longer scores it.
+        A romanized name's demotion is then decided over those verdicts as /match decides it. None
+        when a pair predates the kept verdicts (the entry is then screened in full)."""
         partners = [o for o in OFFICES if o != entry.office]
         m = self.matcher
         lookups, wanted = m.plan([entry.query()], partners)
-        if may_demote([lk.profile for lk in lookups]):
-            return None
         weights: dict[str, float] = {}
         for keys, etype in wanted:
             weights.update((c.id, c.weight) for c in m.store.candidates(keys, etype, partners, m.candidates))
-        return weights
+        demoting = may_demote([lk.profile for lk in lookups])
+        pairs = self.watch.pairs_of_entry(entry.entry_id)
+        if demoting and any(p.raw is None for p in pairs):
+            return None
+        changes: list[Change] = []
+        kept: list[Pair] = []
+        for p in pairs:
+            if p.doc not in weights:
+                changes.append(ClosePair(entry.entry_id, p.doc, p.alert_seq, "outranked: /match no longer scores it"))
+            else:
+                kept.append(p)
+        paired = {p.doc for p in pairs}
+        fresh = {doc: f for doc, f in sorted(found.items()) if doc in weights and doc not in paired}
+        names: list[str] = []
+        if demoting:
+            by_reading = [p.names for p in kept if p.raw == "reading"]
+            by_reading += [f.names for f in fresh.values() if basis(f.match.decision) == "reading"]
+            names = ambiguous(by_reading)
+        for p in kept:
+            # Not written in this batch (the entry would be screened in full): only a demotion
+            # decided differently changes its verdict, and the new alert needs the scorer's words.
+            if p.raw is None:
+                continue
+            verdict = "possible" if names and p.raw == "reading" else "match" if p.raw == "reading" else p.raw
+            if verdict == p.verdict:
+                continue
+            match = self._rescore(entry, p.doc)
+            if match is None:
+                continue
+            if names and p.raw == "reading":
+                demote(match, names)
+            seen = Seen(verdict, match, p.digest, weights[p.doc], p.raw, p.names)
+            ch = transition(p, entry, p.doc, seen, trigger)
+            if ch is not None:
+                changes.append(ch)
+        for doc, f in fresh.items():
+            raw = basis(f.match.decision)
+            if names and raw == "reading":
+                demote(f.match, names)
+            seen = Seen(f.match.decision.verdict, f.match, document(f.match.record)[1], weights[doc], raw, f.names)
+            ch = transition(None, entry, doc, seen, trigger)
+            if ch is not None:
+                changes.append(ch)
+        return changes
+
+    def _rescore(self, entry: Entry, doc: str) -> Match | None:
+        """The scorer's verdict on one stored record for the entry (None once it is gone)."""
+        record = self.matcher.store.get_many([doc]).get(doc)
+        if record is None:
+            return None
+        for qp in self._entry_profiles(entry):
+            if qp.entity_type == record.entity_type:
+                return Match(record, score(qp, self.matcher.profile_of(record)))
+        return None
 
     def screen_ids(self, entry_ids: Iterable[str], trigger: str) -> list[int]:
         """Screen these entries forward (those that still exist), 500 at a time."""
@@ -265,12 +326,12 @@ class Watcher:
         return new
 
     def withdrawn(self, doc: str) -> list[int]:
-        """A record left the store: its open alerts close."""
-        changes: list[Change] = [
-            ClosePair(p.entry_id, p.doc, p.alert_seq, "the record was withdrawn")
-            for p in self.watch.pairs_of_docs([doc])
-        ]
-        return self._apply(changes)
+        """A record left the store: its open alerts close, and the entries that had it are screened
+        again (its absence can change their other verdicts: a spelling that fitted two Chinese
+        names fits one again, and a candidate beyond the top-K cut moves up)."""
+        pairs = self.watch.pairs_of_docs([doc])
+        changes: list[Change] = [ClosePair(p.entry_id, p.doc, p.alert_seq, "the record was withdrawn") for p in pairs]
+        return self._apply(changes) + self.screen_ids({p.entry_id for p in pairs}, "withdrawal")
 
     def entry_removed(self, entry: Entry) -> None:
         """An entry was deleted: its open alerts close, then it goes."""

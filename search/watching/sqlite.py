@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS watch_postings (
 CREATE INDEX IF NOT EXISTS watch_postings_entry ON watch_postings (entry_id);
 CREATE TABLE IF NOT EXISTS watch_pairs (
     entry_id TEXT NOT NULL, doc TEXT NOT NULL, verdict TEXT NOT NULL, digest TEXT NOT NULL,
-    alert_seq INTEGER, dismissed_digest TEXT, w REAL NOT NULL, PRIMARY KEY (entry_id, doc)) WITHOUT ROWID;
+    alert_seq INTEGER, dismissed_digest TEXT, w REAL NOT NULL, raw TEXT, names TEXT,
+    PRIMARY KEY (entry_id, doc)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS watch_pairs_doc ON watch_pairs (doc);
 CREATE TABLE IF NOT EXISTS alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, office TEXT NOT NULL, list_id TEXT NOT NULL,
@@ -65,6 +66,11 @@ def _delivery(row: Sequence[Any]) -> Delivery:
     return Delivery(*row)
 
 
+def _pair(row: Sequence[Any]) -> Pair:
+    entry_id, doc, verdict, digest, seq, dismissed, w, raw, names = row
+    return Pair(entry_id, doc, verdict, digest, seq, dismissed, w, raw, tuple(json.loads(names or "[]")))
+
+
 def _entry(doc: str) -> Entry:
     return Entry(**json.loads(doc))
 
@@ -73,6 +79,7 @@ class SQLiteWatch(SQLiteTables):
     """Watchlists, entries, pairs, alerts, webhooks and deliveries: eight tables."""
 
     SCHEMA = _SCHEMA
+    ADDED_COLUMNS = (("watch_pairs", "raw", "TEXT"), ("watch_pairs", "names", "TEXT"))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -182,10 +189,10 @@ class SQLiteWatch(SQLiteTables):
 
     def _pairs(self, where: str, args: Sequence[str]) -> list[Pair]:
         rows = self._conn().execute(
-            f"SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w FROM watch_pairs WHERE {where}",
+            f"SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, names FROM watch_pairs WHERE {where}",
             args,
         )
-        return [Pair(*r) for r in rows]
+        return [_pair(r) for r in rows]
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]:
         out: list[Pair] = []
@@ -221,8 +228,9 @@ class SQLiteWatch(SQLiteTables):
                     new.append(self._new_alert(conn, ch, now))
                 elif isinstance(ch, UpdatePair):
                     conn.execute(
-                        "UPDATE watch_pairs SET verdict = ?, digest = ?, w = ? WHERE entry_id = ? AND doc = ?",
-                        (ch.verdict, ch.digest, ch.weight, ch.entry_id, ch.doc),
+                        "UPDATE watch_pairs SET verdict = ?, digest = ?, w = ?, raw = ?, names = ? "
+                        "WHERE entry_id = ? AND doc = ?",
+                        (ch.verdict, ch.digest, ch.weight, ch.raw, json.dumps(ch.names), ch.entry_id, ch.doc),
                     )
                 elif isinstance(ch, ClosePair):
                     if ch.alert_seq is not None:
@@ -253,8 +261,9 @@ class SQLiteWatch(SQLiteTables):
         seq = int(cur.lastrowid or 0)
         doc = f"{a.record_office}:{a.record_id}"
         conn.execute(
-            "INSERT OR REPLACE INTO watch_pairs VALUES (?,?,?,?,?,NULL,?)",
-            (a.entry_id, doc, a.verdict, a.digest, seq, ch.weight),
+            "INSERT OR REPLACE INTO watch_pairs (entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, "
+            "names) VALUES (?,?,?,?,?,NULL,?,?,?)",
+            (a.entry_id, doc, a.verdict, a.digest, seq, ch.weight, ch.raw, json.dumps(ch.names, ensure_ascii=False)),
         )
         a.seq, a.created_at, a.updated_at = seq, now, now
         body = json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True)

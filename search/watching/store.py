@@ -28,6 +28,8 @@ class NewAlert:
     alert: Alert
     supersedes: int | None
     weight: float  # the record's key weight for the entry (see Pair.weight)
+    raw: str  # see Pair.raw and Pair.names
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class UpdatePair:
     verdict: str
     digest: str
     weight: float
+    raw: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
