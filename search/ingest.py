@@ -20,7 +20,7 @@ from typing import IO, overload
 from indexer.intake.offices import OfficeProfile, Rejection, read_records
 from indexer.intake.readers import FileError, check_row_count
 from indexer.records import Record
-from search.storage.base import Store, StoredRecord, doc_id, document, prepare
+from search.storage.base import Hooked, RecordHook, Store, StoredRecord, doc_id, document, prepare
 from search.workers import in_order
 
 logger = logging.getLogger(__name__)
@@ -132,20 +132,28 @@ class LoadReport:
         }
 
 
-def _prepare_batch(records: list[Record]) -> list[StoredRecord]:
-    return [prepare(r) for r in records]
+def _prepare_batch(records: list[Record], hook: RecordHook | None) -> list[StoredRecord]:
+    return [prepare(r, hook) for r in records]
 
 
 # Across the process boundary a prepared record travels as a tuple of plain strings and bytes:
 # pickling 17 key strings in a dict per record cost more than computing them.
-Packed = tuple[str, str, str, str, str, str, bytes, bytes]
+Packed = tuple[str, str, str, str, str, str, bytes, bytes, bytes]
+
+# The store's record hook in a worker process: sent once, when the worker starts.
+_hook: RecordHook | None = None
+
+
+def _install(hook: RecordHook | None) -> None:
+    global _hook
+    _hook = hook
 
 
 def _prepare_packed(records: list[Record]) -> list[Packed]:
     out: list[Packed] = []
     for r in records:
-        p = prepare(r)
-        out.append((p.office, p.record_id, p.entity_type, p.body, p.digest, p.key_text, p.postings, p.packed))
+        p = prepare(r, _hook)
+        out.append((p.office, p.record_id, p.entity_type, p.body, p.digest, p.key_text, p.postings, p.packed, p.extra))
     return out
 
 
@@ -247,13 +255,14 @@ def load_file(
             pending.clear()
 
     with store.bulk():
+        hook = store.record_hook() if isinstance(store, Hooked) else None
         if big:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(hook,)) as pool:
                 for packed in in_order(pool, _prepare_packed, changed(_batches(rows, report)), workers * 2):
                     gather(_unpack(packed))
         else:
             for batch in changed(_batches(rows, report)):
-                gather(_prepare_batch(batch))
+                gather(_prepare_batch(batch, hook))
         flush()
     report.seconds = time.perf_counter() - t0
     logger.info(

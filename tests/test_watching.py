@@ -4,6 +4,7 @@ real CLI, alerts read back over HTTP, webhooks delivered to real receivers on lo
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from indexer.records import OFFICES
 from search.access.factory import open_access
 from search.access.keys import new_key
+from search.ingest import PARALLEL_FROM_BYTES
 from search.settings import Settings
 from tests.backends import Backend
 from tests.conftest import Server
@@ -191,11 +193,44 @@ def test_a_spelling_that_comes_to_fit_two_chinese_names_confirms_neither(env: En
         assert verdicts(c) == {"W1": "match"}
         env.load(_partner_file(tmp_path, [two], "cn-gx-w.csv"))
         assert verdicts(c) == {"W1": "possible", "W2": "possible"}
-        doubt = [a for a in _alerts(c, status="open") if a["record_id"] == "W1"][0]["record"]["doubt"]
+        [w1] = [a for a in _alerts(c, status="open") if a["record_id"] == "W1"]
+        doubt = w1["record"]["doubt"]
         assert "雷国正" in doubt and "吕国政" in doubt  # names as folded to one script
         done = run("withdraw", "CN-GX", "W2", store=env.settings)
         assert done.returncode == 0, done.stderr
         assert verdicts(c) == {"W1": "match"}
+
+
+def test_a_large_file_judged_in_the_load_workers_alerts_as_match_says(env: Env, tmp_path: Path) -> None:
+    """A file large enough for the load's worker processes (ingest.PARALLEL_FROM_BYTES): the
+    entries' verdicts are computed there, from a snapshot of the entries. Alerts equal /match for
+    every entry."""
+    rng = random.Random(7)
+    surnames, given = "陈李张黄王林吴刘", "伟明华国建文志强家俊英玲"
+    rows = [
+        {"office": "CN-FJ", "record_id": f"L{i}", "entity_type": "person",
+         "name": rng.choice(surnames) + rng.choice(given) + rng.choice(given), "birth_date": "",
+         "address": "福建省福州市鼓楼区" + "东街" * 120}
+        for i in range(8000)
+    ]  # fmt: skip
+    path = _partner_file(tmp_path, rows, "cn-fj-large.csv")
+    assert path.stat().st_size > PARALLEL_FROM_BYTES
+    names = ["Chan Kwok Wai", "陈国伟", "Wong Ka Ming", "李志强", "Lin Jian Wen"]
+    with env.client("CN-HK/analyst") as c:
+        lid = _new_list(c)
+        r = c.post(
+            f"/watchlists/{lid}/entries", json={"entries": [{"name": n, "entity_type": "person"} for n in names]}
+        )
+        entries = r.json()["entries"]
+        env.load(path)
+        got = {(a["entry_id"], a["record_id"], a["verdict"]) for a in _alerts(c, status="open")}
+        expected = set()
+        for e in entries:
+            q = {"name": e["name"], "entity_type": "person"}
+            res = c.post("/match", json={"queries": [q], "offices": ["CN-FJ"], "limit": 100}).json()["results"][0]
+            expected |= {(e["entry_id"], m["record_id"], m["verdict"]) for m in res["matches"] + res["possible"]}
+    assert len({e for e, _, _ in expected}) == len(names), "every entry should find records"
+    assert got == expected
 
 
 def test_a_dismissal_needs_a_reason_and_silences_the_pair_until_the_record_changes(env: Env, tmp_path: Path) -> None:

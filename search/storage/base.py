@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from indexer.keys import profile_keys, weight
-from indexer.records import Record, record_profile
+from indexer.records import EntityProfile, Record, record_profile
 from search.storage.codec import compress, pack_postings
 
 # One query's candidate question: its weighted keys and its entity type.
@@ -44,6 +44,7 @@ class StoredRecord:
     key_text: str  # the keys, one per line
     postings: bytes  # codec.pack_postings of the keys
     packed: bytes  # codec.compress of the body
+    extra: bytes = b""  # what the store's RecordHook computed for it (never stored)
 
     @property
     def id(self) -> str:
@@ -65,10 +66,23 @@ def document(record: Record) -> tuple[str, str]:
     return body, hashlib.sha1(body.encode("utf-8")).hexdigest()
 
 
-def prepare(record: Record) -> StoredRecord:
-    """Normalize a record once: compute its keys, postings and content digest."""
+class RecordHook(Protocol):
+    """More work on each record while it is normalized, where its profile is at hand and in the
+    load's worker processes (every core): the standing entries' verdicts on it
+    (:mod:`search.watching.reverse`). Returns bytes the store reads back when the record reaches
+    its ``upsert``. Pickled once per worker process."""
+
+    def __call__(self, record: Record, profile: EntityProfile, postings: bytes) -> bytes: ...
+
+
+def prepare(record: Record, hook: RecordHook | None = None) -> StoredRecord:
+    """Normalize a record once: compute its keys, postings and content digest (and what ``hook``
+    computes from them)."""
     body, digest = document(record)
-    keys = profile_keys(record_profile(record))
+    profile = record_profile(record)
+    keys = profile_keys(profile)
+    postings = pack_postings(keys)
+    extra = hook(record, profile, postings) if hook is not None else b""
     return StoredRecord(
         record.office,
         record.record_id,
@@ -76,8 +90,9 @@ def prepare(record: Record) -> StoredRecord:
         body,
         digest,
         "\n".join(keys),
-        pack_postings(keys),
+        postings,
         compress(body),
+        extra,
     )
 
 
@@ -161,3 +176,12 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class Hooked(Protocol):
+    """A store that wants more work done on each record it is given, beside its normalization
+    (the store that re-screens standing entries, :class:`search.watching.watched.WatchedStore`).
+    A load asks once, inside the store's ``bulk()``; None: nothing to do this time."""
+
+    def record_hook(self) -> RecordHook | None: ...

@@ -21,7 +21,17 @@ from search.errors import NotFound
 from search.storage.elastic_client import unavailable
 from search.watching.elastic_outbox import PAGE, ElasticOutbox
 from search.watching.model import Alert, Entry, Pair, Watchlist
-from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Probe, UpdatePair, payload_of
+from search.watching.store import (
+    AlertFilter,
+    Change,
+    ClosePair,
+    Keyed,
+    NewAlert,
+    Posting,
+    Snapshot,
+    UpdatePair,
+    payload_of,
+)
 
 TERMS_PER_QUERY = 10_000
 
@@ -127,9 +137,10 @@ class ElasticsearchWatch(ElasticOutbox):
                     out[e.entry_id] = e
         return out
 
-    def all_entry_ids(self) -> list[str]:
+    def _every_entry(self, fields: list[str]) -> list[dict[str, Any]]:
+        """Every entry document's ``fields``, a page at a time in entry id order."""
         self._ensure()
-        out: list[str] = []
+        out: list[dict[str, Any]] = []
         after: list[Any] | None = None
         while True:
             kw: dict[str, Any] = {"search_after": after} if after else {}
@@ -138,41 +149,35 @@ class ElasticsearchWatch(ElasticOutbox):
                     index=self.index("watch-entries"),
                     query={"match_all": {}},
                     size=PAGE,
-                    source_includes=["entry_id"],
+                    source_includes=fields,
                     sort=[{"entry_id": "asc"}],
                     **kw,
                 )
             hits = resp["hits"]["hits"]
-            out.extend(h["_source"]["entry_id"] for h in hits)
+            out.extend(h["_source"] for h in hits)
             if len(hits) < PAGE:
                 return out
             after = hits[-1]["sort"]
 
+    def all_entry_ids(self) -> list[str]:
+        return [src["entry_id"] for src in self._every_entry(["entry_id"])]
+
+    def snapshot(self) -> Snapshot:
+        entries: list[Entry] = []
+        keys: list[Keyed] = []
+        for src in self._every_entry(["entry_id", "doc", "keys", "weights"]):
+            entries.append(Entry(**json.loads(src["doc"])))
+            for key, w in zip(src["keys"], src["weights"], strict=True):
+                etype, h = key.split(":")
+                keys.append((src["entry_id"], int(h), etype, int(w)))
+        return Snapshot(tuple(entries), tuple(keys))
+
+    def entry_versions(self) -> dict[str, int]:
+        docs = self._every_entry(["entry_id", "doc"])
+        return {src["entry_id"]: int(json.loads(src["doc"])["version"]) for src in docs}
+
     def delete_entry(self, entry_id: str) -> None:
         self._delete("watch-entries", entry_id)
-
-    def has_entries(self) -> bool:
-        self._ensure()
-        with unavailable():
-            return int(self.es.count(index=self.index("watch-entries"))["count"]) > 0
-
-    def reverse(self, probes: Sequence[Probe]) -> dict[int, dict[str, float]]:
-        wanted = sorted({f"{etype}:{h}" for _, etype, keys in probes for h, _ in keys})
-        by_key: dict[str, list[tuple[str, int]]] = {}
-        for i in range(0, len(wanted), TERMS_PER_QUERY):
-            part = wanted[i : i + TERMS_PER_QUERY]
-            for src in self._search(
-                "watch-entries", {"terms": {"keys": part}}, source_includes=["entry_id", "keys", "weights"]
-            ):
-                for key, w in zip(src["keys"], src["weights"], strict=True):
-                    by_key.setdefault(key, []).append((src["entry_id"], w))
-        out: dict[int, dict[str, float]] = {}
-        for i, etype, keys in probes:
-            for h, _ in keys:
-                for entry_id, w in by_key.get(f"{etype}:{h}", ()):
-                    found = out.setdefault(i, {})
-                    found[entry_id] = found.get(entry_id, 0.0) + w
-        return out
 
     # -- pairs and alerts ----------------------------------------------------------------------
 

@@ -2,13 +2,15 @@
 are written, and one rule for what each screening changes.
 
 The reverse direction turns the /match lookup around: a written record's keys find the entries
-that share them (the store's weighted key lookup over the entries' keys), and the scorer judges
-each (entry, record) pair exactly as /match would (the entry is the query). Any entry whose verdict
-on a written record is not ``none``, or that had a verdict on it before, is then screened forward,
-by the matcher itself, and its pairs are reconciled with that answer. So an alert exists exactly
-when /match for the entry (partner offices, every candidate) reports the record, including the
-top-K candidate cut and the demotion of a spelling that fits several Chinese names: the forward
-run is the definition, the reverse lookup only finds which entries to run it for.
+that share them (the weighted key lookup over the entries' keys), and the scorer judges each
+(entry, record) pair exactly as /match would (the entry is the query): :mod:`search.watching.reverse`,
+in the load's worker processes. An entry that had a verdict on a written record is then screened
+forward by the matcher itself; one with a new verdict, or outranked, takes the short cut of
+:meth:`Watcher._short_cut`, which rebuilds /match's answer from the candidates' ranks and the
+verdicts kept with its pairs. So an alert exists exactly when /match for the entry (partner
+offices, every candidate) reports the record, including the top-K candidate cut and the demotion
+of a spelling that fits several Chinese names (bench/watching.py compares the two on 10,000
+entries).
 
 Only partner offices' records alert: an office is told what others hold, not what it wrote.
 """
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from indexer.keys import profile_keys
-from indexer.records import OFFICES, EntityProfile, record_profile
+from indexer.records import OFFICES, EntityProfile
 from search.clock import iso, now_utc
 from search.matching.matcher import (
     Match,
@@ -36,9 +38,10 @@ from search.matching.matcher import (
 from search.matching.query import query_profiles
 from search.matching.scorer import score
 from search.storage.base import StoredRecord, doc_id, document
-from search.storage.codec import key_hash, unpack_postings
+from search.storage.codec import key_hash
 from search.watching.model import Alert, Entry, Pair
-from search.watching.store import Change, ClosePair, NewAlert, Posting, Probe, UpdatePair, WatchStore
+from search.watching.reverse import Hit
+from search.watching.store import Change, ClosePair, NewAlert, Posting, UpdatePair, WatchStore
 
 logger = logging.getLogger(__name__)
 
@@ -193,44 +196,30 @@ class Watcher:
             hit = self._profiles[key] = query_profiles(entry.query(), self.max_name_length).profiles
         return hit
 
-    def affected_by(self, records: Sequence[StoredRecord]) -> Affected:
-        """The entries whose /match answer a written batch may have changed: an entry with a pair
-        on one of the records (screened in full); an entry sharing keys with one of them at least as
+    def affected_by(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> Affected:
+        """The entries whose /match answer a written batch may have changed, given the reverse
+        lookup's hits on each record (:mod:`search.watching.reverse`): an entry with a pair on one
+        of the records (screened in full); an entry sharing keys with one of them at least as
         heavily as with a record it has a pair on (a new candidate ranked above an alerted one can
         push it past the top-K cut); an entry the scorer gives a verdict on a record, with that
         verdict (see :meth:`screen`)."""
         out = Affected()
-        if not records or not self.watch.has_entries():
+        if not records:
             return out
-        probes: list[Probe] = [(i, r.entity_type, unpack_postings(r.postings)) for i, r in enumerate(records)]
         # Pairs first: a record changed away from an entry shares no key with it any more.
         out.full = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
-        hits = self.watch.reverse(probes)
-        sharing = sorted({e for found in hits.values() for e in found} - out.full)
-        lightest = self.watch.lightest_pairs(sharing)
-        entries = self.watch.entries_by_id(sharing)
-        for i, found in hits.items():
-            rec = records[i]
-            profile = record = None
-            for entry_id, weight in found.items():
-                entry = entries.get(entry_id)
-                if entry is None or entry.office == rec.office or entry_id in out.full:
+        sharing = sorted({h.entry_id for found in hits for h in found} - out.full)
+        lightest = self.watch.lightest_pairs(sharing) if sharing else {}
+        for rec, found in zip(records, hits, strict=True):
+            record = None
+            for hit in found:
+                if hit.entry_id in out.full:
                     continue
-                if weight >= lightest.get(entry_id, float("inf")):
-                    out.ranked.add(entry_id)
-                record = record or rec.record
-                profile = profile or record_profile(record)
-                for qp in self._entry_profiles(entry):
-                    if qp.entity_type != rec.entity_type:
-                        continue
-                    decision = score(qp, profile)
-                    if decision.verdict != "none":
-                        found_ = Found(Match(record, decision), reading_names(decision, profile))
-                        out.direct.setdefault(entry_id, {})[rec.id] = found_
-                    break
-        for entry_id in out.full:
-            out.direct.pop(entry_id, None)
-        out.ranked -= out.full
+                if hit.weight >= lightest.get(hit.entry_id, float("inf")):
+                    out.ranked.add(hit.entry_id)
+                if hit.decision is not None:
+                    record = record or rec.record
+                    out.direct.setdefault(hit.entry_id, {})[rec.id] = Found(Match(record, hit.decision), hit.names)
         return out
 
     def screen(self, affected: Affected, trigger: str) -> list[int]:

@@ -1,8 +1,8 @@
 """The watch tables in the embedded SQLite file (beside the records, keys and screening jobs).
 
 Entries keep their blocking keys as the records do (48-bit key hashes, ``codec.key_hash``) in a
-``WITHOUT ROWID`` table whose primary key is the lookup index; the reverse lookup joins a written
-batch's key hashes against it in SQL. Every state change is one ``BEGIN IMMEDIATE`` transaction.
+``WITHOUT ROWID`` table, read whole by a load as the reverse lookup's table
+(:mod:`search.watching.reverse`). Every state change is one ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from search.errors import NotFound
 from search.storage.sqlite_conn import SQLiteTables
 from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
-from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Probe, UpdatePair, payload_of
+from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Snapshot, UpdatePair, payload_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watchlists (
@@ -160,30 +160,19 @@ class SQLiteWatch(SQLiteTables):
             conn.execute("DELETE FROM watch_entries WHERE entry_id = ?", (entry_id,))
             conn.execute("DELETE FROM watch_postings WHERE entry_id = ?", (entry_id,))
 
-    def has_entries(self) -> bool:
-        return bool(self._conn().execute("SELECT EXISTS (SELECT 1 FROM watch_entries)").fetchone()[0])
+    def snapshot(self) -> Snapshot:
+        conn = self._conn()
+        conn.execute("BEGIN")  # one read transaction: the entries and keys of one moment
+        try:
+            entries = tuple(_entry(r[0]) for r in conn.execute("SELECT doc FROM watch_entries"))
+            keys = tuple(conn.execute("SELECT entry_id, h, etype, w FROM watch_postings"))
+        finally:
+            conn.execute("COMMIT")
+        return Snapshot(entries, keys)
 
-    def reverse(self, probes: Sequence[Probe]) -> dict[int, dict[str, float]]:
-        # The batch's distinct key hashes go to SQLite as one JSON array (json_each is C; a temporary
-        # table filled row by row took 0.7 s per 20,000 records); the entries' postings that share
-        # them come back, and each record sums its own.
-        wanted = sorted({h for _, _, keys in probes for h, _ in keys})
-        if not wanted:
-            return {}
-        rows = self._conn().execute(
-            "SELECT h, etype, entry_id, w FROM watch_postings WHERE h IN (SELECT value FROM json_each(?))",
-            (json.dumps(wanted),),
-        )
-        by_key: dict[tuple[int, str], list[tuple[str, int]]] = {}
-        for h, etype, entry_id, w in rows:
-            by_key.setdefault((h, etype), []).append((entry_id, w))
-        out: dict[int, dict[str, float]] = {}
-        for i, etype, keys in probes:
-            for h, _ in keys:
-                for entry_id, w in by_key.get((h, etype), ()):
-                    found = out.setdefault(i, {})
-                    found[entry_id] = found.get(entry_id, 0.0) + w
-        return out
+    def entry_versions(self) -> dict[str, int]:
+        rows = self._conn().execute("SELECT entry_id, json_extract(doc, '$.version') FROM watch_entries")
+        return {e: int(v) for e, v in rows}
 
     # -- pairs and alerts ----------------------------------------------------------------------
 

@@ -16,8 +16,20 @@ from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webho
 
 # An entry's blocking keys as stored: (key hash, entity type, weight).
 Posting = tuple[int, str, int]
-# One record of a written batch, for the reverse lookup: (its index, entity type, (hash, weight) pairs).
-Probe = tuple[int, str, list[tuple[int, int]]]
+# (entry id, key hash, entity type, weight): one of an entry's blocking keys, as stored.
+Keyed = tuple[str, int, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every standing entry and its keys, as the store held them when a load began (the reverse
+    lookup's table: search.watching.reverse)."""
+
+    entries: tuple[Entry, ...]
+    keys: tuple[Keyed, ...]
+
+    def versions(self) -> dict[str, int]:
+        return {e.entry_id: e.version for e in self.entries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +93,13 @@ class WatchStore(Protocol):
     def entries_by_id(self, entry_ids: Sequence[str]) -> dict[str, Entry]: ...
     def all_entry_ids(self) -> list[str]: ...
     def delete_entry(self, entry_id: str) -> None: ...
-    def has_entries(self) -> bool: ...
 
-    def reverse(self, probes: Sequence[Probe]) -> dict[int, dict[str, float]]:
-        """Per probed record, the entries of its entity type sharing keys with it and the summed
-        weight of the shared keys: the /match lookup turned around."""
+    def snapshot(self) -> Snapshot:
+        """Every entry and its keys, read in one go (a load's reverse lookup works from it)."""
+        ...
+
+    def entry_versions(self) -> dict[str, int]:
+        """Every entry's version (what changed since a snapshot)."""
         ...
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]: ...

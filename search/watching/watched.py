@@ -1,10 +1,14 @@
 """A records store that re-screens the standing entries on every write.
 
 Every writer opens the store through :func:`search.watching.factory.open_writable`, so a CLI load,
-an HTTP upload (in the file worker's process), the demo and a withdrawal all pass here: after the
-backend commits a batch, the batch is screened in reverse (:meth:`Watcher.affected_by`, then :meth:`Watcher.screen`). A
-reindex rewrites every record into a new index that is not live until it replaces the old one, so
-the entries are screened forward once it has.
+an HTTP upload (in the file worker's process), the demo and a withdrawal all pass here. A load
+asks the store for its record hook inside ``bulk()``: a :class:`ReverseJudge` over a snapshot of
+the entries, which judges each record where the load normalizes it (its worker processes). When
+the backend has committed a batch, the hits become what the batch concerns
+(:meth:`Watcher.affected_by`), screened once when the load's ``bulk()`` ends
+(:meth:`Watcher.screen`), with every entry added or changed since the snapshot screened forward.
+A reindex rewrites every record into a new index that is not live until it replaces the old one,
+so the entries are screened forward once it has.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from indexer.records import Record
-from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from indexer.records import Record, record_profile
+from search.storage.base import Candidate, KeyQuery, RecordHook, Store, StoredRecord, UpsertResult, doc_id
+from search.watching.reverse import Hit, ReverseJudge, hits_of
 from search.watching.screen import Affected
 from search.watching.service import Watching
 
@@ -30,11 +35,32 @@ class WatchedStore:
         self.write_batch = inner.write_batch
         self._depth = 0  # nested bulk() contexts
         self._pending = Affected()  # what to screen when the outermost bulk() ends
+        self._judge: ReverseJudge | None = None  # this bulk()'s record hook (None: no entries)
+        self._versions: dict[str, int] | None = None  # the entries its snapshot holds
+
+    def record_hook(self) -> RecordHook | None:
+        """The standing entries' verdicts on each record, from a snapshot of the entries taken now
+        (once per outermost bulk()); None when there are no entries."""
+        if self._versions is None:
+            snap = self.watching.store.snapshot()
+            self._versions = snap.versions()
+            self._judge = ReverseJudge(snap, self.watching.max_name_length) if snap.entries else None
+        return self._judge
+
+    def _hits(self, records: Sequence[StoredRecord]) -> list[list[Hit]]:
+        if self._versions is None:
+            self.record_hook()  # written outside a load: judged here, with the profile made again
+            judge, self._versions = self._judge, None
+            if judge is None:
+                return [[] for _ in records]
+            return [judge.hits(r.record, record_profile(r.record), r.postings) for r in records]
+        return [hits_of(r.extra) for r in records]
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         result = self.inner.upsert(records)
         refused = {doc for doc, _ in result.failed}
-        affected = self.watching.watcher.affected_by([r for r in records if r.id not in refused])
+        written = [r for r in records if r.id not in refused]
+        affected = self.watching.watcher.affected_by(written, self._hits(written))
         if self._depth:
             self._pending.merge(affected)
         else:
@@ -57,15 +83,26 @@ class WatchedStore:
             raise
         self._depth -= 1
         if not self._depth:
-            pending, self._pending = self._pending, Affected()
-            self.watching.watcher.screen(pending, "load")
+            self.watching.watcher.screen(self._take_pending(), "load")
+
+    def _take_pending(self) -> Affected:
+        """What the load concerns, with the entries added or changed since its snapshot (the
+        workers judged the records without them, or with their old names) screened in full."""
+        pending, self._pending = self._pending, Affected()
+        before, self._versions, self._judge = self._versions, None, None
+        if before is not None:
+            now = self.watching.store.entry_versions()
+            pending.full |= {e for e, v in now.items() if before.get(e) != v}
+        for entry_id in pending.full:
+            pending.direct.pop(entry_id, None)
+        pending.ranked -= pending.full
+        return pending
 
     def _flush_after_failure(self) -> None:
         # What the failed load did commit still concerns the entries; a failure here too must not
         # hide the load's own error (`suspects watch rescreen` catches up).
-        pending, self._pending = self._pending, Affected()
         try:
-            self.watching.watcher.screen(pending, "load")
+            self.watching.watcher.screen(self._take_pending(), "load")
         except Exception:
             logger.exception("screening after a failed load failed: run `suspects watch rescreen`")
 
