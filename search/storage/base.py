@@ -140,9 +140,16 @@ class Store(Protocol):
         ...
 
     def candidates(
-        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+        self,
+        keys: dict[str, float],
+        entity_type: str,
+        offices: Sequence[str] | None,
+        limit: int,
+        records: bool = True,
     ) -> list[Candidate]:
-        """Records of ``entity_type`` (in ``offices`` if given) sharing keys, best first, at most ``limit``."""
+        """Records of ``entity_type`` (in ``offices`` if given) sharing keys, best first, at most
+        ``limit``. ``records=False``: only their ids and weights are wanted (a backend may still
+        return the records; SQLite then skips decoding each document)."""
         ...
 
     def candidates_many(

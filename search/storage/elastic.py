@@ -227,7 +227,12 @@ class ElasticsearchStore:
         return True
 
     def candidates(
-        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+        self,
+        keys: dict[str, float],
+        entity_type: str,
+        offices: Sequence[str] | None,
+        limit: int,
+        records: bool = True,
     ) -> list[Candidate]:
         if not keys:
             return []

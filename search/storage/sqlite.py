@@ -241,7 +241,12 @@ class SQLiteStore:
         return row is not None
 
     def candidates(
-        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+        self,
+        keys: dict[str, float],
+        entity_type: str,
+        offices: Sequence[str] | None,
+        limit: int,
+        records: bool = True,
     ) -> list[Candidate]:
         if not keys:
             return []
@@ -276,6 +281,8 @@ class SQLiteStore:
                     rows = conn.execute(full, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"store query failed: {exc}") from exc
+        if not records:
+            return [Candidate(r[0], float(r[1])) for r in rows]
         return [Candidate(r[0], float(r[1]), _record(r[2])) for r in rows]
 
     def candidates_many(

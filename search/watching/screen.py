@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from indexer.keys import profile_keys
-from indexer.records import OFFICES, EntityProfile
+from indexer.records import OFFICES
 from search.clock import iso, now_utc
 from search.matching.matcher import (
+    Lookup,
     Match,
     Matcher,
     ambiguous,
@@ -37,7 +38,7 @@ from search.matching.matcher import (
 )
 from search.matching.query import query_profiles
 from search.matching.scorer import score
-from search.storage.base import StoredRecord, doc_id, document
+from search.storage.base import KeyQuery, StoredRecord, doc_id, document
 from search.storage.codec import key_hash
 from search.watching.model import Alert, Entry, Pair
 from search.watching.reverse import Hit
@@ -139,7 +140,9 @@ class Watcher:
         self.watch = watch
         self.matcher = matcher
         self.max_name_length = max_name_length
-        self._profiles: dict[tuple[str, int], tuple[EntityProfile, ...]] = {}
+        # Each entry's lookups as /match plans them, by (entry, version): a load's short cuts and
+        # forward runs meet the same entries again (query_profiles was a quarter of the short cut).
+        self._plans: dict[tuple[str, int], tuple[list[Lookup], list[KeyQuery]]] = {}
         self._lock = threading.Lock()  # one reconcile at a time in this process
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
@@ -148,7 +151,7 @@ class Watcher:
         the summed weight of the keys the record shares with the entry (its rank among the candidates)."""
         partners = [o for o in OFFICES if o != entry.office]
         m = self.matcher
-        lookups, wanted = m.plan([entry.query()], partners)
+        lookups, wanted = self._plan(entry)
         cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
         weights = {c.id: c.weight for found in cands for c in found}
         # Every candidate's verdict: the limit is the candidates of all lookups (a query of no
@@ -187,13 +190,13 @@ class Watcher:
                 self.on_alert(new)
         return new
 
-    def _entry_profiles(self, entry: Entry) -> tuple[EntityProfile, ...]:
+    def _plan(self, entry: Entry) -> tuple[list[Lookup], list[KeyQuery]]:
         key = (entry.entry_id, entry.version)
-        hit = self._profiles.get(key)
+        hit = self._plans.get(key)
         if hit is None:
-            if len(self._profiles) > 50_000:
-                self._profiles.clear()
-            hit = self._profiles[key] = query_profiles(entry.query(), self.max_name_length).profiles
+            if len(self._plans) > 50_000:
+                self._plans.clear()
+            hit = self._plans[key] = self.matcher.plan([entry.query()], [o for o in OFFICES if o != entry.office])
         return hit
 
     def affected_by(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> Affected:
@@ -247,10 +250,11 @@ class Watcher:
         when a pair predates the kept verdicts (the entry is then screened in full)."""
         partners = [o for o in OFFICES if o != entry.office]
         m = self.matcher
-        lookups, wanted = m.plan([entry.query()], partners)
+        lookups, wanted = self._plan(entry)
         weights: dict[str, float] = {}
         for keys, etype in wanted:
-            weights.update((c.id, c.weight) for c in m.store.candidates(keys, etype, partners, m.candidates))
+            cands = m.store.candidates(keys, etype, partners, m.candidates, records=False)
+            weights.update((c.id, c.weight) for c in cands)
         demoting = may_demote([lk.profile for lk in lookups])
         pairs = self.watch.pairs_of_entry(entry.entry_id)
         if demoting and any(p.raw is None for p in pairs):
@@ -269,21 +273,21 @@ class Watcher:
             by_reading = [p.names for p in kept if p.raw == "reading"]
             by_reading += [f.names for f in fresh.values() if basis(f.match.decision) == "reading"]
             names = ambiguous(by_reading)
-        for p in kept:
-            # Not written in this batch (the entry would be screened in full): only a demotion
-            # decided differently changes its verdict, and the new alert needs the scorer's words.
-            if p.raw is None:
-                continue
-            verdict = "possible" if names and p.raw == "reading" else "match" if p.raw == "reading" else p.raw
-            if verdict == p.verdict:
-                continue
-            match = self._rescore(entry, p.doc)
-            if match is None:
-                continue
+        # A kept pair was not written in this batch (the entry would be screened in full): only a
+        # demotion decided differently changes its verdict, and the new alert needs the scorer's words.
+        turned = {
+            p.doc: (p, v)
+            for p in kept
+            if p.raw is not None
+            and (v := "possible" if names and p.raw == "reading" else "match" if p.raw == "reading" else p.raw)
+            != p.verdict
+        }
+        for doc, match in self._rescore(entry, list(turned)).items():
+            p, verdict = turned[doc]
             if names and p.raw == "reading":
                 demote(match, names)
-            seen = Seen(verdict, match, p.digest, weights[p.doc], p.raw, p.names)
-            ch = transition(p, entry, p.doc, seen, trigger)
+            seen = Seen(verdict, match, p.digest, weights[doc], p.raw or verdict, p.names)
+            ch = transition(p, entry, doc, seen, trigger)
             if ch is not None:
                 changes.append(ch)
         for doc, f in fresh.items():
@@ -296,15 +300,16 @@ class Watcher:
                 changes.append(ch)
         return changes
 
-    def _rescore(self, entry: Entry, doc: str) -> Match | None:
-        """The scorer's verdict on one stored record for the entry (None once it is gone)."""
-        record = self.matcher.store.get_many([doc]).get(doc)
-        if record is None:
-            return None
-        for qp in self._entry_profiles(entry):
-            if qp.entity_type == record.entity_type:
-                return Match(record, score(qp, self.matcher.profile_of(record)))
-        return None
+    def _rescore(self, entry: Entry, docs: list[str]) -> dict[str, Match]:
+        """The scorer's verdicts on stored records for the entry (those still stored)."""
+        out: dict[str, Match] = {}
+        lookups, _ = self._plan(entry)
+        for doc, record in self.matcher.store.get_many(docs).items() if docs else ():
+            for lk in lookups:
+                if lk.profile.entity_type == record.entity_type:
+                    out[doc] = Match(record, score(lk.profile, self.matcher.profile_of(record)))
+                    break
+        return out
 
     def screen_ids(self, entry_ids: Iterable[str], trigger: str) -> list[int]:
         """Screen these entries forward (those that still exist), 500 at a time."""

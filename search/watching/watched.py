@@ -116,9 +116,14 @@ class WatchedStore:
         return self.inner.digests(ids)
 
     def candidates(
-        self, keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+        self,
+        keys: dict[str, float],
+        entity_type: str,
+        offices: Sequence[str] | None,
+        limit: int,
+        records: bool = True,
     ) -> list[Candidate]:
-        return self.inner.candidates(keys, entity_type, offices, limit)
+        return self.inner.candidates(keys, entity_type, offices, limit, records)
 
     def candidates_many(
         self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int
