@@ -32,11 +32,16 @@ def served(store: Path, port: int, **env: str) -> Iterator[subprocess.Popen[byte
     full = {**os.environ, "SUSPECTS_STORE": str(store), "SUSPECTS_PORT": str(port), "SUSPECTS_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([str(Path(sys.executable).parent / "suspects"), "serve"], env=full | env)
     try:
-        for _ in range(300):
+        # A cold page cache can make a large store's first open take a while: wait up to 180 s,
+        # then fail loudly rather than measure a server that never answered.
+        deadline = time.monotonic() + 180
+        while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"suspects serve on port {port} never answered /healthz") from None
                 time.sleep(0.1)
         yield server
     finally:

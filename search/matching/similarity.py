@@ -290,8 +290,29 @@ def _explained(
     return NameMatch(sim, system, a.original, b.original, _shown(x), _shown(y), tuple(steps))
 
 
+# Agreements already worked out, by the two forms' written text. A common name meets the same
+# written names again and again: on 1 M records (bench/realistic.py watchlist, 1,500 queries) a
+# query's 45 person comparisons hold 25 distinct pairs, and 46 % of all pairs recur across queries.
+# A form is a function of its original text and whether it is the Han or the Latin part of it
+# (``persons.person_forms``), and a NameMatch is immutable, so the pair's answer can be shared.
+# Cleared when full rather than kept in LRU order: cheaper per call, and the hot pairs return.
+_AGREEMENTS: dict[tuple[str, bool, str, bool], NameMatch] = {}
+AGREEMENTS_KEPT = 20_000
+
+
 def person_similarity(a: NameForm, b: NameForm) -> NameMatch:
     """Best agreement between two person name forms."""
+    key = (a.original, bool(a.han), b.original, bool(b.han))
+    found = _AGREEMENTS.get(key)
+    if found is None:
+        found = _person_similarity(a, b)
+        if len(_AGREEMENTS) >= AGREEMENTS_KEPT:
+            _AGREEMENTS.clear()
+        _AGREEMENTS[key] = found
+    return found
+
+
+def _person_similarity(a: NameForm, b: NameForm) -> NameMatch:
     if a.han and b.han:
         if a.han == b.han:
             return NameMatch(1.0, "chars", a.original, b.original, a.han, b.han)
