@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from api.http.collector import EVERY
 from api.logs import JsonFormatter
 from search.settings import Settings
 from tests.backends import Backend, make_tokens
@@ -83,3 +85,18 @@ def test_junk_methods_are_refused_before_they_become_labels(api: httpx.Client) -
     text = api.get("/metrics").text
     assert "JUNK" not in text
     assert len(text) < before + 100, (before, len(text))  # counter values grow by digits, no series
+
+
+def test_every_200th_request_freezes_what_the_young_collections_left(loaded: Settings) -> None:
+    # Paced collection (api/http/collector.py): nothing is frozen on the way (frozen objects are only
+    # freed), then the 200th request collects the young generations and freezes the survivors, out
+    # of later full collections' sight: among them the responses this test keeps.
+    with Server(loaded) as server, httpx.Client(base_url=server.url) as c:
+        started = gc.get_freeze_count()
+        kept = [c.get("/healthz") for _ in range(EVERY - 1)]
+        assert all(r.status_code == 200 for r in kept)
+        before = gc.get_freeze_count()
+        assert before <= started
+        kept.append(c.get("/healthz"))
+        frozen = gc.get_freeze_count()
+    assert frozen >= before + len(kept)

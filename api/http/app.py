@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.http import admin, match, reconcile, screening, watching
+from api.http.collector import install_collector
 from api.http.docs import TAGS, DocumentedAPI, install_docs
 from api.http.errors import install_error_handlers
 from api.http.limits import install_limits
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_error_handlers(app)
     install_docs(app)
     install_limits(app, cfg)
+    install_collector(app)
     install_metrics(app, metrics)  # outermost: counts the 413s of the limits too
     for router in (
         match.router,
