@@ -171,7 +171,8 @@ def name_cache(maxsize: int) -> Callable[[Callable[..., R]], NameCache[R]]:
     return wrap
 
 
-@name_cache(maxsize=50_000)
+# Not cached: only ``fold`` calls it, with the text ``fold`` was just asked for and missed in its
+# own cache (1 M-record realistic queries: 0 hits in 61,394 calls, 12 MB of server memory).
 def to_simplified(text: str) -> str:
     """Traditional / HK-variant → Simplified (OpenCC hk2s). Non-Han text passes through."""
     if not has_han(text):
