@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import openpyxl
 import pytest
 
 from indexer.intake.offices import OfficeProfile, load_profile, profile_names, read_records
-from indexer.intake.readers import FileError, detect_encoding
+from indexer.intake.readers import FileError, FileTooLarge, RowError, detect_encoding
+from indexer.intake.workbooks import read_xlsx
 from indexer.records import Record
 from search.ingest import load_file
 from search.storage.sqlite import SQLiteStore
@@ -216,6 +218,56 @@ def test_xlsx_value_outside_the_header_rejects_its_row(tmp_path: Path) -> None:
     items = list(read_records(path, "CN-JX"))
     assert isinstance(items[0][1], Record)
     assert items[1][0] == 3 and "column C, which has no header" in str(items[1][1])
+
+
+def _offset_workbook(path: Path) -> None:
+    """Data from B3, blank rows and cells, numbers, dates, a time, a bool, a formula without a
+    cached value, a stray cell, a second sheet that is empty."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for col, value in zip("BCDE", ["record_id", "name", "birth_date", "note"], strict=True):
+        sheet[f"{col}3"] = value
+    sheet["B4"], sheet["C4"], sheet["D4"], sheet["E4"] = 1, "陈大文", dt.date(1971, 2, 11), 2.5
+    sheet["B6"], sheet["C6"], sheet["D6"], sheet["E6"] = "x", True, dt.datetime(2020, 1, 2, 3, 4), dt.time(3, 4)
+    sheet["B7"], sheet["C7"], sheet["D7"] = 12345678901234, '=CONCAT("a","b")', "  "
+    sheet["B8"], sheet["C8"], sheet["F8"] = 1e20, -0.0, "stray"
+    sheet["B9"], sheet["C9"] = "r9", "CHAN Tai Man"
+    book.create_sheet("empty")
+    book.save(path)
+
+
+def test_both_workbook_readers_give_the_same_rows(tmp_path: Path) -> None:
+    # calamine reads workbooks up to 256 MB unpacked, openpyxl the larger ones: one behaviour.
+    offset, plain = tmp_path / "offset.xlsx", tmp_path / "plain.xlsx"
+    _offset_workbook(offset)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["record_id", "name", "birth_date"])
+    for i in range(300):
+        sheet.append([f"r{i}", "陳大文" if i % 2 else "Chan Tai Man", dt.date(1970, 1, 1) + dt.timedelta(days=i)])
+    book.save(plain)
+    for path in (offset, plain):
+        by_calamine = list(read_xlsx(path, engine="calamine"))
+        assert by_calamine == list(read_xlsx(path, engine="openpyxl"))
+        assert list(read_xlsx(path)) == by_calamine  # small: calamine chosen
+    rows = dict(read_xlsx(offset))
+    assert rows[4] == {"record_id": "1", "name": "陈大文", "birth_date": "1971-02-11", "note": "2.5"}
+    assert rows[6] == {"record_id": "x", "name": "True", "birth_date": "2020-01-02", "note": "03:04:00"}
+    assert rows[7] == {"record_id": "12345678901234", "name": "", "birth_date": "", "note": ""}
+    assert rows[8] == RowError("a value in column F, which has no header")
+    assert rows[9] == {"record_id": "r9", "name": "CHAN Tai Man", "birth_date": "", "note": ""}
+    assert set(rows) == {4, 6, 7, 8, 9}
+
+
+@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
+def test_a_workbook_over_the_row_limit_is_refused_before_its_rows(tmp_path: Path, engine: str) -> None:
+    path = tmp_path / "x.xlsx"
+    _offset_workbook(path)
+    with pytest.raises(FileTooLarge, match=r"the sheet (has|declares) [0-9]+ rows; at most 3"):
+        next(read_xlsx(path, max_rows=3, engine=engine))
+    assert len(list(read_xlsx(path, max_rows=9, engine=engine))) == 5
 
 
 def test_truncated_file_blank_repeated_lines_and_huge_cells_reconcile(store: SQLiteStore, tmp_path: Path) -> None:

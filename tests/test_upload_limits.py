@@ -104,7 +104,7 @@ def test_a_workbook_declaring_too_many_rows_is_refused_before_its_rows(
     buf = io.BytesIO()
     book.save(buf)
     r = client.post("/screenings", files={"file": ("w.xlsx", buf.getvalue())}, headers=_auth(tokens["analyst"]))
-    assert r.status_code == 413 and f"declares {MAX_SCREENING_ROWS + 51} rows" in r.json()["error"]["message"]
+    assert r.status_code == 413 and f"the sheet has {MAX_SCREENING_ROWS + 51} rows" in r.json()["error"]["message"]
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(small: tuple[httpx.Client, dict[str, str]]) -> None:

@@ -10,47 +10,20 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import json
-import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from charset_normalizer import from_bytes
+
+from indexer.intake.errors import FileError, FileTooLarge, Row, RowError
+from indexer.intake.workbooks import read_xlsx
+
+__all__ = ["FileError", "FileTooLarge", "Row", "RowError", "check_row_count", "detect_encoding", "read_rows"]
 
 # Encodings tried in order when none is forced. GB18030 is a superset of GBK/GB2312; Big5-HKSCS of
 # Big5. UTF-8 first: a valid UTF-8 file is almost never valid in the others by accident.
 CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030", "big5hkscs")
-
-
-class FileError(Exception):
-    """The file as a whole cannot be read (missing, wrong format, undecodable, no header)."""
-
-
-class FileTooLarge(FileError):
-    """The file holds more than a caller allows (rows, or an XLSX that unpacks too far); raised
-    while streaming, before the excess is read (issue #18: a 1.4 MB XLSX of 10 M rows took 3.5 GB)."""
-
-
-# An XLSX is a zip: a sheet of 10 M one-cell rows packs into 1.4 MB (issue #18). Measured here:
-# the sample offices' workbooks unpack 7.7:1, an openpyxl sheet of 200,000 two-column rows
-# 12.6:1, of 1 M one-letter rows 14:1; a crafted sheet (tests/test_upload_limits.py) 340:1.
-# Refuse above this ratio before openpyxl parses a byte of XML.
-XLSX_MAX_UNPACK_RATIO = 100
-# Below this the ratio is not checked: a tiny workbook of empty styles unpacks far more than 100 x.
-XLSX_RATIO_FROM_BYTES = 20_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One row that cannot be read (bad JSON, wrong shape)."""
-
-    reason: str
-
-
-Row = dict[str, Any]
 
 
 def detect_encoding(data: bytes) -> str:
@@ -209,82 +182,6 @@ def _jsonl_rows(stream: Iterable[str]) -> Iterator[tuple[int, Row | RowError]]:
             yield line, RowError("a JSONL line must be a JSON object")
             continue
         yield line, obj
-
-
-def _check_unpacked(path: Path) -> None:
-    """Refuse a workbook whose declared unpacked size is far beyond its packed size. The sizes are
-    the zip directory's; zipfile never inflates a member past its declared size (it stops there),
-    so a lying directory only truncates the sheet, which openpyxl then refuses."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            unpacked = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise FileError(f"not a readable XLSX workbook: {exc.__class__.__name__}") from exc
-    packed = max(path.stat().st_size, 1)
-    if unpacked > XLSX_RATIO_FROM_BYTES and unpacked > XLSX_MAX_UNPACK_RATIO * packed:
-        raise FileTooLarge(
-            f"the workbook unpacks to {unpacked:,} bytes from {packed:,} ({unpacked // packed}:1; "
-            f"at most {XLSX_MAX_UNPACK_RATIO}:1): save it as CSV"
-        )
-
-
-def read_xlsx(
-    path: Path, encoding: str | None = None, max_rows: int | None = None
-) -> Iterator[tuple[int, Row | RowError]]:
-    """The one sheet that has data; formula cells give their cached values. A workbook with data
-    on several sheets is refused (naming them) rather than read in part: rows on a second sheet
-    would otherwise be lost without a word. A cell beyond the header's columns rejects its row."""
-    # openpyxl costs ~110 ms to import (python -X importtime); only XLSX files need it.
-    import openpyxl
-    from openpyxl.utils import get_column_letter  # (XLSX only, as above)
-
-    _check_unpacked(path)
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a non-XLSX file
-        raise FileError(f"not a readable XLSX workbook: {exc.__class__.__name__}") from exc
-    try:
-        used = [sheet for sheet in book.worksheets if _has_data(sheet.iter_rows(values_only=True))]
-        if not used:
-            raise FileError("no sheet with a header row")
-        if len(used) > 1:
-            names = ", ".join(repr(sheet.title) for sheet in used)
-            raise FileError(f"data on {len(used)} sheets ({names}): put the records on one sheet")
-        declared = used[0].max_row  # the sheet's <dimension>, read before any row
-        if max_rows is not None and declared is not None and declared > max_rows + 1:
-            raise FileTooLarge(f"the sheet declares {declared:,} rows; at most {max_rows:,}")
-        header: list[str] | None = None
-        for number, values in enumerate(used[0].iter_rows(values_only=True), start=1):
-            cells = ["" if v is None else v for v in values]
-            if header is None:
-                if any(str(c).strip() for c in cells):
-                    header = [str(c).strip() for c in cells]
-                continue
-            if not any(str(c).strip() for c in cells):
-                continue
-            stray = [i for i, c in enumerate(cells) if str(c).strip() and (i >= len(header) or not header[i])]
-            if stray:
-                column = get_column_letter(stray[0] + 1)
-                yield number, RowError(f"a value in column {column}, which has no header")
-                continue
-            yield number, {h: _cell(c) for h, c in zip(header, cells, strict=False) if h}
-    finally:
-        book.close()
-
-
-def _has_data(rows: Iterator[tuple[Any, ...]]) -> bool:
-    return any(any(v is not None and str(v).strip() for v in row) for row in rows)
-
-
-def _cell(value: Any) -> Any:
-
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value if isinstance(value, str) else str(value)
 
 
 def read_rows(
