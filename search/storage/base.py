@@ -120,8 +120,11 @@ class UpsertResult:
 class Store(Protocol):
     """What the service needs from a storage backend."""
 
-    # Records per write (one transaction / bulk request) that a load gathers before calling upsert.
-    write_batch: int
+    @property
+    def write_batch(self) -> int:
+        """Records per write (one transaction / bulk request) that a load gathers before calling
+        upsert; read at each use, since a backend may change it inside ``bulk()``."""
+        ...
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         """Insert or replace records by (office, record_id), in one transaction per batch."""
