@@ -11,7 +11,7 @@ import pytest
 
 from indexer.intake.offices import OfficeProfile, load_profile, profile_names, read_records
 from indexer.intake.readers import FileError, FileTooLarge, RowError, detect_encoding
-from indexer.intake.workbooks import read_xlsx
+from indexer.intake.workbooks import Engine, read_xlsx
 from indexer.records import Record
 from search.ingest import load_file
 from search.settings import Settings
@@ -264,7 +264,7 @@ def test_both_workbook_readers_give_the_same_rows(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_a_workbook_over_the_row_limit_is_refused_before_its_rows(tmp_path: Path, engine: str) -> None:
+def test_a_workbook_over_the_row_limit_is_refused_before_its_rows(tmp_path: Path, engine: Engine) -> None:
     path = tmp_path / "x.xlsx"
     _offset_workbook(path)
     with pytest.raises(FileTooLarge, match=r"the sheet (has|declares) [0-9]+ rows; at most 3"):

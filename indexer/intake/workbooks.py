@@ -15,6 +15,7 @@ import datetime as dt
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
@@ -32,6 +33,7 @@ XLSX_RATIO_FROM_BYTES = 20_000_000
 CALAMINE_UP_TO_BYTES = 256_000_000
 
 Value = str | int | float | bool | dt.date | dt.datetime | dt.time | dt.timedelta | None
+Engine = Literal["calamine", "openpyxl"]
 
 
 def unpacked_size(path: Path) -> int:
@@ -54,7 +56,7 @@ def unpacked_size(path: Path) -> int:
 
 
 def read_xlsx(
-    path: Path, encoding: str | None = None, max_rows: int | None = None, engine: str | None = None
+    path: Path, encoding: str | None = None, max_rows: int | None = None, engine: Engine | None = None
 ) -> Iterator[tuple[int, Row | RowError]]:
     """The one sheet that has data; formula cells give their cached values. A workbook with data
     on several sheets is refused (naming them) rather than read in part: rows on a second sheet
@@ -72,13 +74,12 @@ def _records(sheet: Iterable[Sequence[Value]]) -> Iterator[tuple[int, Row | RowE
     for number, values in enumerate(sheet, start=1):
         # A blank cell is "" whichever reader: calamine drops a text of spaces only, openpyxl keeps it.
         cells = ["" if v is None or (isinstance(v, str) and not v.strip()) else v for v in values]
+        if all(c == "" for c in cells):
+            continue
         if header is None:
-            if any(str(c).strip() for c in cells):
-                header = [str(c).strip() for c in cells]
+            header = [str(c).strip() for c in cells]
             continue
-        if not any(str(c).strip() for c in cells):
-            continue
-        stray = [i for i, c in enumerate(cells) if str(c).strip() and (i >= len(header) or not header[i])]
+        stray = [i for i, c in enumerate(cells) if c != "" and (i >= len(header) or not header[i])]
         if stray:
             yield number, RowError(f"a value in column {column_letter(stray[0] + 1)}, which has no header")
             continue
@@ -154,11 +155,11 @@ def _has_data(rows: Iterable[Sequence[Value]]) -> bool:
     return any(any(v is not None and str(v).strip() for v in row) for row in rows)
 
 
-def _cell(value: Value | str) -> str | None:
+def _cell(value: Value) -> str:
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return value if isinstance(value, str) or value is None else str(value)
+    return value if isinstance(value, str) else str(value)
