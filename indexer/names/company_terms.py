@@ -1,12 +1,14 @@
 """Company vocabulary: legal forms and industry words in Chinese and English, each mapped to a class.
 
-Industry words are mapped to a small set of classes so that offices that write 贸易, 商贸 or
-"Trading" agree, while 贸易 and 电子 conflict (the "same brand, other industry" hard negative).
+Industry words are mapped to sectors so that offices that write 贸易, 商贸 or "Trading" agree,
+while 贸易 and 电子 conflict (the "same brand, other industry" hard negative).
 Legal forms are classes too, but the scorer treats them as weak evidence: offices write
 有限公司 / 有限责任公司 / "Co., Ltd." for the same firm (research note §1.11).
 """
 
 from __future__ import annotations
+
+from importlib import resources
 
 # Chinese legal forms and shop types, longest first so 股份有限公司 wins over 有限公司.
 LEGAL_FORMS_HAN: tuple[tuple[str, str], ...] = tuple(
@@ -67,158 +69,67 @@ LEGAL_TOKENS_LATIN: dict[str, str] = {
     "shop": "shop",
     "factory": "factory",
     "branch": "branch",
+    # Legal forms of other places that partner firms' names carry; the IEEE registry's most frequent
+    # ones after the English forms (GmbH 1,944 names, Pty 266, Srl 244, Pvt 143, Pte 127, Ltda 115).
+    "gmbh": "ltd",
+    "pty": "ltd",
+    "pte": "ltd",
+    "pvt": "ltd",
+    "srl": "ltd",
+    "ltda": "ltd",
+    "sarl": "ltd",
+    "sas": "ltd",
+    "bhd": "ltd",
+    "sdn": "ltd",
+    "jsc": "joint_stock",
+    "llp": "partnership",
 }
 
-# Industry / business words. Chinese words are matched longest first at the end of the name.
-INDUSTRY_HAN: dict[str, str] = {
-    "国际贸易": "trade",
-    "进出口": "trade",
-    "贸易": "trade",
-    "商贸": "trade",
-    "经贸": "trade",
-    "贸易行": "trade",
-    "实业": "industrial",
-    "工贸": "trade",
-    "电子科技": "electronics",
-    "电子": "electronics",
-    "电器": "electronics",
-    "数码": "electronics",
-    "通讯": "telecom",
-    "通信": "telecom",
-    "信息技术": "tech",
-    "网络科技": "tech",
-    "科技": "tech",
-    "技术": "tech",
-    "软件": "software",
-    "服饰": "apparel",
-    "服装": "apparel",
-    "制衣": "apparel",
-    "纺织": "textile",
-    "皮具": "leather",
-    "皮革": "leather",
-    "箱包": "leather",
-    "鞋业": "shoes",
-    "鞋": "shoes",
-    "五金": "hardware",
-    "化妆品": "cosmetics",
-    "日化": "cosmetics",
-    "日用品": "daily_goods",
-    "百货": "daily_goods",
-    "供应链": "logistics",
-    "物流": "logistics",
-    "电子商务": "ecommerce",
-    "文化传播": "media",
-    "文化传媒": "media",
-    "传媒": "media",
-    "印刷": "printing",
-    "包装": "printing",
-    "玩具": "toys",
-    "食品": "food",
-    "医药": "pharma",
-    "药业": "pharma",
-    "生物科技": "pharma",
-    "投资": "investment",
-    "控股": "investment",
-    "发展": "development",
-    "钟表": "watches",
-    "眼镜": "eyewear",
-    "珠宝": "jewellery",
-    "首饰": "jewellery",
-    "音像": "media",
-    "光盘": "media",
-    "图书": "books",
-    "烟草": "tobacco",
-    "酒业": "liquor",
-    "汽车配件": "auto_parts",
-    "汽配": "auto_parts",
-    "机械": "machinery",
-    "设备": "machinery",
-}
+
+def _load_industry_words() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """data/industry_words.tsv → (English word → sectors, Chinese word → sectors). The English words
+    were chosen from the IEEE registry's real company names (the file says how); a Chinese word
+    listed under two sectors (光电: electronics and optics) belongs to both."""
+    text = resources.files("indexer.data").joinpath("industry_words.tsv").read_text("utf-8")
+    latin: dict[str, frozenset[str]] = {}
+    han: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        first, rest = line.split("\t")[:2]
+        if first.startswith("@"):
+            for word in rest.split():
+                han.setdefault(word, set()).add(first[1:])
+        else:
+            latin[first] = frozenset(rest.split("|"))
+    return latin, {word: frozenset(sectors) for word, sectors in han.items()}
+
+
+# Industry / business words → sectors. Chinese words are matched longest first at the end of the name.
+INDUSTRY_LATIN, INDUSTRY_HAN = _load_industry_words()
 INDUSTRY_HAN_SORTED: tuple[str, ...] = tuple(sorted(INDUSTRY_HAN, key=len, reverse=True))
 
 # Words that qualify a firm but identify neither brand nor industry; dropped from both ends.
 MODIFIERS_HAN: tuple[str, ...] = ("国际", "中国", "香港", "澳门", "环球", "集团")
 
-INDUSTRY_LATIN: dict[str, str] = {
-    "trading": "trade",
-    "trade": "trade",
-    "import": "trade",
-    "export": "trade",
-    "imp": "trade",
-    "exp": "trade",
-    "commercial": "trade",
-    "commerce": "trade",
-    "industrial": "industrial",
-    "industries": "industrial",
-    "industry": "industrial",
-    "enterprise": "industrial",
-    "enterprises": "industrial",
-    "electronic": "electronics",
-    "electronics": "electronics",
-    "electrical": "electronics",
-    "digital": "electronics",
-    "telecom": "telecom",
-    "communication": "telecom",
-    "communications": "telecom",
-    "technology": "tech",
-    "technologies": "tech",
-    "tech": "tech",
-    "sci": "tech",
-    "science": "tech",
-    "software": "software",
-    "garment": "apparel",
-    "garments": "apparel",
-    "apparel": "apparel",
-    "fashion": "apparel",
-    "clothing": "apparel",
-    "textile": "textile",
-    "textiles": "textile",
-    "leather": "leather",
-    "bags": "leather",
-    "shoes": "shoes",
-    "footwear": "shoes",
-    "hardware": "hardware",
-    "cosmetics": "cosmetics",
-    "daily": "daily_goods",
-    "necessities": "daily_goods",
-    "goods": "daily_goods",
-    "logistics": "logistics",
-    "supply": "logistics",
-    "chain": "logistics",
-    "ecommerce": "ecommerce",
-    "media": "media",
-    "culture": "media",
-    "cultural": "media",
-    "printing": "printing",
-    "packaging": "printing",
-    "toys": "toys",
-    "toy": "toys",
-    "food": "food",
-    "foods": "food",
-    "pharmaceutical": "pharma",
-    "pharmaceuticals": "pharma",
-    "pharma": "pharma",
-    "biotech": "pharma",
-    "investment": "investment",
-    "investments": "investment",
-    "holdings": "investment",
-    "holding": "investment",
-    "development": "development",
-    "watches": "watches",
-    "watch": "watches",
-    "optical": "eyewear",
-    "eyewear": "eyewear",
-    "jewellery": "jewellery",
-    "jewelry": "jewellery",
-    "books": "books",
-    "tobacco": "tobacco",
-    "wine": "liquor",
-    "liquor": "liquor",
-    "auto": "auto_parts",
-    "parts": "auto_parts",
-    "machinery": "machinery",
-    "equipment": "machinery",
-}
 
 # English words that qualify a firm; dropped wherever they stand.
-MODIFIERS_LATIN: frozenset[str] = frozenset({"international", "intl", "china", "global", "and", "the", "of", "e", "hk"})
+# "Products" and "Solutions" describe what a firm sells without naming a trade (IEEE registry: 160 and
+# 383 names); left in, they would join the brand ("Xinghui Electronic Products": brand xinghuiproducts).
+MODIFIERS_LATIN: frozenset[str] = frozenset(
+    {
+        "international",
+        "intl",
+        "china",
+        "global",
+        "and",
+        "the",
+        "of",
+        "e",
+        "hk",
+        "products",
+        "product",
+        "solutions",
+        "solution",
+    }
+)
