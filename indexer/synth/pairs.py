@@ -14,7 +14,9 @@ from indexer.synth.entities import Generator
 from indexer.synth.pair import Pair, PairFn
 from indexer.synth.pairs_companies import (
     company_english_cantonese,
+    company_english_other_trade,
     company_english_pinyin,
+    company_english_trade_word,
     company_legal_form_swap,
     company_no_region,
     company_other_city,
@@ -79,6 +81,7 @@ CATEGORIES: dict[str, PairFn] = {
         company_other_industry, company_other_city, company_uscc_conflict,
         taiwan_passport, titled_name,
         stacked_fuzzy_other_person, rare_reading_other_name, pinyin_wg_collision,
+        company_english_trade_word, company_english_other_trade,
     )
 }  # fmt: skip
 

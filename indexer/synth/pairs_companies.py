@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from pypinyin import lazy_pinyin
 
+from indexer.names import company_terms
 from indexer.names.regions import _short
 from indexer.synth import render
 from indexer.synth.entities import INDUSTRIES, Company, Generator
@@ -101,3 +104,41 @@ def company_uscc_conflict(g: Generator, r: random.Random) -> Pair | None:
     c = g.company()
     d = g.company()
     return Pair("company_uscc_conflict", False, _cquery(c.han, id_number=d.uscc), _crecord(c, uscc=True))
+
+
+@cache
+def _trade_words() -> list[tuple[str, frozenset[str]]]:
+    """English industry words seen in the IEEE registry's real names, with their sectors."""
+    text = resources.files("indexer.data").joinpath("industry_words.tsv").read_text("utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and line[0] not in "#@"]
+    return [(r[0], company_terms.INDUSTRY_LATIN[r[0]]) for r in rows if int(r[2]) > 0]
+
+
+def _han_words(sectors: frozenset[str]) -> list[str]:
+    """Chinese industry words that belong to one of ``sectors`` (two characters or more)."""
+    return sorted(w for w, s in company_terms.INDUSTRY_HAN.items() if s & sectors and len(w) >= 2)
+
+
+def company_english_trade_word(g: Generator, r: random.Random) -> Pair | None:
+    """The English name uses one of the registry's trade words, the Chinese name a word of that trade."""
+    word, sectors = r.choice(_trade_words())
+    han = r.choice(_han_words(sectors))
+    c = g.company()
+    record = f"{c.city}{c.brand}{han}{c.legal_form}"
+    brand = _cap("".join(lazy_pinyin(c.brand)))
+    query = f"{_latin_city(c)} {brand} {_cap(word)} Co., Ltd."
+    return Pair("company_english_trade_word", True, _cquery(query), _crecord(c, record))
+
+
+def company_english_other_trade(g: Generator, r: random.Random) -> Pair | None:
+    """Same city and brand, but the English name's trade shares no sector with the Chinese name's."""
+    words = _trade_words()
+    word, sectors = r.choice(words)
+    _, other_sectors = r.choice(words)
+    han_words = [w for w in _han_words(other_sectors) if not company_terms.INDUSTRY_HAN[w] & sectors]
+    if not han_words:
+        return None
+    c = g.company()
+    record = f"{c.city}{c.brand}{r.choice(han_words)}{c.legal_form}"
+    query = f"{_latin_city(c)} {_cap(''.join(lazy_pinyin(c.brand)))} {_cap(word)} Co., Ltd."
+    return Pair("company_english_other_trade", False, _cquery(query), _crecord(c, record))
