@@ -104,6 +104,15 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
             keys.append(f"{system}:{_bag(reading)}")
     for reading in form.py[:2]:
         keys.append("fz:" + _bag(tuple(fuzzy(s) for s in reading)))
+    if not form.han:
+        # A romanized name of four or more syllables may write a two-character surname as two
+        # words, which the Chinese form reads as one: married double surnames (陳賴素美 Chen Lai
+        # Su-mei, 高金素梅 Kao Chin Su-mei, 張廖萬堅 Chang Liao Wan-chien: Taiwan legislators) and
+        # split compounds (歐陽 Au Yeung). One more key per reading, for these names only.
+        for system in ("py", "wg", "ct"):
+            for reading in form.readings(system)[:2]:
+                if len(reading) >= 4:
+                    keys.append(f"{system}:{_bag((reading[0] + reading[1], *reading[2:]))}")
     # Edit keys (pinyin only; Cantonese edit keys rescued one LegCo pair, "Chan Han-pan" = 陳恒鑌,
     # for 28 % more key rows, load 2.74x → 3.12x a bare pinyin pass and batch /match 524 → 359
     # queries/s on 1 M records) and surname + birth date keys: the first reading per system, and for a romanized

@@ -32,6 +32,13 @@ SAME_PERSON = [
     ("黃志強", "WONG Chi Keung"),
     ("張國榮", "Leslie Cheung Kwok-wing"),
     ("楊大文", "IEONG Tai Man"),
+    # Real names (Wikidata LegCo / Taiwan legislators) that shared no key before this list had them:
+    ("朱凱廸", "Eddie Chu Hoi-dick"),  # HK "Dick" for dik; 廸 is a variant of 迪
+    ("陳賴素美", "Chen Lai Su-mei"),  # married double surname written as two words
+    ("張廖萬堅", "Chang Liao Wan-chien"),
+    ("林鄭月娥", "Lam Cheng Yuet-ngor"),
+    ("歐陽家明", "Au Yeung Ka Ming"),  # compound surname split in two
+    ("黃偉哲", "Huang Wei-cher"),  # Taiwan personal spelling of 哲
 ]
 
 

@@ -53,3 +53,9 @@ def test_never_simplified_to_traditional() -> None:
     # T→S only: surnames that S→T conversion corrupts stay as written (research note §1.1).
     for name in ("于丹", "余华", "范冰冰", "沈伟"):
         assert fold(name) == name
+
+
+def test_variant_characters_opencc_leaves_fold_to_the_common_form() -> None:
+    # Wikidata writes LegCo member 朱凱廸 also as 朱凱迪: one name, not two people.
+    assert fold("朱凱廸") == fold("朱凱迪") == "朱凯迪"
+    assert fold("淸眞") == fold("清真")

@@ -221,6 +221,7 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(ao|ow)$", "au"),  # Macau Lao, Chow = Chau
         (r"eok$", "euk"),
         (r"ong$", "ung"),  # Macau Chong = HK Chung
+        (r"ck$", "k"),  # 廸 Dick = Dik, 樂 Lock = Lok (朱凱廸 Eddie Chu Hoi-dick, LegCo)
         (r"op$", "ap"),  # 合 Hop = Hap (Hop Yick, Hopewell); Jyutping has no -op final in names
     )
 )

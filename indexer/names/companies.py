@@ -21,6 +21,7 @@ Reading = tuple[str, ...]
 
 _BRACKETS = re.compile(r"\(([^()]*)\)")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
+_LONGEST_INDUSTRY = max(map(len, company_terms.INDUSTRY_HAN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,19 @@ class CompanyForm:
 def _ends_in_industry(text: str, legal: str) -> bool:
     """The shop word ending ``text`` is the end of an industry word: 金草地酒店 is a hotel (酒店),
     not a 酒 shop (店)."""
-    return any(
-        text.endswith(word) and len(word) > len(legal) and word.endswith(legal)
-        for word in company_terms.INDUSTRY_HAN_SORTED
-    )
+    for size in range(len(legal) + 1, min(_LONGEST_INDUSTRY, len(text)) + 1):
+        if text[-size:] in company_terms.INDUSTRY_HAN and text[-size:].endswith(legal):
+            return True
+    return False
+
+
+def _industry_suffix(text: str, shortest: int, left: int) -> str | None:
+    """The longest industry word ending ``text`` with at least ``shortest`` characters that leaves
+    ``left`` characters before it (dictionary look-ups of each suffix, longest first)."""
+    for size in range(min(_LONGEST_INDUSTRY, len(text) - left), shortest - 1, -1):
+        if text[-size:] in company_terms.INDUSTRY_HAN:
+            return text[-size:]
+    return None
 
 
 def _strip_legal(text: str) -> tuple[str, str, bool]:
@@ -95,14 +105,11 @@ def _strip_industry(text: str) -> tuple[str, set[str]]:
         # 新资本软件 is the brand 新资本 in software, 水晶鞋工控 the brand 水晶鞋 (synthetic benchmark,
         # company_english_trade_word, where these stripped the brand to 新 and 水晶).
         shortest, left = (1, 1) if not found else (2, 2)
-        for word in company_terms.INDUSTRY_HAN_SORTED:
-            if len(word) < shortest:
-                continue
-            if text.endswith(word) and len(text) - len(word) >= left:
-                text = text[: -len(word)]
-                found |= company_terms.INDUSTRY_HAN[word]
-                changed = True
-                break
+        word = _industry_suffix(text, shortest, left)
+        if word is not None:
+            text = text[: -len(word)]
+            found |= company_terms.INDUSTRY_HAN[word]
+            changed = True
         for word in company_terms.MODIFIERS_HAN:
             if text.endswith(word) and len(text) > len(word) + 1:
                 text = text[: -len(word)]

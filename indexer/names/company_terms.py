@@ -107,7 +107,6 @@ def _load_industry_words() -> tuple[dict[str, frozenset[str]], dict[str, frozens
 
 # Industry / business words → sectors. Chinese words are matched longest first at the end of the name.
 INDUSTRY_LATIN, INDUSTRY_HAN = _load_industry_words()
-INDUSTRY_HAN_SORTED: tuple[str, ...] = tuple(sorted(INDUSTRY_HAN, key=len, reverse=True))
 
 # Words that qualify a firm but identify neither brand nor industry; dropped from both ends.
 MODIFIERS_HAN: tuple[str, ...] = ("国际", "中国", "香港", "澳门", "环球", "集团")

@@ -37,6 +37,11 @@ SURNAME_FOLD: dict[str, str] = {
     "嶽": "岳",
 }
 
+# Variant characters that OpenCC hk2s leaves as they are, though names write them for the common
+# form (Unihan kSemanticVariant / kZVariant): Wikidata lists LegCo member 朱凱廸 also as 朱凱迪, and
+# treating the two as different names made "Chu Hoi-dick" ambiguous between them.
+_VARIANTS = str.maketrans({"廸": "迪", "淸": "清", "眞": "真", "姸": "妍", "靑": "青", "緖": "绪"})
+
 # Every bracket, interpunct and separator variant seen in records, mapped to one ASCII form.
 # NFKC already turns full-width （） into (), but not 【】〔〕, and it leaves ·•・‧ alone (§1.2).
 _TRANSLATE = str.maketrans(
@@ -188,7 +193,7 @@ def fold(text: str) -> str:
     text = text.translate(_TRANSLATE)
     if not _PLAIN.match(text):  # the common case (Han, ASCII letters) needs neither pass
         text = _strip_accents(_strip_controls(text))
-    text = to_simplified(text)
+    text = to_simplified(text).translate(_VARIANTS)
     # OpenCC may emit characters that NFKC would change again; fold once more to stay idempotent.
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
     text = _SPACES.sub(" ", text).strip().lower()
