@@ -151,3 +151,20 @@ def test_keys_are_bounded_typed_and_never_surname_only() -> None:
             assert value not in ("陈", "chen", "can", "chan")  # no surname-only key
     company = profile_keys(profile("company", "广州市星辉贸易有限公司"))
     assert "cn:有限公司" not in company and all(not k.endswith(":有限公司") for k in company)
+
+
+@pytest.mark.parametrize(
+    ("query", "record"),
+    [("Li Ding", "李婷"), ("Hou Bingning", "侯萍宁"), ("Li Ci", "李子")],
+)
+def test_a_pinyin_name_read_as_cantonese_through_an_initial_hong_kong_does_not_write_is_not_confirmed(
+    query: str, record: str
+) -> None:
+    decision = score(profile("person", query), profile("person", record))
+    assert not decision.match
+    assert decision.verdict == "possible" and "not how Hong Kong writes Cantonese" in (decision.doubt or "")
+
+
+@pytest.mark.parametrize(("query", "record"), [("Chan Bo Ling", "陳寶玲"), ("Li Ding", "李丁"), ("Ho Bing", "何炳")])
+def test_initials_people_do_write_for_the_character_still_match(query: str, record: str) -> None:
+    assert score(profile("person", query), profile("person", record)).match

@@ -9,13 +9,15 @@ that reads exactly like the Han form 0.95.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import jellyfish
 
 from indexer.keys import fuzzy
-from indexer.names.cantonese import skeletons
+from indexer.names import romanized
+from indexer.names.cantonese import chunlaw_spellings, skeletons
 from indexer.names.companies import CompanyForm
 from indexer.names.mandarin import COARSE_SYLLABLES, PINYIN_SYLLABLES, coarse
 from indexer.names.persons import NameForm, Reading
@@ -153,7 +155,7 @@ def reading_steps(a: Reading, b: Reading, system: str = "any") -> tuple[str, ...
     return tuple(steps)
 
 
-def _provenance(form: NameForm, reading: Reading, system: str) -> list[str]:
+def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm | None = None) -> list[str]:
     """The guesses behind one side's reading in ``system``: a surname assumed last, a secondary
     reading of a character, a pinyin spelling converted to Wade-Giles, a personal spelling."""
     steps = []
@@ -165,6 +167,17 @@ def _provenance(form: NameForm, reading: Reading, system: str) -> list[str]:
         # Not for a name that reads whole only as Cantonese: a typo'd pinyin name often does.
         written = "/".join(SYSTEM_LABELS[s] for s in sorted(mandarin_written))
         steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
+        voiced = _voiced_syllables(form.original) if system == "ct" else []
+        if other is not None and other.han:
+            listed = {s for ch in other.han for s in chunlaw_spellings().get(ch, ())}
+            voiced = [s for s in voiced if s not in listed]
+        if voiced:
+            # Hong Kong spellings write Cantonese b, d, g as p, t, k (婷 Ting) and z, c as ch, ts
+            # (子 Tsz); such initials appear only where people write them for a character (寶 Bo,
+            # 丁 Ding: the chunlaw table). A pinyin name's "Ding" or "Ci" read as Cantonese meets
+            # 婷 or 子 only by that merge as well (synthetic pinyin_wg_collision: "Li Ding" matched
+            # 李婷, "Hou Bingning" 侯萍宁, "Li Ci" 李子).
+            steps.append(f"{form.original}: {voiced[0]} is not how Hong Kong writes Cantonese")
     if reading in g.surname_last:
         steps.append(f"{form.original}: surname taken to be the last word")
     if system != "ct" and reading in g.secondary:
@@ -198,6 +211,24 @@ def _usable(form: NameForm, other: NameForm, system: str) -> tuple[Reading, ...]
         converted = form.guesses.converted
         return tuple(r for r in readings if r not in converted) if converted else readings
     return readings
+
+
+# Initials Hong Kong spellings do not write: Jyutping b, d, g are written p, t, k; z and c are
+# ch or ts; j is y; q and x are pinyin only.
+_NOT_HK = re.compile(r"^([bdgjqxz]|c(?!h))")
+
+
+@lru_cache(maxsize=20_000)
+def _voiced_syllables(original: str) -> list[str]:
+    """The syllables of a romanized name, as written, whose initial Hong Kong spellings do not use."""
+    parsed = romanized.parse_latin(original)
+    return [
+        s
+        for token in parsed.tokens
+        for part in token.split("-")
+        for s in (romanized.segment(part.lower(), "ct") or ())
+        if _NOT_HK.match(s)
+    ]
 
 
 # Pinyin syllables no given name uses (嗯 ng, 呣 m): a typo that segments into one is still a typo.
@@ -277,12 +308,12 @@ def _explained(
             qa = qc = _shown(x)
         steps: list[str] = []
         if count:
-            steps = _provenance(latin, x, system)
+            steps = _provenance(latin, x, system, han)
             if sim < EXACT_READING[system]:
                 steps += [f"fuzzy {p}/{o[0]}" for p, o in zip(x, han.ct_sets, strict=False) if p not in o]
         return NameMatch(sim, system, a.original, b.original, qa, qc, tuple(steps))
     if count:
-        steps = [*_provenance(a, x, system), *_provenance(b, y, system)]
+        steps = [*_provenance(a, x, system, b), *_provenance(b, y, system, a)]
         if how == "fuzzy":
             steps += reading_steps(x, y, system)
     else:
