@@ -214,8 +214,8 @@ def _usable(form: NameForm, other: NameForm, system: str) -> tuple[Reading, ...]
 
 
 # Initials Hong Kong spellings do not write: Jyutping b, d, g are written p, t, k; z and c are
-# ch or ts; j is y; q and x are pinyin only.
-_NOT_HK = re.compile(r"^([bdgjqxz]|c(?!h))")
+# ch or ts; q and x are pinyin only. Not j: Macau and some HK names write 周 Jao / Jau.
+_NOT_HK = re.compile(r"^([bdgqxz]|c(?!h))")
 
 
 @lru_cache(maxsize=20_000)
