@@ -39,6 +39,9 @@ SAME_PERSON = [
     ("林鄭月娥", "Lam Cheng Yuet-ngor"),
     ("歐陽家明", "Au Yeung Ka Ming"),  # compound surname split in two
     ("黃偉哲", "Huang Wei-cher"),  # Taiwan personal spelling of 哲
+    ("郭勇双", "KUOC Ung Sheong"),  # Macau spellings: Kuoc = Kwok, Cheang = Cheng, Sio = Siu
+    ("郑含继", "CHEANG Hom Gai"),
+    ("肖宇圣", "SIO U Sing"),
 ]
 
 

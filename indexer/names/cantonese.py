@@ -221,6 +221,12 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(ao|ow)$", "au"),  # Macau Lao, Chow = Chau
         (r"eok$", "euk"),
         (r"ong$", "ung"),  # Macau Chong = HK Chung
+        # Macau's Portuguese-based surname spellings (research note §2.2; synthetic macau_romanized,
+        # seed 11: Kuoc 郭, Cheang 鄭, Sio 肖 shared no key with their Chinese names).
+        (r"^kuo", "kwo"),  # 郭 Kuok / Kuoc = Kwok
+        (r"(?<=o)c$", "k"),  # 郭 Kuoc = Kuok
+        (r"eang$", "eng"),  # 鄭 Cheang = Cheng
+        (r"io$", "iu"),  # 趙 Chio, 肖 Sio = Chiu, Siu (Cantonese has no -io final)
         (r"ck$", "k"),  # 廸 Dick = Dik, 樂 Lock = Lok (朱凱廸 Eddie Chu Hoi-dick, LegCo)
         (r"op$", "ap"),  # 合 Hop = Hap (Hop Yick, Hopewell); Jyutping has no -op final in names
     )
