@@ -186,6 +186,12 @@ def test_check_resume_and_workers_give_the_same_output(store_copy: Settings, tmp
     resumed = run("check", str(watch), "--out", str(cut), "--resume", store=store_copy)
     assert resumed.returncode == 0 and "resumed after line" in resumed.stderr
     assert cut.read_bytes() == data
+    # A run stopped mid-write can also end inside a character (a continuation byte).
+    mid = next(i for i in range(len(data) // 2, len(data)) if data[i] & 0xC0 == 0x80)
+    cut.write_bytes(data[:mid])
+    resumed = run("check", str(watch), "--out", str(cut), "--resume", store=store_copy)
+    assert resumed.returncode == 0 and "resumed after line" in resumed.stderr
+    assert cut.read_bytes() == data
 
 
 def readme_synopsis() -> dict[tuple[str, ...], str]:

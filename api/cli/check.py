@@ -39,8 +39,10 @@ def _resume_point(out: Path, fmt: str) -> int:
             last = int(json.loads(line)["line"])
         out.write_bytes(keep)
         return last
-    text = raw.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text[: text.rfind("\n") + 1])))
+    # Cut at the last whole line before decoding: a run stopped mid-write can end inside a
+    # character, and decoding first raised UnicodeDecodeError instead of resuming.
+    text = raw[: raw.rfind(b"\n") + 1].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
     if len(rows) <= 1:
         out.write_bytes("\ufeff".encode() + csv_header().encode())
         return 0
