@@ -45,6 +45,12 @@ KEY_WEIGHTS: dict[str, float] = {
 # Keys kept per record: a Han name with a heteronym surname and aliases yields about 30.
 MAX_KEYS = 64
 
+# The version of the keys a record gets. Bumped whenever a name's keys change, since records keyed
+# by another version can miss queries keyed by this one (a wrong "not seen"); stores record it and
+# reading commands refuse a store keyed by another version. 1: up to 1 Dec 2026. 2 (2 Dec): industry
+# sectors, eight Cantonese readings per company brand, split double surnames, spelling merges.
+KEYS_VERSION = 2
+
 # Fuzzy-pinyin merges that pinyin IMEs offer because southern speakers make them (research note
 # §1.9): zh/z, ch/c, sh/s, n/l, f/h, -ng/-n. Applied to pinyin syllables.
 _FZ_RULES = tuple(

@@ -94,6 +94,14 @@ class NoRecords(SuspectsError):
     code = "no_records"
 
 
+class StaleKeys(SuspectsError):
+    """The store's records were keyed by another version of the normalizer: queries keyed by this
+    one can miss them, so answering from it could say "not seen" wrongly."""
+
+    status = 503
+    code = "stale_keys"
+
+
 class Busy(SuspectsError):
     """Another load or reindex holds the store's write lock."""
 

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     )
     es_index_prefix: str = Field(
         default="suspects",
-        description="Prefix of Elasticsearch index and alias names (<prefix>-records-v<schema>-<timestamp>).",
+        description="Prefix of Elasticsearch index and alias names (<prefix>-records-v<schema>-k<keys version>-<timestamp>).",
     )
     es_timeout: float = Field(
         default=10.0,

@@ -175,6 +175,11 @@ class Store(Protocol):
         """Does the store hold any record? (Cheap: the server asks it at start-up.)"""
         ...
 
+    def keyed_with(self) -> int | None:
+        """The keys version (:data:`indexer.keys.KEYS_VERSION`) the stored records were keyed
+        with; None for a store without records."""
+        ...
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Record counts per office and entity type."""
         ...

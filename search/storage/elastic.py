@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -24,6 +25,7 @@ from typing import Any
 
 from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
+from indexer.keys import KEYS_VERSION
 from indexer.records import Record
 from search.errors import Busy, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
@@ -45,6 +47,7 @@ SCHEMA_VERSION = 2
 # 100 MB http.max_content_length and in the 5-15 MB band Elastic recommends when raised to 5,000;
 # 500 keeps a rejected chunk's retry cheap and the client's memory flat.
 BULK_CHUNK = 500
+_KEYED = re.compile(r"-records-v\d+-k(\d+)-")
 NDJSON = {"accept": "application/json", "content-type": "application/x-ndjson"}
 
 
@@ -74,7 +77,8 @@ class ElasticsearchStore:
         return self._write_index or self.alias
 
     def new_index_name(self) -> str:
-        return f"{self.prefix}-records-v{SCHEMA_VERSION}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        return f"{self.prefix}-records-v{SCHEMA_VERSION}-k{KEYS_VERSION}-{stamp}"
 
     def ensure_index(self) -> None:
         """Create a first versioned index behind the alias if the alias does not exist yet. The
@@ -84,7 +88,7 @@ class ElasticsearchStore:
             return
         with self._unavailable():
             if not self.es.indices.exists_alias(name=self.alias):
-                name = f"{self.prefix}-records-v{SCHEMA_VERSION}-first"
+                name = f"{self.prefix}-records-v{SCHEMA_VERSION}-k{KEYS_VERSION}-first"
                 mapping = load_mapping("records")
                 try:
                     self.es.indices.create(
@@ -263,6 +267,14 @@ class ElasticsearchStore:
         except NotFoundError:
             return False  # no index yet
         return int(resp["hits"]["total"]["value"]) > 0
+
+    def keyed_with(self) -> int | None:
+        """From the live index's name (``…-records-v2-k2-…``); an index named before the keys
+        version was recorded (``…-records-v2-…``) holds version 1."""
+        if not self.has_records():
+            return None
+        versions = {int(m.group(1)) if (m := _KEYED.search(name)) else 1 for name in self.alias_target()}
+        return min(versions) if versions else None
 
     def counts(self) -> dict[str, dict[str, int]]:
         body: dict[str, Any] = {

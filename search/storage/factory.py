@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from search.errors import NoRecords
+from indexer.keys import KEYS_VERSION
+from search.errors import NoRecords, StaleKeys
 from search.settings import Settings
 from search.storage.base import Store
 from search.storage.sqlite import SQLiteStore
@@ -34,8 +35,16 @@ def open_records(settings: Settings) -> Store:
     except BaseException:
         store.close()
         raise
+    where = f"index {settings.es_index_prefix}-records at {settings.es_url}" if settings.es_url else settings.store
     if empty:
         store.close()
-        where = f"index {settings.es_index_prefix}-records at {settings.es_url}" if settings.es_url else settings.store
         raise NoRecords(f"the store ({where}) holds no records: load office files first (suspects load FILE...)")
+    keyed = store.keyed_with()
+    if keyed is not None and keyed != KEYS_VERSION:
+        store.close()
+        again = "suspects reindex FILE..." if settings.es_url else "suspects --store NEW_FILE load FILE..."
+        raise StaleKeys(
+            f"the records in the store ({where}) were keyed by keys version {keyed}, this version keys names "
+            f"with version {KEYS_VERSION} and could miss them: load the office files again ({again})"
+        )
     return store

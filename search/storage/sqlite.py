@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from indexer.keys import KEYS_VERSION
 from indexer.records import Record
 from search.errors import InvalidInput, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
@@ -85,6 +86,8 @@ class SQLiteStore:
                 )
             conn.executescript(_TABLES)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if not conn.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0]:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys_version', ?)", (str(KEYS_VERSION),))
 
     def _open(self) -> sqlite3.Connection:
         conn = connect(self.path, cache_mb=16)
@@ -330,6 +333,13 @@ class SQLiteStore:
     def has_records(self) -> bool:
         with self._connection() as conn:
             return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
+
+    def keyed_with(self) -> int | None:
+        with self._connection() as conn:
+            if not conn.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0]:
+                return None
+            row = conn.execute("SELECT value FROM meta WHERE name = 'keys_version'").fetchone()
+        return int(row[0]) if row else 1  # files from before the version was recorded
 
     def counts(self) -> dict[str, dict[str, int]]:
         with self._connection() as conn:

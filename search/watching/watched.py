@@ -148,6 +148,9 @@ class WatchedStore:
     def has_records(self) -> bool:
         return self.inner.has_records()
 
+    def keyed_with(self) -> int | None:
+        return self.inner.keyed_with()
+
     def counts(self) -> dict[str, dict[str, int]]:
         return self.inner.counts()
 
