@@ -242,6 +242,7 @@ _EXPLAIN_ZH: tuple[tuple[str, str], ...] = tuple(
             "a reading names rarely use": "人名中少见的读音",
             "surname taken to be the last word": "将末尾一词视为姓氏",
             "a personal spelling (Taiwan / Hong Kong)": "台湾/香港个人拼写",
+            "is not how Hong Kong writes Cantonese": "不是香港拼写粤语的写法",
             "the spelling fits": "此拼写对应",
             "different Chinese names": "个不同的中文姓名",
             "written in": "以",
