@@ -221,8 +221,7 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(ao|ow)$", "au"),  # Macau Lao, Chow = Chau
         (r"eok$", "euk"),
         (r"ong$", "ung"),  # Macau Chong = HK Chung
-        # Macau's Portuguese-based surname spellings (research note §2.2; synthetic macau_romanized,
-        # seed 11: Kuoc 郭, Cheang 鄭, Sio 肖 shared no key with their Chinese names).
+        # Macau surname spellings (§2.2) that shared no key with their names (macau_romanized, seed 11):
         (r"^kuo", "kwo"),  # 郭 Kuok / Kuoc = Kwok
         (r"(?<=o)c$", "k"),  # 郭 Kuoc = Kuok
         (r"eang$", "eng"),  # 鄭 Cheang = Cheng

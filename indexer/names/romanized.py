@@ -314,3 +314,20 @@ def _drop_titles(raw: str, tokens: list[str]) -> list[str]:
             break
         out.pop(0)
     return out
+
+
+# Initials Hong Kong spellings do not write: Jyutping b, d, g are written p, t, k; z and c are
+# ch or ts; q and x are pinyin only. Not j: Macau and some HK names write 周 Jao / Jau.
+_NOT_HK = re.compile(r"^([bdgqxz]|c(?!h))")
+
+
+@lru_cache(maxsize=20_000)
+def not_hong_kong_syllables(raw: str) -> tuple[str, ...]:
+    """The syllables of a romanized name, as written, whose initial Hong Kong spellings do not use."""
+    return tuple(
+        s
+        for token in parse_latin(raw).tokens
+        for part in token.split("-")
+        for s in (segment(part.lower(), "ct") or ())
+        if _NOT_HK.match(s)
+    )

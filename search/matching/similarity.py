@@ -9,7 +9,6 @@ that reads exactly like the Han form 0.95.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -167,10 +166,10 @@ def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm |
         # Not for a name that reads whole only as Cantonese: a typo'd pinyin name often does.
         written = "/".join(SYSTEM_LABELS[s] for s in sorted(mandarin_written))
         steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
-        voiced = _voiced_syllables(form.original) if system == "ct" else []
-        if other is not None and other.han:
+        voiced = romanized.not_hong_kong_syllables(form.original) if system == "ct" else ()
+        if voiced and other is not None and other.han:
             listed = {s for ch in other.han for s in chunlaw_spellings().get(ch, ())}
-            voiced = [s for s in voiced if s not in listed]
+            voiced = tuple(s for s in voiced if s not in listed)
         if voiced:
             # Hong Kong spellings write Cantonese b, d, g as p, t, k (婷 Ting) and z, c as ch, ts
             # (子 Tsz); such initials appear only where people write them for a character (寶 Bo,
@@ -211,24 +210,6 @@ def _usable(form: NameForm, other: NameForm, system: str) -> tuple[Reading, ...]
         converted = form.guesses.converted
         return tuple(r for r in readings if r not in converted) if converted else readings
     return readings
-
-
-# Initials Hong Kong spellings do not write: Jyutping b, d, g are written p, t, k; z and c are
-# ch or ts; q and x are pinyin only. Not j: Macau and some HK names write 周 Jao / Jau.
-_NOT_HK = re.compile(r"^([bdgqxz]|c(?!h))")
-
-
-@lru_cache(maxsize=20_000)
-def _voiced_syllables(original: str) -> list[str]:
-    """The syllables of a romanized name, as written, whose initial Hong Kong spellings do not use."""
-    parsed = romanized.parse_latin(original)
-    return [
-        s
-        for token in parsed.tokens
-        for part in token.split("-")
-        for s in (romanized.segment(part.lower(), "ct") or ())
-        if _NOT_HK.match(s)
-    ]
 
 
 # Pinyin syllables no given name uses (嗯 ng, 呣 m): a typo that segments into one is still a typo.
