@@ -4,6 +4,11 @@ what /match says, how soon a webhook hears of a load, and an outage of the recei
     python bench/watching.py load [--n 1000000] [--entries 10000]
     python bench/watching.py latency [--loads 20]
     python bench/watching.py outage [--down 600]
+    python bench/watching.py last [--n 1000000] [--entries 10000] [--office CN-HK]
+
+``last``: one office file (``--office``) loaded into a store holding the other ten, once with
+``--entries`` standing entries and once without; the quick measure of what watching costs a file
+(the stores of the first run are kept and copied for later runs).
 
 ``load``: the realistic workload's 11 office files (bench/realistic.py, cached in its folder) loaded
 one after another, ``suspects load`` per file, into an empty store without watchlists and into one
@@ -27,6 +32,7 @@ import argparse
 import csv
 import json
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -137,6 +143,32 @@ def bench_load(n: int, entries: int) -> None:
     rec.close()
     print(f"reload with 5 % changed, watched: {t_again:.1f} s; new alerts {after - alerts:,}")
     equivalence(watched)
+
+
+def bench_last(n: int, entries: int, office: str) -> None:
+    records = generate(FOLDER, n)
+    queries = [q for _, q in watchlist(records, entries, seed=23)]
+    base = FOLDER / f"last-{office}-{entries}"
+    plain, watched = base / "plain.db", base / "watched.db"
+    if not (base / "done").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        for o, f in FILES.items():
+            if o != office:
+                suspects(env_of(plain), "load", str(FOLDER / "first" / f))
+        shutil.copy(plain, watched)
+        add_entries(watched, queries)  # each screened forward against the ten offices' records
+        (base / "done").touch()
+    work = Path(tempfile.mkdtemp(prefix="watch-last-", dir="var/bench"))
+    for name in ("plain.db", "watched.db"):
+        shutil.copy(base / name, work / name)
+    t_plain = suspects(env_of(work / "plain.db"), "load", str(FOLDER / "first" / FILES[office]))
+    t_watched = suspects(env_of(work / "watched.db"), "load", str(FOLDER / "first" / FILES[office]))
+    print(
+        f"{office}'s file into the other ten offices' records: {t_plain:.1f} s without watchlists, "
+        f"{t_watched:.1f} s with {len(queries):,} standing entries (+{t_watched / t_plain - 1:.1%})"
+    )
+    shutil.rmtree(work)
 
 
 class Receiver:
@@ -269,17 +301,20 @@ def bench_outage(down: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", choices=("load", "latency", "outage"))
+    parser.add_argument("part", choices=("load", "latency", "outage", "last"))
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=20)
     parser.add_argument("--down", type=float, default=600.0)
+    parser.add_argument("--office", default="CN-HK", choices=sorted(FILES))
     args = parser.parse_args()
+    global FOLDER
+    if args.n != 1_000_000:
+        FOLDER = Path(f"var/bench/realistic{args.n // 1000}k")
     if args.part == "load":
-        global FOLDER
-        if args.n != 1_000_000:
-            FOLDER = Path(f"var/bench/realistic{args.n // 1000}k")
         bench_load(args.n, args.entries)
+    elif args.part == "last":
+        bench_last(args.n, args.entries, args.office)
     elif args.part == "latency":
         bench_latency(args.loads)
     else:
