@@ -32,6 +32,7 @@ KEY_WEIGHTS: dict[str, float] = {
     "wg": 6.0,
     "ct": 6.0,
     "fz": 3.0,
+    "wz": 3.0,
     "ed": 2.0,
     "sb": 4.0,
     "cn": 10.0,
@@ -49,7 +50,8 @@ MAX_KEYS = 64
 # by another version can miss queries keyed by this one (a wrong "not seen"); stores record it and
 # reading commands refuse a store keyed by another version. 1: up to 1 Dec 2026. 2 (2 Dec): industry
 # sectors, eight Cantonese readings per company brand, split double surnames, spelling merges.
-KEYS_VERSION = 2
+# 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz').
+KEYS_VERSION = 3
 
 # Fuzzy-pinyin merges that pinyin IMEs offer because southern speakers make them (research note
 # §1.9): zh/z, ch/c, sh/s, n/l, f/h, -ng/-n. Applied to pinyin syllables.
@@ -73,6 +75,19 @@ def fuzzy(syllable: str) -> str:
     for pattern, repl in _FZ_RULES:
         syllable = pattern.sub(repl, syllable)
     return syllable
+
+
+_WZ_NASAL = re.compile(r"(?<=[aeiu])ng$")
+
+
+@lru_cache(maxsize=20_000)
+def wg_fuzzy(syllable: str) -> str:
+    """Fuzzy class of a coarse Wade-Giles syllable: -ng and -n merged, as Taiwan personal spellings
+    and southern speech merge them (顏清標 "Chin-piao Yen", 楊鎮浯 "Yang Cheng-wu", 許忠信 "Hsu
+    Chun-hsin": Taiwan legislators). Coarse Wade-Giles already merges zh/j with ch and q with ch,
+    so pinyin's fuzzy key, built from a misread pinyin syllable ("chin" is no pinyin), cannot
+    bridge these."""
+    return _WZ_NASAL.sub("n", syllable)
 
 
 def key_type(key: str) -> str:
@@ -110,6 +125,8 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
             keys.append(f"{system}:{_bag(reading)}")
     for reading in form.py[:2]:
         keys.append("fz:" + _bag(tuple(fuzzy(s) for s in reading)))
+    for reading in form.wg[:2]:
+        keys.append("wz:" + _bag(tuple(wg_fuzzy(s) for s in reading)))
     if not form.han:
         # A romanized name of four or more syllables may write a two-character surname as two
         # words, which the Chinese form reads as one: married double surnames (陳賴素美 Chen Lai

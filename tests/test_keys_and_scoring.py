@@ -42,6 +42,11 @@ SAME_PERSON = [
     ("郭勇双", "KUOC Ung Sheong"),  # Macau spellings: Kuoc = Kwok, Cheang = Cheng, Sio = Siu
     ("郑含继", "CHEANG Hom Gai"),
     ("肖宇圣", "SIO U Sing"),
+    # Taiwan legislators whose spelling drops or adds a -g (-ng/-n merged): no key but the
+    # Wade-Giles fuzzy one ('wz') meets them.
+    ("顏清標", "Chin-piao Yen"),
+    ("楊鎮浯", "Yang Cheng-wu"),
+    ("許忠信", "Hsu Chun-hsin"),
 ]
 
 
