@@ -53,6 +53,9 @@ MAX_KEYS = 64
 # 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz').
 KEYS_VERSION = 3
 
+# A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
+_NG_FINAL = r"(?<=[aeiu])ng$"
+
 # Fuzzy-pinyin merges that pinyin IMEs offer because southern speakers make them (research note
 # §1.9): zh/z, ch/c, sh/s, n/l, f/h, -ng/-n. Applied to pinyin syllables.
 _FZ_RULES = tuple(
@@ -63,7 +66,7 @@ _FZ_RULES = tuple(
         (r"^sh", "s"),
         (r"^n(?=[aeiouv])", "l"),
         (r"^f", "h"),
-        (r"(?<=[aeiu])ng$", "n"),
+        (_NG_FINAL, "n"),
     )
 )
 
@@ -77,7 +80,7 @@ def fuzzy(syllable: str) -> str:
     return syllable
 
 
-_WZ_NASAL = re.compile(r"(?<=[aeiu])ng$")
+_WZ_NASAL = re.compile(_NG_FINAL)
 
 
 @lru_cache(maxsize=20_000)
