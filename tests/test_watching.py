@@ -201,6 +201,50 @@ def test_a_spelling_that_comes_to_fit_two_chinese_names_confirms_neither(env: En
         assert verdicts(c) == {"W1": "match"}
 
 
+def test_a_chinese_entry_meeting_a_spelling_that_fits_a_homophone_too_is_only_possible(
+    env: Env, tmp_path: Path
+) -> None:
+    """The other direction: an entry in characters with nothing else matched by reading to a
+    romanized record. When a partner stores another Chinese name that sounds the same in Cantonese
+    (甘國亮 / 金國良 are both "Kam Kwok-leung"; 王育敏 / 黃毓民 both "Wong Yuk-man" in the real-name
+    benchmark), the spelling confirms neither:
+    the match becomes possible, naming the other record (as /match says); once that record is
+    withdrawn, it is a match again."""
+    spelled = {
+        "office": "CN-FJ",
+        "record_id": "R1",
+        "entity_type": "person",
+        "name": "Kam Kwok-leung",
+        "birth_date": "",
+        "address": "",
+    }
+    alike = {**spelled, "office": "CN-GX", "record_id": "H1", "name": "金國良"}
+    partners = [o for o in OFFICES if o != "CN-HK"]
+
+    def verdicts(c: httpx.Client) -> dict[str, dict[str, Any]]:
+        alerts = {a["record_id"]: a for a in _alerts(c, status="open")}
+        q = {"name": "甘國亮", "entity_type": "person"}
+        res = c.post("/match", json={"queries": [q], "offices": partners, "limit": 100}).json()["results"][0]
+        said = {m["record_id"]: m["verdict"] for m in res["matches"] + res["possible"]}
+        assert {k: a["verdict"] for k, a in alerts.items()} == said
+        return {k: a for k, a in alerts.items() if k in ("R1", "H1")}
+
+    with env.client("CN-HK/analyst") as c:
+        lid = _new_list(c)
+        c.post(f"/watchlists/{lid}/entries", json={"entries": [{"name": "甘國亮", "entity_type": "person"}]})
+        env.load(_partner_file(tmp_path, [spelled], "cn-fj-r.csv"))
+        assert {k: a["verdict"] for k, a in verdicts(c).items()} == {"R1": "match"}
+        env.load(_partner_file(tmp_path, [alike], "cn-gx-h.csv"))
+        now = verdicts(c)
+        assert {k: a["verdict"] for k, a in now.items()} == {"R1": "possible", "H1": "possible"}
+        doubt = now["R1"]["record"]["doubt"]
+        assert "金國良 (CN-GX H1)" in doubt and "Cantonese" in doubt
+        assert "Cantonese homophone" in now["H1"]["record"]["doubt"]
+        done = run("withdraw", "CN-GX", "H1", store=env.settings)
+        assert done.returncode == 0, done.stderr
+        assert {k: a["verdict"] for k, a in verdicts(c).items()} == {"R1": "match"}
+
+
 def test_a_large_file_judged_in_the_load_workers_alerts_as_match_says(env: Env, tmp_path: Path) -> None:
     """A file large enough for the load's worker processes (ingest.PARALLEL_FROM_BYTES): the
     entries' verdicts are computed there, from a snapshot of the entries. Alerts equal /match for

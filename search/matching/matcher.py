@@ -18,6 +18,7 @@ from search.errors import InvalidInput
 from search.matching.entities import Entity, describe, group
 from search.matching.query import DEFAULT_MAX_NAME_LENGTH, Query, QueryPlan, check_offices, query_profiles
 from search.matching.scorer import Decision, score
+from search.matching.similarity import cantonese_homophones, mandarin_homophones
 from search.storage.base import Candidate, Store, doc_id
 
 logger = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ class Matcher:
     ) -> list[Result]:
         """The scorer's verdicts on every query's candidates: the second half of :meth:`match_many`.
         ``demote=False`` leaves ambiguous spellings as the scorer judged them (the watcher records
-        those verdicts, then demotes by :func:`demote_ambiguous_spellings` itself)."""
+        those verdicts, then demotes by :func:`demote_ambiguous` itself)."""
         results = [Result(q.query_id, q) for q in queries]
         query_profiles: dict[int, list[EntityProfile]] = {}
         for lk, cands in zip(lookups, all_cands, strict=True):
@@ -207,7 +208,7 @@ class Matcher:
             query_profiles.setdefault(lk.query, []).append(lk.profile)
         for i, res in enumerate(results):
             if demote:
-                demote_ambiguous_spellings(res, query_profiles.get(i, []), self.profile_of)
+                demote_ambiguous(res, query_profiles.get(i, []), self.profile_of)
             res.matches.sort(key=_rank)
             res.possible.sort(key=_rank)
             del res.matches[limit:]
@@ -325,3 +326,66 @@ def demote_ambiguous_spellings(
         demote(m, names)
         res.matches.remove(m)
         res.possible.append(m)
+
+
+def may_demote_sound_alike(profiles: Sequence[EntityProfile]) -> bool:
+    """Can :func:`demote_sound_alike` change this query's answer? Only for a name in characters
+    with nothing else: an ID number or a birth date decides on its own."""
+    if not profiles or not any(n.han for p in profiles for n in p.names):
+        return False
+    return not any(p.identifiers or p.birth_date for p in profiles)
+
+
+# The language a match by reading heard the name in.
+READING_LANGUAGE = {"py": "Mandarin", "wg": "Mandarin", "ct": "Cantonese"}
+_SOUND_ALIKE = {"Mandarin": mandarin_homophones, "Cantonese": cantonese_homophones}
+
+
+def demote_sound_alike(
+    res: Result, profiles: Sequence[EntityProfile], profile_of: Callable[[Record], EntityProfile]
+) -> None:
+    """The other direction of :func:`demote_ambiguous_spellings`: a name in characters with
+    nothing else, matched by reading to a romanized record, while the answer also holds a record
+    of another Chinese name that sounds the same in that reading's language (a possible, as
+    homophones are). The spelling cannot tell the two apart, so it confirms neither: 王育敏 met
+    "Wong Yuk-man", who is 黃毓民 (real-name benchmark). The match becomes possible, naming the
+    other record."""
+    if not may_demote_sound_alike(profiles):
+        return
+    by_reading = [
+        m for m in res.matches if basis(m.decision) == "reading" and not any(n.han for n in profile_of(m.record).names)
+    ]
+    if not by_reading:
+        return
+    mine = [n for p in profiles for n in p.names if n.han]
+    alike: dict[str, list[Match]] = {lang: [] for lang in _SOUND_ALIKE}
+    for other in res.possible:
+        theirs = [n for n in profile_of(other.record).names if n.han]
+        for lang, same_sound in _SOUND_ALIKE.items():
+            if any(same_sound(a, b) for a in mine for b in theirs):
+                alike[lang].append(other)
+    for m in by_reading:
+        lang = READING_LANGUAGE[m.decision.name_system or "py"]
+        others = sorted(alike[lang], key=_rank)
+        if not others:
+            continue
+        where: dict[str, list[str]] = {}
+        for o in others:
+            where.setdefault(o.record.name, []).append(f"{o.record.office} {o.record.record_id}")
+        shown = ", ".join(f"{name} ({', '.join(at[:3])}{', …' if len(at) > 3 else ''})" for name, at in where.items())
+        d = m.decision
+        d.match, d.verdict = False, "possible"
+        d.doubt = (
+            f"the spelling fits {shown} as well, which sound the same in {lang}: "
+            "an ID number or birth date would decide"
+        )
+        res.matches.remove(m)
+        res.possible.append(m)
+
+
+def demote_ambiguous(
+    res: Result, profiles: Sequence[EntityProfile], profile_of: Callable[[Record], EntityProfile]
+) -> None:
+    """Both demotions of a spelling that fits more than one Chinese name."""
+    demote_ambiguous_spellings(res, profiles, profile_of)
+    demote_sound_alike(res, profiles, profile_of)

@@ -35,6 +35,8 @@ SYSTEM_LABELS = {
 EXACT_READING = {"py": 0.96, "wg": 0.95, "ct": 0.95, "latin": 0.97}
 HOMOPHONE = 0.90  # same pinyin, different given-name characters (陈大文 / 陈达文): IME typo
 SURNAME_HOMOPHONE = 0.72  # same pinyin, different surname (张伟 / 章伟): usually another person
+# The same Cantonese reading of every character, not the same pinyin (王育敏 / 黃毓民): as above.
+CANTONESE_HOMOPHONE = SURNAME_HOMOPHONE
 
 # Readings compared per side and system; exact matches are found over all of them first.
 _FUZZY_READINGS = 2
@@ -340,6 +342,11 @@ def _person_similarity(a: NameForm, b: NameForm) -> NameMatch:
         # One character off in writing *and* in sound is another person (陈大文 / 陈大武), so the
         # character and sound evidence are averaged rather than maxed.
         sim = 0.5 * char_sim + 0.5 * sound_sim
+        if sim < CANTONESE_HOMOPHONE and cantonese_homophones(a, b):
+            # 王育敏 / 黃毓民 both read "Wong Yuk-man" (real-name benchmark): worth a look, and the
+            # evidence that a Cantonese spelling cannot tell them apart (matcher.demote_ambiguous).
+            steps = tuple(f"Cantonese homophone {x}/{y}" for x, y in zip(a.han, b.han, strict=False) if x != y)
+            return NameMatch(CANTONESE_HOMOPHONE, "ct", a.original, b.original, _shown(a.ct[0]), _shown(b.ct[0]), steps)
         return NameMatch(sim, "chars", a.original, b.original, a.han, b.han)
     if not a.han and not b.han and a.folded == b.folded:
         return NameMatch(1.0, "latin", a.original, b.original, a.folded, b.folded)
@@ -353,6 +360,18 @@ def _person_similarity(a: NameForm, b: NameForm) -> NameMatch:
     if found is None:
         return NameMatch(0.0, "latin", a.original, b.original)
     return found
+
+
+def mandarin_homophones(a: NameForm, b: NameForm) -> bool:
+    """Two names in characters that differ but read the same in pinyin (primary readings)."""
+    return bool(a.han and b.han and a.han != b.han and a.py and b.py and a.py[0] == b.py[0])
+
+
+def cantonese_homophones(a: NameForm, b: NameForm) -> bool:
+    """Two names in characters that differ but read the same in Cantonese (primary readings)."""
+    if not (a.han and b.han and a.han != b.han and len(a.han) == len(b.han)):
+        return False
+    return bool(a.ct and b.ct and a.ct[0] == b.ct[0])
 
 
 def company_similarity(a: CompanyForm, b: CompanyForm) -> NameMatch:

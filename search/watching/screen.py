@@ -32,8 +32,9 @@ from search.matching.matcher import (
     ambiguous,
     basis,
     demote,
-    demote_ambiguous_spellings,
+    demote_ambiguous,
     may_demote,
+    may_demote_sound_alike,
     reading_names,
 )
 from search.matching.query import query_profiles
@@ -133,6 +134,20 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
     return NewAlert(alert, old.alert_seq if old is not None else None, seen.weight, seen.raw, seen.names)
 
 
+def _sound_alike_at_stake(kept: list[Pair], fresh: dict[str, Found]) -> bool:
+    """Could :func:`demote_sound_alike` decide this entry's answer? When it holds a match by
+    reading on a record without Chinese names and a possible (the only kind of pair that can sound
+    alike). The short cut does not keep which names sound alike, so such an entry is screened in
+    full: a name in characters with a romanized counterpart and a homophone in the store (rare)."""
+    read = any(p.raw is None or (p.raw == "reading" and not p.names) for p in kept) or any(
+        basis(f.match.decision) == "reading" and not f.names for f in fresh.values()
+    )
+    alike = any(p.raw is None or p.raw == "possible" for p in kept) or any(
+        f.match.decision.verdict == "possible" for f in fresh.values()
+    )
+    return read and alike
+
+
 class Watcher:
     """Keeps every office's standing entries screened against the records."""
 
@@ -160,7 +175,7 @@ class Watcher:
         # scoring the pairs again (see screen).
         result = m.judge([entry.query()], lookups, cands, m.candidates * len(lookups), demote=False)[0]
         own = {id(x): (basis(x.decision), reading_names(x.decision, m.profile_of(x.record))) for x in result.matches}
-        demote_ambiguous_spellings(result, [lk.profile for lk in lookups], m.profile_of)
+        demote_ambiguous(result, [lk.profile for lk in lookups], m.profile_of)
         out: dict[str, Seen] = {}
         for match in [*result.matches, *result.possible]:
             rec = match.record
@@ -268,6 +283,8 @@ class Watcher:
                 kept.append(p)
         paired = {p.doc for p in pairs}
         fresh = {doc: f for doc, f in sorted(found.items()) if doc in weights and doc not in paired}
+        if may_demote_sound_alike([lk.profile for lk in lookups]) and _sound_alike_at_stake(kept, fresh):
+            return None
         names: list[str] = []
         if demoting:
             by_reading = [p.names for p in kept if p.raw == "reading"]
