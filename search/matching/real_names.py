@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from indexer.names.persons import latin_form
 from indexer.names.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
-from indexer.names.text import fold_width, has_han
+from indexer.names.text import fold_width, han_only, has_han
 from indexer.records import Record
 from search.matching.matcher import Matcher, Result
 from search.matching.query import Query
@@ -80,12 +81,25 @@ def romanized_given(name: str) -> bool:
     return sum(1 for t in tokens if t not in english and _is_syllabic(t)) >= 2
 
 
-def _latin_kind(name: str, region: str) -> str:
+def spells_every_character(name: str, characters: int) -> bool:
+    """Does the Latin name spell each of the Chinese name's characters? Its syllables, English
+    given names set aside, count as many: hyphen- or space-separated ("Hsiao Bi-khim"), or as read
+    ("Li Keqiang"). "Mark Chen" (陳唐山), "May Chin" (高金素梅) and "Pasuya Yao" (姚文智) do not."""
+    form = latin_form(name)
+    if form is None:
+        return False
+    english = set(form.english)
+    tokens = [t for t in name.lower().replace("-", " ").replace(",", " ").split() if t not in english]
+    return len(tokens) == characters or any(
+        len(r) == characters for system in ("py", "wg", "ct") for r in form.readings(system)
+    )
+
+
+def _latin_kind(name: str, region: str, characters: int) -> str:
     if not name.isascii():
         return "other_language"  # Vietnamese, Hakka or Hokkien readings in Wikidata
-    if region == "hk":
-        return "hk_romanized" if romanized_given(name) else "hk_english_name"
-    return f"{region}_romanized" if romanized_given(name) else f"{region}_english_name"
+    full = romanized_given(name) and spells_every_character(name, characters)
+    return f"{region}_romanized" if full else f"{region}_english_name"
 
 
 def people() -> list[Form]:
@@ -94,12 +108,13 @@ def people() -> list[Form]:
 
     def add(pid: str, names: list[str], region: str) -> None:
         seen: set[str] = set()
+        characters = len(han_only(names[0]))  # the first name is the Chinese one
         for raw in names:
             name = raw.strip()
             if not name or name in seen:
                 continue
             seen.add(name)
-            forms.append(Form(pid, name, "zh" if has_han(name) else _latin_kind(name, region)))
+            forms.append(Form(pid, name, "zh" if has_han(name) else _latin_kind(name, region, characters)))
 
     for r in _rows("wikidata_tw_legislators_persons.csv"):
         add(
