@@ -293,6 +293,14 @@ def reading_names(decision: Decision, profile: EntityProfile) -> tuple[str, ...]
     return tuple(sorted({n.han for n in profile.names if n.han}))
 
 
+def pair_names(decision: Decision, profile: EntityProfile) -> tuple[str, ...]:
+    """The Chinese names the watcher keeps with a pair: a match by reading's (as above), and a
+    possible's (the homophones :func:`demote_sound_alike` weighs are among them)."""
+    if basis(decision) != "reading" and decision.verdict != "possible":
+        return ()
+    return tuple(sorted({n.han for n in profile.names if n.han}))
+
+
 def ambiguous(names: Iterable[tuple[str, ...]]) -> list[str]:
     """The different Chinese names the matches by reading stand for, when there are several
     (then none of them is confirmed); else nothing."""

@@ -17,7 +17,7 @@ import pickle
 from dataclasses import dataclass
 
 from indexer.records import EntityProfile, Record
-from search.matching.matcher import reading_names
+from search.matching.matcher import pair_names
 from search.matching.query import query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.codec import unpack_postings
@@ -29,7 +29,7 @@ from search.watching.store import Snapshot
 class Hit:
     """An entry sharing keys with a written record: the summed weight of the shared keys (the
     record's rank among the entry's candidates) and the scorer's verdict when it is not ``none``,
-    with the Chinese names a match by reading stands for."""
+    with the Chinese names a match by reading or a possible stands for (matcher.pair_names)."""
 
     entry_id: str
     weight: float
@@ -85,7 +85,7 @@ class ReverseJudge:
             if decision is None or decision.verdict == "none":
                 out.append(Hit(entry_id, weight))
             else:
-                out.append(Hit(entry_id, weight, decision, reading_names(decision, profile)))
+                out.append(Hit(entry_id, weight, decision, pair_names(decision, profile)))
         return out
 
     def __call__(self, record: Record, profile: EntityProfile, postings: bytes) -> bytes:

@@ -35,6 +35,7 @@ from search.matching.matcher import (
     demote_ambiguous,
     may_demote,
     may_demote_sound_alike,
+    pair_names,
     reading_names,
 )
 from search.matching.query import query_profiles
@@ -136,14 +137,14 @@ def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trig
 
 def _sound_alike_at_stake(kept: list[Pair], fresh: dict[str, Found]) -> bool:
     """Could :func:`demote_sound_alike` decide this entry's answer? When it holds a match by
-    reading on a record without Chinese names and a possible (the only kind of pair that can sound
-    alike). The short cut does not keep which names sound alike, so such an entry is screened in
-    full: a name in characters with a romanized counterpart and a homophone in the store (rare)."""
+    reading on a record without Chinese names and a possible on a record with some (the only kind
+    of pair that can sound alike; its names are kept with it). The pairs do not keep which names
+    sound alike, so such an entry is screened in full."""
     read = any(p.raw is None or (p.raw == "reading" and not p.names) for p in kept) or any(
         basis(f.match.decision) == "reading" and not f.names for f in fresh.values()
     )
-    alike = any(p.raw is None or p.raw == "possible" for p in kept) or any(
-        f.match.decision.verdict == "possible" for f in fresh.values()
+    alike = any(p.raw is None or (p.raw == "possible" and p.names) for p in kept) or any(
+        f.match.decision.verdict == "possible" and f.names for f in fresh.values()
     )
     return read and alike
 
@@ -180,7 +181,7 @@ class Watcher:
         for match in [*result.matches, *result.possible]:
             rec = match.record
             doc = doc_id(rec.office, rec.record_id)
-            raw, names = own.get(id(match), (match.decision.verdict, ()))
+            raw, names = own.get(id(match)) or (match.decision.verdict, pair_names(match.decision, m.profile_of(rec)))
             out[doc] = Seen(match.decision.verdict, match, document(rec)[1], weights.get(doc, 0.0), raw, names)
         return out
 
