@@ -9,6 +9,8 @@ import pytest
 
 from indexer.names.cantonese import char_keys, chunlaw_spellings, hk_spellings, skeleton
 from indexer.names.persons import person_forms
+from indexer.records import EntityProfile, Record, record_profile
+from search.matching.scorer import score
 
 SPELLINGS = [
     ("can4", {"chan", "tsan"}),
@@ -118,3 +120,23 @@ NAMES = [
 @pytest.mark.parametrize(("han", "expected"), NAMES)
 def test_han_name_cantonese_reading(han: str, expected: str) -> None:
     assert tuple(expected.split()) in person_forms(han)[0].ct
+
+
+def _person(name: str, *aliases: str) -> EntityProfile:
+    return record_profile(Record(office="CN-MO", record_id="x", entity_type="person", name=name, aliases=list(aliases)))
+
+
+def test_cantonese_homophones_in_characters_are_possible_not_matches() -> None:
+    """王育敏 / 黃毓民 both read "Wong Yuk-man" (real-name benchmark): worth a look, never confirmed."""
+    d = score(_person("王育敏"), _person("黃毓民"))
+    assert (d.verdict, d.name_system) == ("possible", "ct") and d.doubt and "Cantonese homophone" in d.doubt
+    assert score(_person("陈大文"), _person("陈大武")).verdict == "none"  # one character off, another sound
+
+
+def test_characters_on_both_sides_decide_over_a_romanization() -> None:
+    """A record that gives its own name in characters is not matched through its romanized form
+    by a query in other characters (the sample's Macau record "WONG Uk Man" / 王鈺雯 met 王育敏)."""
+    d = score(_person("王育敏"), _person("WONG Uk Man", "王鈺雯"))
+    assert d.verdict == "possible" and d.name_system == "ct"
+    assert score(_person("王育敏"), _person("WONG Uk Man")).verdict == "match"  # nothing to say otherwise
+    assert score(_person("王鈺雯"), _person("WONG Uk Man", "王鈺雯")).verdict == "match"

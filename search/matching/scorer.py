@@ -98,8 +98,14 @@ def best_name(query: EntityProfile, candidate: EntityProfile) -> NameMatch | Non
                 if best is None or m.similarity > best.similarity:
                     best = m
         return best
+    # Both sides written in characters: the characters decide, never one side's romanization. A
+    # Macau record "WONG Uk Man" with its own name 王鈺雯 matched the query 王育敏 through the
+    # Cantonese reading of its Latin form (the demo's sample data), a "seen" on another person.
+    both_han = any(n.han for n in query.names) and any(n.han for n in candidate.names)
     for nq in query.names:
         for nc in candidate.names:
+            if both_han and bool(nq.han) != bool(nc.han):
+                continue
             m = person_similarity(nq, nc)
             if best is None or m.similarity > best.similarity:
                 best = m
