@@ -330,7 +330,7 @@ def _person_similarity(a: NameForm, b: NameForm) -> NameMatch:
     if a.han and b.han:
         if a.han == b.han:
             return NameMatch(1.0, "chars", a.original, b.original, a.han, b.han)
-        if a.py and b.py and a.py[0] == b.py[0]:
+        if mandarin_homophones(a, b):
             # Primary readings only: 潘 may also read bo, but 王曦潘 and 王曦博 are not homophones
             # to a typist (benchmark: one_char_off). Each different character is one guess: a
             # typist slips once; 陳學聖 / 陳雪生 (two) are two people (real-name benchmark).
@@ -368,10 +368,9 @@ def mandarin_homophones(a: NameForm, b: NameForm) -> bool:
 
 
 def cantonese_homophones(a: NameForm, b: NameForm) -> bool:
-    """Two names in characters that differ but read the same in Cantonese (primary readings)."""
-    if not (a.han and b.han and a.han != b.han and len(a.han) == len(b.han)):
-        return False
-    return bool(a.ct and b.ct and a.ct[0] == b.ct[0])
+    """The same in Cantonese (primary readings), of as many characters."""
+    ok = a.han and b.han and a.han != b.han and len(a.han) == len(b.han)
+    return bool(ok and a.ct and b.ct and a.ct[0] == b.ct[0])
 
 
 def company_similarity(a: CompanyForm, b: CompanyForm) -> NameMatch:
