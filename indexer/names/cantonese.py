@@ -8,8 +8,9 @@ and Macau's Portuguese-based forms (§1.6: w→v, y→i, eung→eong, au→ao, o
 each spelling with :func:`skeleton` to a coarse key. Latin input goes through the same
 :func:`skeleton`, so "CHAN Tai Man", "Chan Tai-man" and 陳大文 meet on the key "can tai man".
 
-Jyutping comes from ToJyutping (BSD-2): it reads Simplified and Traditional alike (pycantonese returns
-None for Simplified). Surname positions are overridden (區 au1, not keoi1; §1.10). The generated
+Jyutping comes from ToJyutping (BSD-2), through a per-character table derived from it
+(:func:`jyutping_readings`): it reads Simplified and Traditional alike (pycantonese returns None for
+Simplified). Surname positions are overridden (區 au1, not keoi1; §1.10). The generated
 spellings are cross-checked against the MIT chunlaw character table in tests/test_cantonese.py.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import csv
 import heapq
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
@@ -295,13 +295,23 @@ def _s2hk() -> opencc.OpenCC:
     return opencc.OpenCC("s2hk")
 
 
-@lru_cache(maxsize=1)
-def _jyutping_reader() -> Callable[[str], list[tuple[str, list[str]]]]:
-    # Imported on first use: building ToJyutping's trie at import costs 0.97 s (-X importtime).
-    import ToJyutping
+# Readings kept per character: char_keys uses the first two.
+READINGS_KEPT = 2
 
-    reader: Callable[[str], list[tuple[str, list[str]]]] = ToJyutping.get_jyutping_candidates
-    return reader
+
+@lru_cache(maxsize=1)
+def jyutping_readings() -> dict[str, tuple[str, ...]]:
+    """Jyutping candidates per character, most likely first: ToJyutping's, as a table derived from
+    it (data/jyutping_chars.tsv, kept equal to it by tests/test_jyutping_table.py). Importing
+    ToJyutping builds its whole phrase trie, 1.1 s in every process that reads a name; the table
+    reads in 0.03 s."""
+    text = resources.files("indexer.data").joinpath("jyutping_chars.tsv").read_text("utf-8")
+    out: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            ch, readings = line.split("\t")
+            out[ch] = tuple(readings.split(","))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -328,12 +338,13 @@ MAX_CHAR_KEYS = 4
 def char_keys(ch: str, surname: bool = False) -> tuple[str, ...]:
     """Ordered Cantonese skeleton options for one character as written (most likely first).
 
-    Readings come from ToJyutping's candidates for the *Traditional* character: on Simplified input
+    Readings are ToJyutping's candidates for the *Traditional* character: on Simplified input
     it reads 达 as dai3 rather than daat6 (measured), and names use the character reading, not a
     phrase reading. A surname position takes its surname reading first (区 Au, 曾 Tsang), then the
     spellings HK and Macau registries use for that surname (杜 To / Tao / Toe, 趙 Chiu / Chio)."""
     trad = _s2hk().convert(ch)
-    readings = [r for _, cands in _jyutping_reader()(trad) for r in cands][:2]
+    table = jyutping_readings()
+    readings = [r for c in trad for r in table.get(c, ())][:2]
     if surname and ch in SURNAME_JYUTPING:
         readings = [SURNAME_JYUTPING[ch][0], *readings]
     out: list[str] = []
