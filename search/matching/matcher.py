@@ -173,16 +173,20 @@ class Matcher:
         and each lookup's (keys, entity type). The first half of :meth:`match_many`, for callers
         that fetch candidates themselves (the API's async Elasticsearch path)."""
         check_offices(offices)
-        lookups: list[Lookup] = []
+        plans: list[QueryPlan] = []
         for i, q in enumerate(queries):
             try:
-                plan = query_profiles(q, self.max_name_length)
+                plans.append(query_profiles(q, self.max_name_length))
             except InvalidInput as exc:
                 prefix = f"queries.{i}" if len(queries) > 1 else None
                 if prefix:
                     exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
                 raise
-            lookups.extend(Lookup(i, plan, qp, profile_keys(qp)) for qp in plan.profiles)
+        return self.lookups(plans)
+
+    def lookups(self, plans: Sequence[QueryPlan]) -> tuple[list[Lookup], list[tuple[dict[str, float], str]]]:
+        """The lookups of normalized queries (:meth:`plan` without the normalization)."""
+        lookups = [Lookup(i, plan, qp, profile_keys(qp)) for i, plan in enumerate(plans) for qp in plan.profiles]
         return lookups, [(lk.keys, lk.profile.entity_type) for lk in lookups]
 
     def judge(

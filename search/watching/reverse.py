@@ -13,12 +13,13 @@ added or changed after it is screened forward at the load's end (:mod:`search.wa
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import dataclass
 
 from indexer.records import EntityProfile, Record
 from search.matching.matcher import pair_names
-from search.matching.query import query_profiles
+from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.codec import unpack_postings
 from search.watching.model import Entry
@@ -37,21 +38,35 @@ class Hit:
     names: tuple[str, ...] = ()
 
 
+# Entries' query plans by (entry, version).
+Plans = dict[tuple[str, int], QueryPlan]
+
+
 class ReverseJudge:
     """The standing entries' verdicts on each record a load writes (a ``RecordHook``). Pickled to
-    each worker as its snapshot; the lookup table and the entries' profiles are built there."""
+    each worker as its snapshot; the lookup table and the entries' profiles are built there.
+
+    An entry normalized in a worker travels back to the writing process once, with the first
+    record it judged there, so that the load's end does not normalize it yet again: with 10,000
+    entries that was 4.3 s of an 18,158-row office load, in the one process the end waits for
+    (py-spy), against about 0.6 s to read 10,000 plans back (pickle)."""
 
     def __init__(self, snapshot: Snapshot, max_name_length: int) -> None:
-        self.__setstate__((snapshot, max_name_length))
+        self.__setstate__((snapshot, max_name_length, os.getpid()))
 
-    def __getstate__(self) -> tuple[Snapshot, int]:
-        return self.snapshot, self.max_name_length
+    def __getstate__(self) -> tuple[Snapshot, int, int]:
+        return self.snapshot, self.max_name_length, self._home
 
-    def __setstate__(self, state: tuple[Snapshot, int]) -> None:
-        self.snapshot, self.max_name_length = state
+    def __setstate__(self, state: tuple[Snapshot, int, int]) -> None:
+        self.snapshot, self.max_name_length, self._home = state  # _home: the writing process
         self._by_key: dict[tuple[int, str], list[tuple[str, int]]] | None = None
         self._entries: dict[str, Entry] = {}
-        self._profiles: dict[str, tuple[EntityProfile, ...]] = {}
+        self._plans: dict[str, QueryPlan] = {}
+        self._unsent: list[str] = []  # normalized in a worker, not yet sent back
+
+    def plans(self) -> Plans:
+        """The entries' query plans normalized in this process, by (entry, version)."""
+        return {(e, self._entries[e].version): plan for e, plan in self._plans.items()}
 
     def _table(self) -> dict[tuple[int, str], list[tuple[str, int]]]:
         if self._by_key is None:
@@ -62,11 +77,16 @@ class ReverseJudge:
             self._by_key = table
         return self._by_key
 
-    def _profile(self, entry: Entry, entity_type: str) -> EntityProfile | None:
-        found = self._profiles.get(entry.entry_id)
+    def _plan(self, entry: Entry) -> QueryPlan:
+        found = self._plans.get(entry.entry_id)
         if found is None:
-            found = self._profiles[entry.entry_id] = query_profiles(entry.query(), self.max_name_length).profiles
-        return next((p for p in found if p.entity_type == entity_type), None)
+            found = self._plans[entry.entry_id] = query_profiles(entry.query(), self.max_name_length)
+            if os.getpid() != self._home:
+                self._unsent.append(entry.entry_id)
+        return found
+
+    def _profile(self, entry: Entry, entity_type: str) -> EntityProfile | None:
+        return next((p for p in self._plan(entry).profiles if p.entity_type == entity_type), None)
 
     def hits(self, record: Record, profile: EntityProfile, postings: bytes) -> list[Hit]:
         """The entries of other offices sharing keys with the record, each with its verdict."""
@@ -90,12 +110,17 @@ class ReverseJudge:
 
     def __call__(self, record: Record, profile: EntityProfile, postings: bytes) -> bytes:
         found = self.hits(record, profile, postings)
-        return pickle.dumps(found, pickle.HIGHEST_PROTOCOL) if found else b""
+        plans: Plans = {}
+        if self._unsent:
+            plans = {(e, self._entries[e].version): self._plans[e] for e in self._unsent}
+            self._unsent = []
+        return pickle.dumps((found, plans), pickle.HIGHEST_PROTOCOL) if found or plans else b""
 
 
-def hits_of(extra: bytes) -> list[Hit]:
-    """What :class:`ReverseJudge` computed for one record, read back in the writing process."""
+def hits_of(extra: bytes) -> tuple[list[Hit], Plans]:
+    """What :class:`ReverseJudge` computed for one record, read back in the writing process: its
+    hits, and the entries first normalized in a worker for it."""
     if not extra:
-        return []
-    found: list[Hit] = pickle.loads(extra)  # written by ReverseJudge in this load's own workers
+        return [], {}
+    found: tuple[list[Hit], Plans] = pickle.loads(extra)  # written by ReverseJudge in this load's own workers
     return found

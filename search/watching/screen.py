@@ -38,7 +38,7 @@ from search.matching.matcher import (
     pair_names,
     reading_names,
 )
-from search.matching.query import query_profiles
+from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import score
 from search.storage.base import KeyQuery, StoredRecord, doc_id, document
 from search.storage.codec import key_hash
@@ -159,6 +159,7 @@ class Watcher:
         # Each entry's lookups as /match plans them, by (entry, version): a load's short cuts and
         # forward runs meet the same entries again (query_profiles was a quarter of the short cut).
         self._plans: dict[tuple[str, int], tuple[list[Lookup], list[KeyQuery]]] = {}
+        self._normalized: dict[tuple[str, int], QueryPlan] = {}  # see adopt
         self._lock = threading.Lock()  # one reconcile at a time in this process
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
@@ -206,13 +207,25 @@ class Watcher:
                 self.on_alert(new)
         return new
 
+    def adopt(self, plans: dict[tuple[str, int], QueryPlan]) -> None:
+        """Entries normalized by a load's reverse lookup in this process, by (entry, version): their
+        lookups need not normalize them again (that was 4.3 s of an 18,158-row office load's end
+        with 10,000 entries, py-spy)."""
+        if len(self._normalized) > 50_000:
+            self._normalized.clear()
+        self._normalized.update(plans)
+
     def _plan(self, entry: Entry) -> tuple[list[Lookup], list[KeyQuery]]:
         key = (entry.entry_id, entry.version)
         hit = self._plans.get(key)
         if hit is None:
             if len(self._plans) > 50_000:
                 self._plans.clear()
-            hit = self._plans[key] = self.matcher.plan([entry.query()], [o for o in OFFICES if o != entry.office])
+            normalized = self._normalized.pop(key, None)
+            if normalized is not None:
+                hit = self._plans[key] = self.matcher.lookups([normalized])
+            else:
+                hit = self._plans[key] = self.matcher.plan([entry.query()], [o for o in OFFICES if o != entry.office])
         return hit
 
     def affected_by(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> Affected:

@@ -14,12 +14,13 @@ so the entries are screened forward once it has.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from indexer.records import Record, record_profile
 from search.storage.base import Candidate, KeyQuery, RecordHook, Store, StoredRecord, UpsertResult, doc_id
-from search.watching.reverse import Hit, ReverseJudge, hits_of
+from search.watching.reverse import Hit, Plans, ReverseJudge, hits_of
 from search.watching.screen import Affected
 from search.watching.service import Watching
 
@@ -36,6 +37,7 @@ class WatchedStore:
         self._pending = Affected()  # what to screen when the outermost bulk() ends
         self._judge: ReverseJudge | None = None  # this bulk()'s record hook (None: no entries)
         self._versions: dict[str, int] | None = None  # the entries its snapshot holds
+        self._shipped: Plans = {}  # entries the load's workers normalized (see ReverseJudge)
 
     @property
     def write_batch(self) -> int:
@@ -61,7 +63,12 @@ class WatchedStore:
             if judge is None:
                 return [[] for _ in records]
             return [judge.hits(r.record, record_profile(r.record), r.postings) for r in records]
-        return [hits_of(r.extra) for r in records]
+        out: list[list[Hit]] = []
+        for r in records:
+            found, plans = hits_of(r.extra)
+            out.append(found)
+            self._shipped.update(plans)
+        return out
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         result = self.inner.upsert(records)
@@ -90,12 +97,24 @@ class WatchedStore:
             raise
         self._depth -= 1
         if not self._depth:
-            self.watching.watcher.screen(self._take_pending(), "load")
+            t0 = time.perf_counter()
+            pending = self._take_pending()
+            self.watching.watcher.screen(pending, "load")
+            logger.info(
+                "screened the standing entries the load concerns (%d in full, %d by short cut) in %.1f s",
+                len(pending.full),
+                len((set(pending.direct) | pending.ranked) - pending.full),
+                time.perf_counter() - t0,
+            )
 
     def _take_pending(self) -> Affected:
         """What the load concerns, with the entries added or changed since its snapshot (the
         workers judged the records without them, or with their old names) screened in full."""
         pending, self._pending = self._pending, Affected()
+        if self._judge is not None:
+            self.watching.watcher.adopt(self._judge.plans())
+        self.watching.watcher.adopt(self._shipped)
+        self._shipped = {}
         before, self._versions, self._judge = self._versions, None, None
         if before is not None:
             now = self.watching.store.entry_versions()
