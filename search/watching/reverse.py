@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from indexer.records import EntityProfile, Record
-from search.matching.matcher import pair_names
+from search.matching.demotion import pair_names
 from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.codec import unpack_postings
@@ -30,7 +31,7 @@ from search.watching.store import Snapshot
 class Hit:
     """An entry sharing keys with a written record: the summed weight of the shared keys (the
     record's rank among the entry's candidates) and the scorer's verdict when it is not ``none``,
-    with the Chinese names a match by reading or a possible stands for (matcher.pair_names)."""
+    with the Chinese names a match by reading or a possible stands for (demotion.pair_names)."""
 
     entry_id: str
     weight: float
@@ -64,9 +65,11 @@ class ReverseJudge:
         self._plans: dict[str, QueryPlan] = {}
         self._unsent: list[str] = []  # normalized in a worker, not yet sent back
 
-    def plans(self) -> Plans:
-        """The entries' query plans normalized in this process, by (entry, version)."""
-        return {(e, self._entries[e].version): plan for e, plan in self._plans.items()}
+    def plans(self, entry_ids: Iterable[str] | None = None) -> Plans:
+        """The entries' query plans normalized in this process (those of ``entry_ids``, else all),
+        by (entry, version)."""
+        ids = self._plans if entry_ids is None else entry_ids
+        return {(e, self._entries[e].version): self._plans[e] for e in ids}
 
     def _table(self) -> dict[tuple[int, str], list[tuple[str, int]]]:
         if self._by_key is None:
@@ -112,8 +115,7 @@ class ReverseJudge:
         found = self.hits(record, profile, postings)
         plans: Plans = {}
         if self._unsent:
-            plans = {(e, self._entries[e].version): self._plans[e] for e in self._unsent}
-            self._unsent = []
+            plans, self._unsent = self.plans(self._unsent), []
         return pickle.dumps((found, plans), pickle.HIGHEST_PROTOCOL) if found or plans else b""
 
 
