@@ -15,8 +15,9 @@ from indexer.intake.readers import FileError
 from indexer.records import OFFICES
 from search.ingest import LoadReport, load_file
 from search.matching.entities import describe
-from search.matching.matcher import Matcher, Result
+from search.matching.matcher import Matcher
 from search.matching.query import Query
+from search.matching.results import Result
 from search.storage.base import Store, doc_id
 from search.storage.factory import open_records
 from search.watching.factory import open_watching, open_writable, watched

@@ -19,8 +19,8 @@ from api.http.deps import MatchCaller, Reader, StateDep, StatsReader
 from api.http.models import ErrorResponse, MatchOut, MatchRequest, MatchResponse, RecordResponse
 from api.http.state import State
 from search.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable
-from search.matching.matcher import Result
 from search.matching.query import Query
+from search.matching.results import Result
 from search.storage.base import doc_id
 from search.uploads import give_back_memory
 

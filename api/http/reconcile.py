@@ -32,8 +32,8 @@ from api.http.deps import key_in_path, principal, state_of
 from api.http.match import LARGE_BATCH
 from search.access.keys import Principal
 from search.errors import InvalidInput, NotFound
-from search.matching.matcher import Match
 from search.matching.query import Query, check_offices
+from search.matching.results import Match
 from search.storage.base import doc_id
 from search.uploads import give_back_memory
 

@@ -29,8 +29,8 @@ from indexer.records import OFFICES
 from search.access.keys import Principal, new_session, session_caller, session_digest
 from search.clock import iso, now_utc
 from search.errors import InvalidInput, SuspectsError, Unauthorized
-from search.matching.matcher import Match, Result
 from search.matching.query import Query
+from search.matching.results import Match, Result
 from search.screening.jobs import Job
 from search.storage.base import doc_id
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.names import cantonese, company_terms, mandarin, regions, romanized
+from indexer.names.ranked import ranked_product
 from indexer.names.regions import Region
 from indexer.names.text import fold, han_only, has_han, name_cache
 
@@ -155,7 +156,7 @@ def _han_company(original: str, folded: str) -> CompanyForm:
     # ways (吉 Kat / Gut, 圖 To / Tao). Synthetic company_english_cantonese, 1,000 pairs on seeds
     # 3 and 5: blocking recall 0.975 / 0.982 with four, 0.992 / 0.992 with eight, for 9.8 → 10.6
     # keys per Chinese company name.
-    ct = tuple(cantonese.ranked_product([cantonese.char_keys(ch) for ch in brand], 8))
+    ct = tuple(ranked_product([cantonese.char_keys(ch) for ch in brand], 8))
     return CompanyForm(original, folded, brand, "", frozenset(industries), region, legal, branch, wg, ct, py)
 
 

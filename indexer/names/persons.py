@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexer.names import cantonese, mandarin, romanized
+from indexer.names.ranked import ranked_product
 from indexer.names.text import (
     fold,
     fold_keep_case,
@@ -94,7 +95,7 @@ class NameForm:
             object.__setattr__(self, "_ct_sets", ())
             return
         sets = _ct_sets(*self.ct_seed)
-        ct = _dedupe(cantonese.ranked_product(list(sets), MAX_READINGS))
+        ct = _dedupe(ranked_product(list(sets), MAX_READINGS))
         object.__setattr__(self, "_ct_sets", sets)
         object.__setattr__(self, "_ct", ct)
 
@@ -172,7 +173,7 @@ def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
     per_char = [cantonese.char_keys(ch, surname=i < surname_len) for i, ch in enumerate(han)]
     if surname_len == 1:
         return tuple(per_char)
-    joined = tuple("".join(c) for c in cantonese.ranked_product(per_char[:surname_len], 4))
+    joined = tuple("".join(c) for c in ranked_product(per_char[:surname_len], 4))
     return (joined, *per_char[surname_len:])
 
 

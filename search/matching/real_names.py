@@ -26,8 +26,9 @@ from indexer.names.persons import latin_form
 from indexer.names.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
 from indexer.names.text import fold_width, han_only, has_han
 from indexer.records import Record
-from search.matching.matcher import Matcher, Result
+from search.matching.matcher import Matcher
 from search.matching.query import Query
+from search.matching.results import Result
 from search.storage.base import Store, prepare
 from search.storage.sqlite import SQLiteStore
 

@@ -128,8 +128,8 @@ class Pair:
     alert_seq: int | None
     dismissed_digest: str | None
     weight: float = 0.0  # summed weight of the keys the record shares with the entry: its candidate rank
-    # The scorer's own verdict before a demotion (matcher.basis), and the Chinese names a match by
-    # reading or a possible stands for (matcher.pair_names): what decides a demotion without
+    # The scorer's own verdict before a demotion (demotion.basis), and the Chinese names a match by
+    # reading or a possible stands for (demotion.pair_names): what decides a demotion without
     # scoring again. None for a pair stored before these were kept (its entry is then screened in full).
     raw: str | None = None
     names: tuple[str, ...] = ()

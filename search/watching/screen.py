@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from indexer.keys import profile_keys
 from indexer.records import OFFICES
 from search.clock import iso, now_utc
-from search.matching.matcher import (
-    Lookup,
-    Match,
-    Matcher,
+from search.matching.demotion import (
     ambiguous,
     basis,
     demote,
@@ -38,7 +35,9 @@ from search.matching.matcher import (
     pair_names,
     reading_names,
 )
+from search.matching.matcher import Matcher
 from search.matching.query import QueryPlan, query_profiles
+from search.matching.results import Lookup, Match
 from search.matching.scorer import score
 from search.storage.base import KeyQuery, StoredRecord, doc_id, document
 from search.storage.codec import key_hash

@@ -1,0 +1,120 @@
+"""Two readings compared syllable by syllable: a spelling's distance, whether a syllable is a real
+one in some system, how close two syllables are (identical, one fuzzy class, or another syllable),
+two whole readings, and the uncertain steps between them (:mod:`search.matching.similarity`
+weighs those steps as guesses)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jellyfish
+
+from indexer.keys import fuzzy
+from indexer.names.cantonese import skeletons
+from indexer.names.mandarin import COARSE_SYLLABLES, PINYIN_SYLLABLES, coarse
+from indexer.names.persons import Reading
+
+# Weight of the joined-spelling similarity of two given names of equally many syllables.
+JOINED_DISCOUNT = 0.875  # dev seeds 7, 11: latin_typo recall 0.965 / 0.935, one-syllable-off FA 0.02 / 0.02
+
+# Pinyin syllables no given name uses (嗯 ng, 呣 m): a typo that segments into one is still a typo.
+INTERJECTIONS = frozenset({"n", "ng", "m", "hm", "hng"})
+
+# One real syllable for another weighs as two guesses on its own (see similarity.guesses).
+DIFFERENT_SYLLABLE = "differs by a whole syllable"
+
+
+def string_similarity(a: str, b: str) -> float:
+    """1 - Damerau-Levenshtein / longer length. Stricter than Jaro-Winkler on short romanized
+    strings: JW gives zhang wei / zhang wen 0.96 (research note §3), this gives 0.89."""
+    if a == b:
+        return 1.0
+    longest = max(len(a), len(b))
+    if longest == 0:
+        return 1.0
+    return 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / longest
+
+
+def is_syllable(s: str) -> bool:
+    """A real syllable in some system (pinyin, coarse Wade-Giles, Cantonese skeleton)."""
+    return s in PINYIN_SYLLABLES or s in COARSE_SYLLABLES or s in skeletons()
+
+
+@lru_cache(maxsize=200_000)
+def syllable_similarity(a: str, b: str, system: str = "any") -> float:
+    """Two syllables: identical 1.0, same fuzzy-pinyin class (chen/cheng, zhang/zang) 0.85,
+    else half their string similarity: two different syllables are two different characters, so
+    "Chen Dewen" must not reach 陈大文 (benchmark: romanized_one_syllable_off)."""
+    if a == b:
+        return 1.0
+    # Two pinyin syllables are close only in the pinyin fuzzy classes; merging them through coarse
+    # Wade-Giles as well (jin/qin are both "chin") let "Jin Ming" reach 覃明 (issue #14).
+    if fuzzy(a) == fuzzy(b) or (system == "any" and fuzzy(coarse(a)) == fuzzy(coarse(b))):
+        return 0.85
+    if system == "py" and a.replace("v", "u") == b.replace("v", "u"):
+        return 0.85  # ü written u (吕 Lu): the pre-2012 passport form, ambiguous with 卢 lu
+    if not (is_syllable(a) and is_syllable(b)):
+        return string_similarity(a, b)  # a typo'd token ("yng" for yang) is not another syllable
+    return 0.5 * string_similarity(a, b)
+
+
+def reading_similarity(a: Reading, b: Reading, system: str = "any") -> float:
+    """Two readings (surname, given syllables...): a third surname, two thirds given name. The
+    given name is compared joined, which absorbs different syllable splits (dawen / da wen)."""
+    if a == b:
+        return 1.0
+    a, b = join_double_surname(a, b)
+    surname = syllable_similarity(a[0], b[0], system)
+    ga, gb = a[1:], b[1:]
+    joined = string_similarity("".join(ga), "".join(gb))
+    if len(ga) == len(gb) and ga:
+        aligned = sum(syllable_similarity(x, y, system) for x, y in zip(ga, gb, strict=True)) / len(ga)
+        # A dropped letter can leave another valid syllable ("xinlan" → "xilan"): the joined
+        # spelling, slightly discounted, keeps such typos in reach (benchmark: latin_typo).
+        given = max(aligned, JOINED_DISCOUNT * joined)
+    else:
+        given = joined
+    return (surname + 2.0 * given) / 3.0
+
+
+def join_double_surname(a: Reading, b: Reading) -> tuple[Reading, Reading]:
+    """Two surnames written apart on one side and as one on the other (張廖 changliao / "Chang
+    Liao Wan-chien", 林鄭 / "Lam Cheng Yuet-ngor"): compare them joined."""
+    if len(a) == len(b) + 1 and a[0] + a[1] == b[0]:
+        return (a[0] + a[1], *a[2:]), b
+    if len(b) == len(a) + 1 and b[0] + b[1] == a[0]:
+        return a, (b[0] + b[1], *b[2:])
+    return a, b
+
+
+def reading_steps(a: Reading, b: Reading, system: str = "any") -> tuple[str, ...]:
+    """The uncertain steps between two readings compared syllable by syllable: each fuzzy-class
+    syllable pair (chen/cheng, fan/han), and a spelling that only meets as a slip of the keyboard
+    (the joined given name rescued it where the syllables differ)."""
+    if a == b:
+        return ()
+    a, b = join_double_surname(a, b)
+    if a == b:
+        return ()
+    steps: list[str] = []
+    pairs = [(a[0], b[0])]
+    ga, gb = a[1:], b[1:]
+    aligned = len(ga) == len(gb) and bool(ga)
+    if aligned:
+        pairs += list(zip(ga, gb, strict=True))
+    for x, y in pairs:
+        if x != y and syllable_similarity(x, y, system) == 0.85:
+            steps.append(f"fuzzy {x}/{y}")
+    if ga != gb and "".join(ga) != "".join(gb):
+        joined = JOINED_DISCOUNT * string_similarity("".join(ga), "".join(gb))
+        syllables = (
+            sum(syllable_similarity(x, y, system) for x, y in zip(ga, gb, strict=True)) / len(ga) if aligned else 0.0
+        )
+        if joined > syllables:
+            # Only the joined spelling brings them close. If every syllable on both sides is a
+            # real one, it is another syllable (晶 jing for 明 ming: another character), not a
+            # slip of the keyboard, and it weighs as two guesses.
+            real = all(is_syllable(x) and x not in INTERJECTIONS for x in (*ga, *gb))
+            what = DIFFERENT_SYLLABLE if real else "taken for a slip"
+            steps.append(f"spelling {''.join(ga)}/{''.join(gb)} {what}")
+    return tuple(steps)
