@@ -14,6 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import httpx
 import pytest
@@ -53,35 +54,45 @@ def timed(call: Callable[[], httpx.Response]) -> float:
     return time.perf_counter() - t0
 
 
+def fastest(call: Callable[[], httpx.Response], tries: int = 3) -> tuple[httpx.Response, float]:
+    """The fastest of a few identical requests (after one that warms the caches), with its
+    response. A blow-up is slow every time; a busy machine only sometimes: one request of
+    /match took 109 ms against the 100 ms bound while the rest of the suite ran beside it."""
+    call()
+    best: tuple[httpx.Response, float] | None = None
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        r = call()
+        took = time.perf_counter() - t0
+        if best is None or took < best[1]:
+            best = (r, took)
+    assert best is not None
+    return best
+
+
 @pytest.mark.parametrize("script", NAMES)
 def test_maximum_length_name_through_match(api: httpx.Client, script: str) -> None:
     for entity_type in ("person", "company"):
         body = {"queries": [{"name": NAMES[script], "entity_type": entity_type}]}
-        api.post("/match", json=body)  # warm the caches a first request fills
-        t0 = time.perf_counter()
-        r = api.post("/match", json=body)
+        r, took = fastest(partial(api.post, "/match", json=body))
         assert r.status_code == 200, r.text
-        assert time.perf_counter() - t0 < BOUND
+        assert took < BOUND
 
 
 @pytest.mark.parametrize("script", NAMES)
 def test_maximum_length_name_through_reconcile(api: httpx.Client, script: str) -> None:
     queries = json.dumps({"q0": {"query": NAMES[script], "type": "person"}})
-    api.post("/reconcile", data={"queries": queries})
-    t0 = time.perf_counter()
-    r = api.post("/reconcile", data={"queries": queries})
+    r, took = fastest(lambda: api.post("/reconcile", data={"queries": queries}))
     assert r.status_code == 200 and r.headers["X-Reconcile-Rejected"] == "0", r.text
-    assert time.perf_counter() - t0 < BOUND
+    assert took < BOUND
 
 
 @pytest.mark.parametrize("script", NAMES)
 def test_maximum_length_name_through_the_web_page(web: httpx.Client, script: str) -> None:
     params = {"name": NAMES[script], "entity_type": "any"}
-    web.get("/ui/search", params=params)
-    t0 = time.perf_counter()
-    r = web.get("/ui/search", params=params)
+    r, took = fastest(lambda: web.get("/ui/search", params=params))
     assert r.status_code == 200
-    assert time.perf_counter() - t0 < 2 * BOUND  # the page searches both entity types
+    assert took < 2 * BOUND  # the page searches both entity types
 
 
 def test_maximum_length_names_through_a_screening(api: httpx.Client, tokens: dict[str, str]) -> None:
