@@ -21,11 +21,13 @@ from tests.backends import Backend
 SUSPECTS = str(Path(sys.executable).parent / "suspects")
 
 
-def run(*args: str, store: Path | Settings, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, store: Path | Settings, input_text: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """`suspects ARGS` on a SQLite file (a path) or on the store ``Settings`` name, either backend."""
     settings = store if isinstance(store, Settings) else Settings(store=store)
     env = Backend("elasticsearch" if settings.es_url else "sqlite").env(settings)
-    return subprocess.run([SUSPECTS, *args], capture_output=True, text=True, env=env, input=input_text, timeout=120)
+    return subprocess.run([SUSPECTS, *args], capture_output=True, text=True, env=env, input=input_text, timeout=timeout)
 
 
 @pytest.fixture()
