@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from indexer.names import cantonese, neighbours, romanized
 from indexer.names.companies import CompanyForm
 from indexer.names.persons import NameForm
 from indexer.records import EntityProfile
@@ -184,4 +185,38 @@ def profile_keys(p: EntityProfile) -> dict[str, float]:
             out[key] = KEY_WEIGHTS[key[: key.index(":")]]
             if len(out) >= MAX_KEYS:
                 break
+    return out
+
+
+# Neighbour readings a query looks up besides its own keys (see indexer.names.neighbours).
+MAX_NEIGHBOUR_KEYS = 48
+
+
+def _neighbour_keys(form: NameForm) -> list[str]:
+    keys: list[str] = []
+    for system in ("ct",) if form.han else ("ct", "wg"):
+        for reading in form.readings(system)[:1]:
+            keys.extend(f"{system}:{_bag(r)}" for r in neighbours.reading_neighbours(reading, system))
+    if form.han:
+        # The Hong Kong mix seen from the Chinese side: 蔣麗芸 is also "Chiang Lai-wan".
+        for surname in dict.fromkeys(cantonese.skeleton(r[0]) for r in form.wg[:2] if r):
+            keys.extend(f"ct:{_bag((surname, *r[1:]))}" for r in form.ct[:1] if r and r[0] != surname)
+    elif form.parsed is not None:
+        for order in romanized.orders(form.parsed):
+            token = order[0].lower()
+            for reading in form.ct[:2]:
+                if reading and reading[0] == cantonese.skeleton(token):
+                    keys.extend(f"ct:{_bag((s, *reading[1:]))}" for s in neighbours.cantonese_surnames(token))
+    return keys
+
+
+def query_keys(p: EntityProfile) -> dict[str, float]:
+    """The weighted keys a query (or a standing entry) looks up: its own :func:`profile_keys`, and
+    for a romanized person name the readings of its spelling neighbours (one given-name syllable
+    spelled another way, a Mandarin surname before a Cantonese given name), each weighted as its
+    type. Records never store these: only the query side widens."""
+    out = profile_keys(p)
+    extra = [k for form in p.names for k in _neighbour_keys(form) if k not in out]
+    for key in dict.fromkeys(extra[:MAX_NEIGHBOUR_KEYS] if len(extra) > MAX_NEIGHBOUR_KEYS else extra):
+        out[key] = KEY_WEIGHTS[key[: key.index(":")]]
     return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from indexer.keys import profile_keys
+from indexer.keys import profile_keys, query_keys
 from indexer.names.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
 from indexer.records import EntityProfile, clean_date, profile
 from indexer.synth.pairs import Pair, generate_pairs
@@ -58,7 +58,7 @@ def evaluate(pairs: Iterable[Pair], threshold: float | None = None) -> dict[str,
         t = tallies.setdefault(pair.category, Tally(pair.positive))
         q, rec = _profile(pair.query), _profile(pair.record)
         decision = score(q, rec)
-        blocked = bool(set(profile_keys(q)) & set(profile_keys(rec)))
+        blocked = bool(set(query_keys(q)) & set(profile_keys(rec)))
         # The service returns a record only if the store finds it (a shared key) *and* the scorer
         # judges it the same entity, so a pair counts as matched only when both hold.
         matched = blocked and (decision.match if threshold is None else decision.score >= threshold)

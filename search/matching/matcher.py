@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from indexer.keys import profile_keys
+from indexer.keys import query_keys
 from indexer.records import EntityProfile, Record, record_profile
 from search.errors import InvalidInput
 from search.matching.demotion import demote_ambiguous
@@ -104,7 +104,7 @@ class Matcher:
 
     def lookups(self, plans: Sequence[QueryPlan]) -> tuple[list[Lookup], list[tuple[dict[str, float], str]]]:
         """The lookups of normalized queries (:meth:`plan` without the normalization)."""
-        lookups = [Lookup(i, plan, qp, profile_keys(qp)) for i, plan in enumerate(plans) for qp in plan.profiles]
+        lookups = [Lookup(i, plan, qp, query_keys(qp)) for i, plan in enumerate(plans) for qp in plan.profiles]
         return lookups, [(lk.keys, lk.profile.entity_type) for lk in lookups]
 
     def judge(

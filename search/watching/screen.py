@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from indexer.keys import profile_keys
+from indexer.keys import query_keys
 from indexer.records import OFFICES
 from search.clock import iso, now_utc
 from search.matching.demotion import (
@@ -92,7 +92,7 @@ def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
     """An entry's blocking keys as the store keeps them: those /match computes for it."""
     out: dict[tuple[int, str], int] = {}
     for p in query_profiles(entry.query(), max_name_length).profiles:
-        for key, w in profile_keys(p).items():
+        for key, w in query_keys(p).items():
             out[(key_hash(key), p.entity_type)] = round(w)
     return [(h, etype, w) for (h, etype), w in out.items()]
 

@@ -1,0 +1,74 @@
+"""Personal spellings a query's own keys cannot reach (issue #14): one given-name syllable spelled
+another way, or a Mandarin surname before a Cantonese given name. The names are real (Wikidata,
+Hong Kong LegCo and Taiwan legislators); before the query-side neighbour keys, none of these pairs
+shared a key, so the store never proposed them and the answer was "not seen"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.keys import profile_keys, query_keys
+from indexer.names.neighbours import cantonese_surnames, syllable_neighbours
+from indexer.records import profile
+from search.settings import Settings
+from tests.backends import Backend
+from tests.test_cli import run
+
+
+def test_neighbours_are_vowel_and_final_edits_within_the_system() -> None:
+    assert "hang" in syllable_neighbours("han", "ct")  # 恒 Hang, written Han
+    assert "ci" in syllable_neighbours("ce", "ct")  # 志 Chi, written Che
+    assert "lang" in syllable_neighbours("liang", "wg")  # 瑯 Lang, written Liang
+    assert "man" not in syllable_neighbours("han", "ct")  # an initial is never changed
+    assert cantonese_surnames("chiang")[0] == "ceung"  # 蔣 Chiang in Mandarin, Cheung in Cantonese
+
+
+def test_only_queries_widen_records_keep_their_keys() -> None:
+    for name in ("Chan Han-pan", "陳恒鑌", "Chiang Lai-wan"):
+        p = profile("person", name)
+        own, wide = profile_keys(p), query_keys(p)
+        assert own.items() <= wide.items() and len(wide) > len(own)
+    # Neither side alone shares a key with the other; the query's neighbours reach the record's.
+    latin, han = profile("person", "Chan Han-pan"), profile("person", "陳恒鑌")
+    assert not set(profile_keys(latin)) & set(profile_keys(han))
+    assert set(query_keys(latin)) & set(profile_keys(han))
+    assert set(query_keys(han)) & set(profile_keys(latin))
+
+
+@pytest.fixture()
+def offices(backend: Backend, tmp_path: Path) -> Settings:
+    gd = tmp_path / "cn-gd.csv"
+    gd.write_text(
+        "record_id,entity_type,name\ng1,person,陳恒鑌\ng2,person,蔣麗芸\ng3,person,陳恒斌\n", encoding="utf-8"
+    )
+    hk = tmp_path / "cn-hk.csv"
+    hk.write_text("record_id,entity_type,name\nh1,person,Leung Che-cheung\n", encoding="utf-8")
+    store = backend.settings(tmp_path)
+    for path, office in ((gd, "CN-GD"), (hk, "CN-HK")):
+        r = run("load", str(path), "--office", office, store=store)
+        assert r.returncode == 0, r.stderr
+    return store
+
+
+def _answer(name: str, store: Settings) -> tuple[set[str], set[str], dict[str, Any]]:
+    r = run("search", name, "--type", "person", "--json", store=store)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    return {m["record_id"] for m in body["matches"]}, {m["record_id"] for m in body["possible"]}, body
+
+
+def test_a_personal_spelling_is_worth_a_look_not_a_match(offices: Settings) -> None:
+    matches, possible, body = _answer("Chan Han-pan", offices)
+    assert "g1" in possible and "g1" not in matches, body  # one syllable spelled its own way
+    assert body["seen"] is False  # honest: not confirmed
+
+
+def test_the_hong_kong_mix_is_found_both_ways(offices: Settings) -> None:
+    matches, _, body = _answer("Chiang Lai-wan", offices)
+    assert "g2" in matches, body
+    _, possible, body = _answer("梁志祥", offices)
+    assert "h1" in possible, body  # the Chinese name finds the Hong Kong office's own spelling
