@@ -241,8 +241,11 @@ class ElasticsearchStore:
         if not keys:
             return []
         with self._unavailable():
-            resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit))
-        return [Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in resp["hits"]["hits"]]
+            resp = self.es.search(index=self.alias, **candidate_query(keys, entity_type, offices, limit, records))
+        hits = resp["hits"]["hits"]
+        if not records:
+            return [Candidate(h["_id"], float(h["_score"])) for h in hits]
+        return [Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in hits]
 
     def candidates_many(
         self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int

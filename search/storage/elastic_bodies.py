@@ -17,9 +17,10 @@ from search.storage.base import Candidate, StoredRecord
 
 
 def candidate_query(
-    keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int
+    keys: dict[str, float], entity_type: str, offices: Sequence[str] | None, limit: int, source: bool = True
 ) -> dict[str, Any]:
-    """The search body for one query's candidates (long forms, as the API specification models them)."""
+    """The search body for one query's candidates (long forms, as the API specification models them);
+    without the documents when ``source`` is false (a watch screening wants ids and weights only)."""
     filters: list[dict[str, Any]] = [{"term": {"entity_type": {"value": entity_type}}}]
     if offices:
         filters.append({"terms": {"office": list(offices)}})
@@ -28,7 +29,7 @@ def candidate_query(
         "query": {"bool": {"filter": filters, "should": should, "minimum_should_match": 1}},
         "size": limit,
         "sort": [{"_score": {"order": "desc"}}, {"doc_id": {"order": "asc"}}],
-        "_source": True,
+        "_source": source,
         "track_total_hits": False,
     }
 

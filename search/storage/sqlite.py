@@ -267,14 +267,15 @@ class SQLiteStore:
         # offices (every better record, and every tie at the cut, is among them) and whenever there
         # is no cut (fewer sums than the limit: every record was joined). Otherwise — the type or
         # office filter removed rows above the cut — the full query, once more.
+        body = "r.body" if records else "NULL"  # a watch screening wants ids and weights only
         fast = (
             f"WITH c AS MATERIALIZED ({match}), cut AS (SELECT s FROM c ORDER BY s DESC LIMIT 1 OFFSET ?) "
-            "SELECT r.doc_id, c.s, r.body, (SELECT s FROM cut) FROM c JOIN records r ON r.rid = c.rid "
+            f"SELECT r.doc_id, c.s, {body}, (SELECT s FROM cut) FROM c JOIN records r ON r.rid = c.rid "
             f"WHERE c.s >= COALESCE((SELECT s FROM cut), 0) AND r.entity_type = ?{office_sql} "
             "ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
         full = (
-            f"WITH c AS ({match}) SELECT r.doc_id, c.s, r.body, NULL FROM c JOIN records r ON r.rid = c.rid "
+            f"WITH c AS ({match}) SELECT r.doc_id, c.s, {body}, NULL FROM c JOIN records r ON r.rid = c.rid "
             f"WHERE r.entity_type = ?{office_sql} ORDER BY c.s DESC, r.doc_id LIMIT ?"
         )
         try:
