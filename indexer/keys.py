@@ -54,6 +54,11 @@ MAX_KEYS = 64
 # 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz').
 KEYS_VERSION = 3
 
+# The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
+# bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed again (see the watching
+# service's ``rekey``). 1 (3 Dec): the spelling neighbours. Records never store these.
+QUERY_KEYS_VERSION = 1
+
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"
 

@@ -6,15 +6,20 @@ shared a key, so the store never proposed them and the answer was "not seen"."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from indexer.keys import profile_keys, query_keys
+from indexer.keys import QUERY_KEYS_VERSION, profile_keys, query_keys
 from indexer.names.neighbours import cantonese_surnames, syllable_neighbours
 from indexer.records import profile
+from search.matching.query import query_profiles
 from search.settings import Settings
+from search.storage.codec import key_hash
+from search.storage.factory import open_store
+from search.watching.factory import open_watching
 from tests.backends import Backend
 from tests.test_cli import run
 
@@ -72,3 +77,37 @@ def test_the_hong_kong_mix_is_found_both_ways(offices: Settings) -> None:
     assert "g2" in matches, body
     _, possible, body = _answer("梁志祥", offices)
     assert "h1" in possible, body  # the Chinese name finds the Hong Kong office's own spelling
+
+
+def test_an_entry_saved_before_the_neighbours_is_keyed_again_and_alerts(backend: Backend, tmp_path: Path) -> None:
+    """A standing entry stored by an older version holds only its own keys; the next write re-keys
+    it, so a partner record reachable only through a neighbour alerts as /match reports it."""
+    hk = tmp_path / "cn-hk.csv"
+    hk.write_text("record_id,entity_type,name\nh1,person,Leung Che-cheung\n", encoding="utf-8")
+    store = backend.settings(tmp_path)
+    assert run("load", str(hk), "--office", "CN-HK", store=store).returncode == 0
+    list_id = run("watch", "create", "raids", "--office", "CN-HK", store=store).stdout.strip().split()[-1]
+    added = run("watch", "add", list_id, "Chan Han-pan", "--type", "person", "--office", "CN-HK", store=store)
+    assert added.returncode == 0, added.stderr
+    entry_id = added.stdout.split(":")[0]
+    # What the version before the neighbours stored: the entry's own keys, no version mark.
+    records = open_store(store)
+    watching = open_watching(store, records)
+    assert watching is not None
+    entry = watching.store.get_entry(entry_id)
+    assert entry is not None and entry.keyed == QUERY_KEYS_VERSION
+    own = {
+        (key_hash(k), "person"): round(w)
+        for p in query_profiles(entry.query()).profiles
+        for k, w in profile_keys(p).items()
+    }
+    watching.store.put_entry(replace(entry, keyed=0), [(h, t, w) for (h, t), w in own.items()])
+    watching.store.close()
+    records.close()
+    gd = tmp_path / "cn-gd.csv"
+    gd.write_text("record_id,entity_type,name\ng1,person,陳恒鑌\n", encoding="utf-8")
+    assert run("load", str(gd), "--office", "CN-GD", store=store).returncode == 0
+    alerts = json.loads(run("watch", "alerts", "--office", "CN-HK", store=store).stdout)
+    assert [(a["record_id"], a["verdict"]) for a in alerts] == [("g1", "possible")], alerts
+    _, possible, _ = _answer("Chan Han-pan", store)
+    assert "g1" in possible  # what /match says, the alert says

@@ -108,7 +108,7 @@ class ElasticsearchWatch(ElasticOutbox):
             "entry_id": entry.entry_id,
             "list_id": entry.list_id,
             "office": entry.office,
-            "doc": json.dumps(entry.to_dict(), ensure_ascii=False),
+            "doc": json.dumps(entry.stored(), ensure_ascii=False),
             "keys": [f"{etype}:{h}" for h, etype, _ in postings],
             "weights": [w for _, _, w in postings],
         }

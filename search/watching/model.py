@@ -51,11 +51,19 @@ class Entry:
     version: int = 1
     created_at: str = ""
     updated_at: str = ""
+    keyed: int = 0  # the QUERY_KEYS_VERSION its stored keys were computed with (0: before there was one)
 
     def query(self) -> Query:
         return Query(self.name, self.entity_type, self.entry_id, self.id_number, self.birth_date, self.gender)
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as its owner sees it (API, CLI, web page)."""
+        out = asdict(self)
+        del out["keyed"]
+        return out
+
+    def stored(self) -> dict[str, Any]:
+        """The entry as the watch store keeps it."""
         return asdict(self)
 
 

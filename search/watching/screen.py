@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from indexer.keys import query_keys
+from indexer.keys import QUERY_KEYS_VERSION, query_keys
 from indexer.records import OFFICES
 from search.clock import iso, now_utc
 from search.matching.demotion import (
@@ -95,6 +95,11 @@ def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
         for key, w in query_keys(p).items():
             out[(key_hash(key), p.entity_type)] = round(w)
     return [(h, etype, w) for (h, etype), w in out.items()]
+
+
+def keyed_entry(entry: Entry, max_name_length: int) -> tuple[Entry, list[Posting]]:
+    """The entry marked with this version's query keys, and those keys: what ``put_entry`` stores."""
+    return replace(entry, keyed=QUERY_KEYS_VERSION), entry_postings(entry, max_name_length)
 
 
 def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trigger: str) -> Change | None:

@@ -7,12 +7,14 @@ never "forbidden", so an id says nothing about who watches whom.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from indexer.keys import QUERY_KEYS_VERSION
 from search.clock import iso, now_utc
 from search.errors import InvalidInput, NotFound, SuspectsError
 from search.screening.watchlist import BadRow, read_watchlist
@@ -26,10 +28,12 @@ from search.watching.model import (
     check_entry,
     check_list_name,
 )
-from search.watching.screen import Watcher, entry_postings
+from search.watching.screen import Watcher, keyed_entry
 from search.watching.store import AlertFilter, WatchStore
 
 MAX_ENTRIES_PER_OFFICE = 100_000
+
+logger = logging.getLogger(__name__)
 
 
 class Watching:
@@ -90,7 +94,7 @@ class Watching:
         """Store entries and screen them at once (the owner starts from the current state)."""
         self.get_list(office, list_id)
         for e in entries:
-            self.store.put_entry(e, entry_postings(e, self.max_name_length))
+            self.store.put_entry(*keyed_entry(e, self.max_name_length))
         return self.watcher.screen_entries(entries, "entry")
 
     def upload(self, office: str, list_id: str, path: Path, max_rows: int) -> dict[str, object]:
@@ -162,11 +166,26 @@ class Watching:
             updated_at=iso(now_utc()),
         )
         check_entry(new, self.max_name_length)
-        self.store.put_entry(new, entry_postings(new, self.max_name_length))
+        self.store.put_entry(*keyed_entry(new, self.max_name_length))
         return new, self.watcher.screen_entries([new], "entry")
 
     def remove(self, office: str, entry_id: str) -> None:
         self.watcher.entry_removed(self.entry(office, entry_id))
+
+    def rekey(self, entries: Iterable[Entry]) -> int:
+        """Give entries whose stored keys an older version computed this version's; how many.
+
+        A write finds the entries it concerns through their stored keys; /match for an entry looks
+        up the keys this version computes. When a query's keys grow (3 Dec: the spelling
+        neighbours, 2 Dec: the Wade-Giles fuzzy key), an entry saved before would not alert on a
+        record reachable only through a new key while /match for it reports that record. Run at
+        the start of each write (a few milliseconds an entry, once per entry after an upgrade)."""
+        stale = [e for e in entries if e.keyed != QUERY_KEYS_VERSION]
+        for e in stale:
+            self.store.put_entry(*keyed_entry(e, self.max_name_length))
+        if stale:
+            logger.info("re-keyed %d standing entries for query keys version %d", len(stale), QUERY_KEYS_VERSION)
+        return len(stale)
 
     def rescreen(self, entry_ids: Iterable[str] | None = None) -> list[int]:
         """Screen every entry (or these) forward again: what a crash between a write and its

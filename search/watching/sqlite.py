@@ -119,7 +119,7 @@ class SQLiteWatch(SQLiteTables):
             conn.execute("DELETE FROM watchlists WHERE list_id = ?", (list_id,))
 
     def put_entry(self, entry: Entry, postings: Sequence[Posting]) -> None:
-        doc = json.dumps(entry.to_dict(), ensure_ascii=False)
+        doc = json.dumps(entry.stored(), ensure_ascii=False)
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO watch_entries VALUES (?,?,?,?)",

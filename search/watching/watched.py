@@ -52,6 +52,8 @@ class WatchedStore:
         (once per outermost bulk()); None when there are no entries."""
         if self._versions is None:
             snap = self.watching.store.snapshot()
+            if self.watching.rekey(snap.entries):
+                snap = self.watching.store.snapshot()
             self._versions = snap.versions()
             self._judge = ReverseJudge(snap, self.watching.max_name_length) if snap.entries else None
         return self._judge
