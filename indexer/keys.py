@@ -55,8 +55,8 @@ MAX_KEYS = 64
 KEYS_VERSION = 3
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
-# bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed again (see the watching
-# service's ``rekey``). 1 (3 Dec): the spelling neighbours. Records never store these.
+# bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
+# again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours.
 QUERY_KEYS_VERSION = 1
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
@@ -227,7 +227,7 @@ def query_keys(p: EntityProfile) -> dict[str, float]:
     spelled another way, a Mandarin surname before a Cantonese given name), each weighted as its
     type. Records never store these: only the query side widens."""
     out = profile_keys(p)
-    extra = [k for form in p.names for k in _neighbour_keys(form) if k not in out]
-    for key in dict.fromkeys(extra[:MAX_NEIGHBOUR_KEYS] if len(extra) > MAX_NEIGHBOUR_KEYS else extra):
+    extra = dict.fromkeys(k for form in p.names for k in _neighbour_keys(form) if k not in out)
+    for key in list(extra)[:MAX_NEIGHBOUR_KEYS]:
         out[key] = KEY_WEIGHTS[key[: key.index(":")]]
     return out

@@ -314,17 +314,25 @@ def jyutping_readings() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
-def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
-    """HK and Macau spellings per surname (data/surname_spellings.tsv, research note §2.2), keyed
-    by both the Simplified and the Traditional character."""
+def surname_rows() -> tuple[dict[str, str], ...]:
+    """The one-character surnames of data/surname_spellings.tsv (research note §2.2), a row each:
+    simplified, traditional, and the spellings per system ('/'-separated)."""
     text = resources.files("indexer.data").joinpath("surname_spellings.tsv").read_text("utf-8")
     rows = csv.DictReader([x for x in text.splitlines() if not x.startswith("#")], delimiter="\t")
+    return tuple(row for row in rows if len(row["simplified"]) == 1)
+
+
+def row_spellings(row: dict[str, str], *columns: str) -> tuple[str, ...]:
+    """A surname row's spellings in these columns, lower-cased, in order."""
+    return tuple(s.lower() for s in "/".join(row[c] for c in columns).split("/") if s.isalpha())
+
+
+@lru_cache(maxsize=1)
+def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
+    """HK and Macau spellings per surname, keyed by both the Simplified and the Traditional character."""
     out: dict[str, tuple[str, ...]] = {}
-    for row in rows:
-        if len(row["simplified"]) != 1:
-            continue
-        spellings = tuple(s.lower() for s in (row["hong_kong"] + "/" + row["macau"]).split("/") if s.isalpha())
-        out[row["simplified"]] = out[row["traditional"]] = spellings
+    for row in surname_rows():
+        out[row["simplified"]] = out[row["traditional"]] = row_spellings(row, "hong_kong", "macau")
     return out
 
 

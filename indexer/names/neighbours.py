@@ -18,9 +18,7 @@ finals) gave about 100 extra keys for a three-syllable name; this gives 10 to 35
 
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
-from importlib import resources
 
 from indexer.names import cantonese, mandarin
 
@@ -55,20 +53,13 @@ def syllable_neighbours(syllable: str, system: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _mandarin_surnames() -> dict[str, tuple[str, ...]]:
-    """Mandarin spellings of a surname (pinyin and Taiwan columns of data/surname_spellings.tsv) →
-    the surname characters they write."""
-    text = resources.files("indexer.data").joinpath("surname_spellings.tsv").read_text("utf-8")
-    rows = csv.DictReader([x for x in text.splitlines() if not x.startswith("#")], delimiter="\t")
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        if len(row["simplified"]) != 1:
-            continue
-        for spelling in (row["pinyin"] + "/" + row["taiwan"]).split("/"):
-            if spelling.isalpha():
-                chars = out.setdefault(spelling.lower(), [])
-                if row["simplified"] not in chars:
-                    chars.append(row["simplified"])
-    return {k: tuple(v) for k, v in out.items()}
+    """Mandarin spellings of a surname (the pinyin and Taiwan columns of the surname table) → the
+    surname characters they write."""
+    out: dict[str, tuple[str, ...]] = {}
+    for row in cantonese.surname_rows():
+        for spelling in cantonese.row_spellings(row, "pinyin", "taiwan"):
+            out[spelling] = tuple(dict.fromkeys((*out.get(spelling, ()), row["simplified"])))
+    return out
 
 
 def cantonese_surnames(spelling: str) -> tuple[str, ...]:
