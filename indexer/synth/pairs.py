@@ -62,6 +62,7 @@ from indexer.synth.pairs_people import (
     trad_simplified,
     wade_giles,
     wade_giles_stripped,
+    wade_giles_typo,
 )  # fmt: skip
 
 __all__ = ["CATEGORIES", "Pair", "generate_pairs"]
@@ -82,6 +83,7 @@ CATEGORIES: dict[str, PairFn] = {
         taiwan_passport, titled_name,
         stacked_fuzzy_other_person, rare_reading_other_name, pinyin_wg_collision,
         company_english_trade_word, company_english_other_trade,
+        wade_giles_typo,  # last: the categories before it keep their pairs
     )
 }  # fmt: skip
 

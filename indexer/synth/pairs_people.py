@@ -319,3 +319,17 @@ def other_person_same_surname(g: Generator, r: random.Random) -> Pair | None:
         _query(f"{hk[0].upper()} {' '.join(hk[1])}"),
         _record(p, render.traditional(p.han)),
     )
+
+
+def wade_giles_typo(g: Generator, r: random.Random) -> Pair | None:
+    """A Taiwan-style Wade-Giles name with a slip of the keyboard in one given-name syllable
+    ("Chang Hung-lue" for 張宏陸, a Taiwan legislator's own spelling)."""
+    p = g.person()
+    wg = [x.replace("'", "") for x in render.wade_giles([p.surname.pinyin, *render.pinyin_given(p)])]
+    given = wg[1:]
+    i = r.randrange(len(given))
+    slipped = render.keyboard_typo(r, given[i])
+    if slipped == given[i]:
+        return None
+    given[i] = slipped
+    return Pair("wade_giles_typo", True, _query(f"{_cap(wg[0])} {_cap('-'.join(given))}"), _record(p))
