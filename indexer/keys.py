@@ -51,13 +51,14 @@ MAX_KEYS = 64
 # by another version can miss queries keyed by this one (a wrong "not seen"); stores record it and
 # reading commands refuse a store keyed by another version. 1: up to 1 Dec 2026. 2 (2 Dec): industry
 # sectors, eight Cantonese readings per company brand, split double surnames, spelling merges.
-# 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz').
-KEYS_VERSION = 3
+# 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz'). 4 (3 Dec): a Wade-Giles name's readings one
+# slip away from its one unreadable part.
+KEYS_VERSION = 4
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
-# again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours.
-QUERY_KEYS_VERSION = 1
+# again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours. 2 (3 Dec, later): slips.
+QUERY_KEYS_VERSION = 2
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"
@@ -122,6 +123,10 @@ def _edits(surname: str, given: str) -> list[str]:
     return out
 
 
+def _surname_joined(syllables: tuple[str, ...], surname_len: int) -> tuple[str, ...]:
+    return ("".join(syllables[:surname_len]), *syllables[surname_len:])
+
+
 def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
     if form.han:
         # No one-character-deleted keys (陈大文 → 陈文, 陈大): on 1 M records they were 7 % of a
@@ -145,6 +150,12 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
             for reading in form.readings(system)[:2]:
                 if len(reading) >= 4:
                     keys.append(f"{system}:{_bag((reading[0] + reading[1], *reading[2:]))}")
+    if form.parsed is not None:
+        # A Wade-Giles name with one part no system reads ("Hung-lue"): the readings one slip
+        # away, on both sides, so that 張宏陸 finds the record and the record's query finds 張宏陸.
+        # Only such names get them (a slip in a pinyin name meets its record through 'ed' keys).
+        for slipped in neighbours.slipped_names(form.parsed):
+            keys.extend(f"wg:{_bag(_surname_joined(r, n))}" for r, n in romanized.readings(slipped, "wg"))
     # Edit keys (pinyin only; Cantonese edit keys rescued one LegCo pair, "Chan Han-pan" = 陳恒鑌,
     # for 28 % more key rows, load 2.74x → 3.12x a bare pinyin pass and batch /match 524 → 359
     # queries/s on 1 M records) and surname + birth date keys: the first reading per system, and for a romanized

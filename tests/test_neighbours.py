@@ -48,22 +48,26 @@ def test_only_queries_widen_records_keep_their_keys() -> None:
     assert set(query_keys(chinese)) & set(profile_keys(mixed))
 
 
-@pytest.fixture()
-def offices(backend: Backend, tmp_path: Path) -> Settings:
-    gd = tmp_path / "cn-gd.csv"
-    gd.write_text(
-        "record_id,entity_type,name\ng1,person,陳恒鑌\ng2,person,蔣麗芸\ng3,person,陳恒斌\n", encoding="utf-8"
-    )
-    hk = tmp_path / "cn-hk.csv"
-    hk.write_text("record_id,entity_type,name\nh1,person,Chiang Lai-wan\n", encoding="utf-8")
+def load_people(backend: Backend, tmp_path: Path, people: dict[str, dict[str, str]]) -> Settings:
+    """A store holding each office's people ({office: {record id: name}}), loaded by the CLI."""
     store = backend.settings(tmp_path)
-    for path, office in ((gd, "CN-GD"), (hk, "CN-HK")):
+    for office, names in people.items():
+        path = tmp_path / f"{office.lower()}.csv"
+        rows = "".join(f"{rid},person,{name}\n" for rid, name in names.items())
+        path.write_text("record_id,entity_type,name\n" + rows, encoding="utf-8")
         r = run("load", str(path), "--office", office, store=store)
         assert r.returncode == 0, r.stderr
     return store
 
 
-def _answer(name: str, store: Settings) -> tuple[set[str], set[str], dict[str, Any]]:
+@pytest.fixture()
+def offices(backend: Backend, tmp_path: Path) -> Settings:
+    gd = {"g1": "陳恒鑌", "g2": "蔣麗芸", "g3": "陳恒斌"}
+    return load_people(backend, tmp_path, {"CN-GD": gd, "CN-HK": {"h1": "Chiang Lai-wan"}})
+
+
+def answer(name: str, store: Settings) -> tuple[set[str], set[str], dict[str, Any]]:
+    """`suspects search NAME` as a person: the matches' and the possibles' record ids, the body."""
     r = run("search", name, "--type", "person", "--json", store=store)
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
@@ -71,15 +75,15 @@ def _answer(name: str, store: Settings) -> tuple[set[str], set[str], dict[str, A
 
 
 def test_a_personal_spelling_is_worth_a_look_not_a_match(offices: Settings) -> None:
-    matches, possible, body = _answer("Chan Han-pan", offices)
+    matches, possible, body = answer("Chan Han-pan", offices)
     assert "g1" in possible and "g1" not in matches, body  # one syllable spelled its own way
     assert body["seen"] is False  # honest: not confirmed
 
 
 def test_the_hong_kong_mix_is_found_both_ways(offices: Settings) -> None:
-    matches, _, body = _answer("Chiang Lai-wan", offices)
+    matches, _, body = answer("Chiang Lai-wan", offices)
     assert "g2" in matches, body
-    matches, possible, body = _answer("蔣麗芸", offices)
+    matches, possible, body = answer("蔣麗芸", offices)
     assert "h1" in matches | possible, body  # the Chinese name finds the Hong Kong office's own spelling
 
 
@@ -113,5 +117,5 @@ def test_an_entry_saved_before_the_neighbours_is_keyed_again_and_alerts(backend:
     assert run("load", str(gd), "--office", "CN-GD", store=store).returncode == 0
     alerts = json.loads(run("watch", "alerts", "--office", "CN-HK", store=store).stdout)
     assert [(a["record_id"], a["verdict"]) for a in alerts] == [("g1", "possible")], alerts
-    _, possible, _ = _answer("Chan Han-pan", store)
+    _, possible, _ = answer("Chan Han-pan", store)
     assert "g1" in possible  # what /match says, the alert says

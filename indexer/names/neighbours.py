@@ -14,13 +14,24 @@ Only the edits personal spellings make are tried, each within the system's sylla
 one vowel changed, added or dropped, or a final g or h added or dropped ("han" → "hang", "che" →
 "chi", "liang" → "lang"), on one given-name syllable at a time. Any edit (rather than vowels and
 finals) gave about 100 extra keys for a three-syllable name; this gives 10 to 35.
+
+A name that is Wade-Giles but for one part no system reads ("Chang Hung-lue" 張宏陸, "Chen
+Hsuen-sheng" 陳雪生, "Hsu Tain-tsair" 許添財: Taiwan legislators) had no reading at all to look up:
+pinyin names have their one-deletion keys ('ed'), Wade-Giles ones had nothing, so a slip of the
+keyboard in a Taiwan-style name was a sure "not seen". That part is tried as every syllable one
+slip away (:func:`slipped_names`). Unlike the neighbours, these readings are keys of records too
+(:func:`indexer.keys.profile_keys`): they are few (only such names have them), and a query in
+characters must find the slipped record.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
+from itertools import pairwise
+from string import ascii_lowercase
 
-from indexer.names import cantonese, mandarin
+from indexer.names import cantonese, mandarin, romanized
 
 _VOWELS = "aeiouy"
 _FINALS = "gh"
@@ -78,4 +89,65 @@ def reading_neighbours(reading: tuple[str, ...], system: str) -> list[tuple[str,
     for i in range(1, len(reading)):
         for alt in syllable_neighbours(reading[i], system):
             out.append((*reading[:i], alt, *reading[i + 1 :]))
+    return out
+
+
+def _one_slip(word: str) -> set[str]:
+    """Every string one keyboard slip from ``word``: a letter dropped, added or changed, or two
+    neighbours swapped (Damerau distance 1)."""
+    out = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    out |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    for i in range(len(word) + 1):
+        for c in ascii_lowercase:
+            out.add(word[:i] + c + word[i:])
+            if i < len(word):
+                out.add(word[:i] + c + word[i + 1 :])
+    out.discard(word)
+    return out
+
+
+@lru_cache(maxsize=5_000)
+def slip_syllables(part: str) -> tuple[str, ...]:
+    """Coarse Wade-Giles syllables one slip from ``part``: a Wade-Giles syllable, or a pinyin one
+    in its Wade-Giles spelling ("tain" is pinyin tian, Wade-Giles tien, one swap away)."""
+    found: set[str] = set()
+    for s in _one_slip(part):
+        if s in mandarin.COARSE_SYLLABLES:
+            found.add(s)
+        if s in mandarin.PINYIN_SYLLABLES:
+            found.add(mandarin.coarse(s))
+    found.discard(part)
+    return tuple(sorted(found))
+
+
+def _reads(seg: tuple[str, ...] | None, hyphenated: bool) -> bool:
+    # One syllable per part of a hyphenated word ("Hung-lue"); one or two in a word ("Dawen"),
+    # never split inside a doubled vowel ("Weii" is no wei + i).
+    if seg is None or len(seg) > (1 if hyphenated else 2):
+        return False
+    return not any(a[-1] == b[0] and b[0] in "aeiou" for a, b in pairwise(seg))
+
+
+def slipped_names(name: romanized.LatinName) -> list[romanized.LatinName]:
+    """The name with its one unreadable part replaced by each syllable one slip away, when every
+    other part reads in Wade-Giles; [] otherwise (a name with two odd parts is not one slip)."""
+    odd: list[tuple[int, int]] = []
+    split = [tok.replace("'", "").replace(":", "").split("-") for tok in name.tokens]
+    for i, parts in enumerate(split):
+        for j, part in enumerate(parts):
+            if part and not _reads(romanized.segment(part, "wg"), len(parts) > 1):
+                odd.append((i, j))
+    if len(odd) != 1 or sum(len(p) for p in split) < 2:
+        return []  # two odd parts are not one slip
+    i, j = odd[0]
+    doubled = any(a == b for a, b in pairwise(split[i][j]))
+    if not doubled and all(_reads(romanized.strict_cantonese(p), len(ps) > 1) for ps in split for p in ps if p):
+        # "Lau Chi-ming" is Cantonese, not a slip in Wade-Giles. A doubled letter is a slip's
+        # mark even where Hong Kong spells that way ("Min-koo", "Wanng"): unblocked pairs of 400
+        # wade_giles_typo, seed 101, 22 → 11; 1.5 % of bench/speed.py's romanized names slip.
+        return []
+    out: list[romanized.LatinName] = []
+    for syllable in slip_syllables(split[i][j]):
+        token = "-".join([*split[i][:j], syllable, *split[i][j + 1 :]])
+        out.append(replace(name, tokens=(*name.tokens[:i], token, *name.tokens[i + 1 :])))
     return out

@@ -77,7 +77,7 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
         if alias is not None:
             out.extend(alias)
             continue
-        found = _segment(part, inventory, system == "ct", system == "py")
+        found = _segment(part, inventory, system == "ct", system == "py", system == "wg")
         personal = PERSONAL_SPELLINGS.get(part) if system != "ct" else None
         # A listed personal spelling is one syllable, even where the table would split it
         # ("Kuen" is 焜 kun, not ku + en).
@@ -97,7 +97,7 @@ def _known(piece: str, inventory: frozenset[str], by_skeleton: bool) -> bool:
 
 
 def _segment(
-    word: str, inventory: frozenset[str], by_skeleton: bool = False, pinyin: bool = False
+    word: str, inventory: frozenset[str], by_skeleton: bool = False, pinyin: bool = False, wade_giles: bool = False
 ) -> tuple[str, ...] | None:
     n = len(word)
     # best[i] = fewest-syllable split of word[i:], tie broken toward longer first syllables.
@@ -109,6 +109,12 @@ def _segment(
             # Pinyin orthography writes an apostrophe before a syllable starting with a, o or e
             # (Xi'an), so without one "yinan" is yi-nan, never yin-an.
             if pinyin and j < n and word[j] in "aoe":
+                continue
+            # Nor does a Wade-Giles name split a doubled vowel: "Weii" is a slip for Wei, not
+            # wei + i, which the scorer took for a whole extra syllable (two guesses, so a slip
+            # was never a match: bench/accuracy.py wade_giles_typo). Pinyin brands do ("Yiteer"
+            # 意特尔, "Deenpu" 德恩普: a company name never writes pinyin's apostrophe).
+            if wade_giles and j < n and word[j] == word[j - 1] and word[j] in "aeiou":
                 continue
             if rest is not None and _known(word[i:j], inventory, by_skeleton):
                 cand = (word[i:j], *rest)
@@ -262,7 +268,7 @@ def full_systems(name: LatinName) -> set[str]:
 
     def reads(system: str) -> bool:
         if system == "ct":
-            return all(p in LATIN_ALIASES or _strict_cantonese(p) is not None for p in parts)
+            return all(p in LATIN_ALIASES or strict_cantonese(p) is not None for p in parts)
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
 
     return {s for s in ("py", "wg", "ct") if reads(s)}
@@ -281,7 +287,7 @@ def _personal_read(part: str, system: str) -> bool:
 
 
 @lru_cache(maxsize=50_000)
-def _strict_cantonese(part: str) -> tuple[str, ...] | None:
+def strict_cantonese(part: str) -> tuple[str, ...] | None:
     """A word split into listed Cantonese spellings only (no skeletons)."""
     return _segment(part, cantonese.spellings())
 
