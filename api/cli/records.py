@@ -1,4 +1,4 @@
-"""The records commands: load, reindex, withdraw, stats and search (attached to the group in :mod:`api.cli.base`)."""
+"""The records commands: load, reindex, rekey, withdraw, stats and search (attached to the group in :mod:`api.cli.base`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from api.cli.base import Context, cli_audit, echo_json, fail, pass_ctx
 from api.cli.base import cli as group
 from indexer.intake.offices import OfficeProfile, load_profile, profile_names
 from indexer.intake.readers import FileError
+from indexer.keys import KEYS_VERSION
 from indexer.records import OFFICES
 from search.ingest import LoadReport, load_file
 from search.matching.entities import describe
@@ -19,7 +20,7 @@ from search.matching.matcher import Matcher
 from search.matching.query import Query
 from search.matching.results import Result
 from search.storage.base import Store, doc_id
-from search.storage.factory import open_records
+from search.storage.factory import open_records, rekey_records
 from search.watching.factory import open_watching, open_writable, watched
 
 
@@ -150,6 +151,26 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
     for rep in reports:
         click.echo(f"{rep.file}: read {rep.read}, stored {rep.stored}, rejected {len(rep.rejected)}")
     click.echo(f"alias {ctx.settings.es_index_prefix}-records now points at {name}")
+
+
+@group.command(help="SQLite: key every stored record again with this version's keys, in place (after an upgrade).")
+@pass_ctx
+def rekey(ctx: Context) -> None:
+    done = rekey_records(ctx.settings)
+    # The new keys can put other records among an entry's candidates: its answer is screened again.
+    records = open_records(ctx.settings)
+    watching = open_watching(ctx.settings, records)
+    try:
+        new = watching.rescreen() if watching is not None else []
+    finally:
+        records.close()
+        if watching is not None:
+            watching.store.close()
+    cli_audit(ctx.settings, "rekey", [], {"records": done.records, "from": done.was, "alerts": len(new)})
+    click.echo(
+        f"keyed {done.records:,} records again (keys version {done.was} → {KEYS_VERSION}) in {done.seconds:.1f} s; "
+        f"standing entries screened again: {len(new)} new alert(s)"
+    )
 
 
 @group.command(help="Withdraw one record of an office.")

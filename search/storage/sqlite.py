@@ -28,6 +28,7 @@ from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, Upsert
 from search.storage.codec import decompress, key_hash, unpack_postings
 from search.storage.sqlite_conn import connect
 from search.storage.sqlite_load import STAGING, finish_staged, is_staging, load_lock
+from search.storage.sqlite_rekey import Rekeyed, rekey
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +295,14 @@ class SQLiteStore:
     ) -> list[list[Candidate]]:
         # One process, one file: a batch is its queries one by one (no round trip to save).
         return [self.candidates(keys, etype, offices, limit) for keys, etype in queries]
+
+    def rekey(self, workers: int, progress: Callable[[int], None] | None = None) -> Rekeyed:
+        """Key every stored record again with this version's keys, in place (:mod:`.sqlite_rekey`);
+        one writer at a time, as a load."""
+        with load_lock(self.path), self._connection() as conn:
+            finish_staged(conn)  # a killed bulk load's postings first
+            row = conn.execute("SELECT value FROM meta WHERE name = 'keys_version'").fetchone()
+            return rekey(conn, int(row[0]) if row else 1, workers, progress)
 
     def reindex(self, load: Callable[[Store], None]) -> str:
         raise InvalidInput(
