@@ -121,6 +121,14 @@ def clean_date(raw: str | None) -> str | None:
     if raw is None or not str(raw).strip():
         return None
     text = str(raw).strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+        # Most office dates are already ISO: the regex path below was 8 % of a reload's writing
+        # process (py-spy, 181,383 rows), 3.2-3.7 µs a date against 0.8-1.5 µs here (10,000 dates of
+        # the realistic million). An invalid one ("1971-02-30") takes that path and its error.
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
     if re.fullmatch(r"\d{8}", text):
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     m = _DATE_RE.match(text)

@@ -3,6 +3,9 @@ deterministic."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +14,7 @@ from indexer.names.companies import company_forms
 from indexer.names.identifiers import parse_identifier, parse_phone
 from indexer.names.persons import person_forms
 from indexer.names.text import fold
-from indexer.records import profile
+from indexer.records import clean_date, profile
 from search.matching.scorer import score
 
 # Text weighted toward what names are made of: Han, Latin, digits, punctuation, plus anything.
@@ -47,3 +50,25 @@ def test_keys_are_deterministic_and_scoring_total(text: str, entity_type: str) -
     assert profile_keys(p1) == profile_keys(p2)
     decision = score(p1, p2)
     assert 0.0 <= decision.score <= 1.0
+
+
+@given(st.dates(), st.sampled_from(["-", "/", "年"]))
+@settings(max_examples=300, deadline=None)
+def test_a_date_reads_the_same_in_any_written_form(d: date, sep: str) -> None:
+    # The ISO fast path of clean_date and its general path agree (1971-02-11, 1971/2/11, 1971年2月11日).
+    written = f"{d.year:04d}年{d.month}月{d.day}日" if sep == "年" else f"{d.year:04d}{sep}{d.month}{sep}{d.day}"
+    assert clean_date(d.isoformat()) == clean_date(written) == d.isoformat()
+
+
+@given(st.integers(1000, 9999), st.integers(0, 99), st.integers(0, 99))
+def test_an_impossible_iso_date_is_refused(y: int, m: int, dd: int) -> None:
+    text = f"{y:04d}-{m:02d}-{dd:02d}"
+    try:
+        expected: str | None = date(y, m, dd).isoformat()
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            clean_date(text)
+    else:
+        assert clean_date(text) == expected
