@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from indexer.names import cantonese, neighbours, romanized
 from indexer.names.companies import CompanyForm
-from indexer.names.persons import NameForm
+from indexer.names.persons import NameForm, join_surname
 from indexer.records import EntityProfile
 
 # Weight per key type. Identifiers are decisive; an exact written name is next; a full reading in
@@ -123,10 +123,6 @@ def _edits(surname: str, given: str) -> list[str]:
     return out
 
 
-def _surname_joined(syllables: tuple[str, ...], surname_len: int) -> tuple[str, ...]:
-    return ("".join(syllables[:surname_len]), *syllables[surname_len:])
-
-
 def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
     if form.han:
         # No one-character-deleted keys (陈大文 → 陈文, 陈大): on 1 M records they were 7 % of a
@@ -155,7 +151,7 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
         # away, on both sides, so that 張宏陸 finds the record and the record's query finds 張宏陸.
         # Only such names get them (a slip in a pinyin name meets its record through 'ed' keys).
         for slipped in neighbours.slipped_names(form.parsed):
-            keys.extend(f"wg:{_bag(_surname_joined(r, n))}" for r, n in romanized.readings(slipped, "wg"))
+            keys.extend(f"wg:{_bag(join_surname(r, n))}" for r, n in romanized.readings(slipped, "wg"))
     # Edit keys (pinyin only; Cantonese edit keys rescued one LegCo pair, "Chan Han-pan" = 陳恒鑌,
     # for 28 % more key rows, load 2.74x → 3.12x a bare pinyin pass and batch /match 524 → 359
     # queries/s on 1 M records) and surname + birth date keys: the first reading per system, and for a romanized

@@ -128,6 +128,12 @@ def _reads(seg: tuple[str, ...] | None, hyphenated: bool) -> bool:
     return not any(a[-1] == b[0] and b[0] in "aeiou" for a, b in pairwise(seg))
 
 
+@lru_cache(maxsize=20_000)
+def _reads_wg(part: str, hyphenated: bool) -> bool:
+    # Cached: every part of every romanized record is checked at load time.
+    return _reads(romanized.segment(part, "wg"), hyphenated)
+
+
 def slipped_names(name: romanized.LatinName) -> list[romanized.LatinName]:
     """The name with its one unreadable part replaced by each syllable one slip away, when every
     other part reads in Wade-Giles; [] otherwise (a name with two odd parts is not one slip)."""
@@ -135,7 +141,7 @@ def slipped_names(name: romanized.LatinName) -> list[romanized.LatinName]:
     split = [tok.replace("'", "").replace(":", "").split("-") for tok in name.tokens]
     for i, parts in enumerate(split):
         for j, part in enumerate(parts):
-            if part and not _reads(romanized.segment(part, "wg"), len(parts) > 1):
+            if part and not _reads_wg(part, len(parts) > 1):
                 odd.append((i, j))
     if len(odd) != 1 or sum(len(p) for p in split) < 2:
         return []  # two odd parts are not one slip

@@ -121,7 +121,8 @@ def _dedupe(items: list[Reading]) -> tuple[Reading, ...]:
     return tuple(dict.fromkeys(r for r in items if r))[:MAX_READINGS]
 
 
-def _join(syllables: tuple[str, ...], surname_len: int) -> Reading:
+def join_surname(syllables: tuple[str, ...], surname_len: int) -> Reading:
+    """A reading with a compound surname's syllables joined (ou, yang, ... → ouyang, ...)."""
     return ("".join(syllables[:surname_len]), *syllables[surname_len:])
 
 
@@ -140,8 +141,8 @@ def han_form(original: str, han: str) -> NameForm:
     han = surname + given
     surnames, givens = mandarin.surname_readings(surname), mandarin.given_readings(written[n:])
     py_raw = [s + g for s in surnames for g in givens]
-    py = _dedupe([_join(r, n) for r in py_raw])
-    wg = _dedupe([_join(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
+    py = _dedupe([join_surname(r, n) for r in py_raw])
+    wg = _dedupe([join_surname(tuple(mandarin.coarse(x) for x in r), n) for r in py_raw])
     return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n))
 
 
@@ -157,7 +158,9 @@ def _han_guesses(form: NameForm) -> Guesses:
         return Guesses()
     usual = [givens[0], *(g for g in givens[1:] if _usual_alternative(given, givens[0], g))]
     first = [s + g for s in mandarin.surname_readings(form.surname) for g in usual]
-    primary = {_join(r, n) for r in first} | {_join(tuple(mandarin.coarse(x) for x in r), n) for r in first}
+    primary = {join_surname(r, n) for r in first} | {
+        join_surname(tuple(mandarin.coarse(x) for x in r), n) for r in first
+    }
     return Guesses(secondary=frozenset(r for r in (*form.py, *form.wg) if r not in primary))
 
 
@@ -189,11 +192,13 @@ def latin_form(original: str) -> NameForm | None:
     py_r = romanized.readings(parsed, "py")
     wg_r = romanized.readings(parsed, "wg")
     ct_r = romanized.readings(parsed, "ct")
-    py = _dedupe([_join(r, n) for r, n in py_r])
+    py = _dedupe([join_surname(r, n) for r, n in py_r])
     # Pinyin converted to coarse Wade-Giles, for the keys and for comparing two romanized records
     # (Zhang / Chang); never to reach a Chinese-script record (see ``_latin_guesses``).
-    wg = _dedupe([_join(r, n) for r, n in wg_r] + [_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r])
-    ct = _dedupe([_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
+    wg = _dedupe(
+        [join_surname(r, n) for r, n in wg_r] + [join_surname(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r]
+    )
+    ct = _dedupe([join_surname(tuple(cantonese.skeleton(x) for x in r), n) for r, n in ct_r])
     folded = " ".join(parsed.tokens)
     return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials, parsed=parsed)
 
@@ -206,17 +211,17 @@ def _latin_guesses(form: NameForm) -> Guesses:
     if parsed is None:
         return Guesses()
     py_r, wg_r, ct_r = (romanized.readings(parsed, s) for s in ("py", "wg", "ct"))
-    true_wg = {_join(r, n) for r, n in wg_r}
-    converted = frozenset(_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r) - true_wg
+    true_wg = {join_surname(r, n) for r, n in wg_r}
+    converted = frozenset(join_surname(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r) - true_wg
     last = (
         [r[1] for r in (py_r, wg_r, ct_r) if len(r) == 2 and r[1] != r[0]]
         if parsed.surname_index is None and len(parsed.tokens) >= 2
         else []
     )
     surname_last = frozenset(
-        {_join(r, n) for r, n in last}
-        | {_join(tuple(mandarin.coarse(x) for x in r), n) for r, n in last}
-        | {_join(tuple(cantonese.skeleton(x) for x in r), n) for r, n in last}
+        {join_surname(r, n) for r, n in last}
+        | {join_surname(tuple(mandarin.coarse(x) for x in r), n) for r, n in last}
+        | {join_surname(tuple(cantonese.skeleton(x) for x in r), n) for r, n in last}
     )
     personal = frozenset(
         (*(form.py if romanized.uses_personal(parsed, "py") else ()),

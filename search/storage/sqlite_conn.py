@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from search.errors import StoreUnavailable
@@ -26,6 +28,25 @@ def connect(path: Path, cache_mb: int) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA cache_size=-{cache_mb * 1024}")
     return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, ``ROLLBACK`` on any error: one writer at a time."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def settle(conn: sqlite3.Connection) -> None:
+    """After a table was rebuilt: fresh planner statistics, and the freed pages back to the file
+    system (executescript, because execute() steps this pragma once, which frees one page)."""
+    conn.execute("ANALYZE")
+    conn.executescript("PRAGMA incremental_vacuum;")
 
 
 class ThreadConnections:

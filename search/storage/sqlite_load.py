@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from search.errors import Busy
+from search.storage.sqlite_conn import immediate, settle
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +58,12 @@ def finish_staged(conn: sqlite3.Connection) -> None:
     if not is_staging(conn):
         return
     t0 = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute(
             "INSERT OR IGNORE INTO postings SELECT h, rid, w FROM postings_load "
             "WHERE rid NOT IN (SELECT rid FROM postings_retired) ORDER BY h, rid"
         )
         conn.execute("DROP TABLE postings_load")
         conn.execute("DROP TABLE postings_retired")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ANALYZE")
-    # The staging table's pages (a third of the file) back to the file system; executescript,
-    # because execute() steps this pragma once, which frees one page.
-    conn.executescript("PRAGMA incremental_vacuum;")
+    settle(conn)  # the staging table's pages (a third of the file) back to the file system
     logger.info("sorted the staged postings into place in %.1f s", time.perf_counter() - t0)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import Record, record_profile
 from search.storage.codec import decompress, pack_postings, unpack_postings
+from search.storage.sqlite_conn import immediate, settle
 from search.workers import in_order
 
 logger = logging.getLogger(__name__)
@@ -75,17 +76,12 @@ def rekey(
 
     def stage(keyed: Keyed) -> None:
         nonlocal done
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             conn.executemany("INSERT INTO rekey_records VALUES (?, ?)", keyed)
             conn.executemany(
                 "INSERT INTO rekey_postings VALUES (?, ?, ?)",
                 [(h, rid, w) for rid, packed in keyed for h, w in unpack_postings(packed)],
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         done += len(keyed)
         if progress is not None:
             progress(done)
@@ -97,20 +93,14 @@ def rekey(
     else:
         for rows in _chunks(conn, chunk):
             stage(key_chunk(rows))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute("DELETE FROM postings")
         conn.execute("INSERT OR IGNORE INTO postings SELECT h, rid, w FROM rekey_postings ORDER BY h, rid")
         conn.execute("UPDATE records SET postings = k.postings FROM rekey_records AS k WHERE records.rid = k.rid")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys_version', ?)", (str(KEYS_VERSION),))
         conn.execute("DROP TABLE rekey_postings")
         conn.execute("DROP TABLE rekey_records")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ANALYZE")
-    conn.executescript("PRAGMA incremental_vacuum;")  # the staging tables' pages back to the file system
+    settle(conn)  # the staging tables' pages back to the file system
     out = Rekeyed(done, was, time.perf_counter() - t0)
     logger.info("keyed %d records again (keys version %d → %d) in %.1f s", done, was, KEYS_VERSION, out.seconds)
     return out
