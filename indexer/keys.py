@@ -52,8 +52,10 @@ MAX_KEYS = 64
 # reading commands refuse a store keyed by another version. 1: up to 1 Dec 2026. 2 (2 Dec): industry
 # sectors, eight Cantonese readings per company brand, split double surnames, spelling merges.
 # 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz'). 4 (3 Dec): a Wade-Giles name's readings one
-# slip away from its one unreadable part.
-KEYS_VERSION = 4
+# slip away from its one unreadable part. 5 (4 Dec): the keys unchanged, but each record keeps its
+# profile beside them (search/storage/profiles.py), made by the same normalizer: a change to what a
+# profile holds bumps this too, so that no store serves profiles another version made.
+KEYS_VERSION = 5
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed

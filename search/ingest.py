@@ -138,7 +138,7 @@ def _prepare_batch(records: list[Record], hook: RecordHook | None) -> list[Store
 
 # Across the process boundary a prepared record travels as a tuple of plain strings and bytes:
 # pickling 17 key strings in a dict per record cost more than computing them.
-Packed = tuple[str, str, str, str, str, str, bytes, bytes, bytes]
+Packed = tuple[str, str, str, str, str, str, bytes, bytes, bytes, bytes]
 
 # The store's record hook in a worker process: sent once, when the worker starts.
 _hook: RecordHook | None = None
@@ -153,7 +153,20 @@ def _prepare_packed(records: list[Record]) -> list[Packed]:
     out: list[Packed] = []
     for r in records:
         p = prepare(r, _hook)
-        out.append((p.office, p.record_id, p.entity_type, p.body, p.digest, p.key_text, p.postings, p.packed, p.extra))
+        out.append(
+            (
+                p.office,
+                p.record_id,
+                p.entity_type,
+                p.body,
+                p.digest,
+                p.key_text,
+                p.postings,
+                p.packed,
+                p.profile,
+                p.extra,
+            )
+        )
     return out
 
 

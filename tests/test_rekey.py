@@ -65,6 +65,23 @@ def test_rekey_keys_the_records_again_and_keeps_everything_else(tmp_path: Path) 
     assert not {t for t in tables if t.startswith("rekey_")}
 
 
+def test_a_store_from_before_kept_profiles_gets_them_from_rekey(tmp_path: Path) -> None:
+    """Keys version 4 stores had no profile column: opened, the column is added empty, the store
+    is refused as keyed by an older version, and rekey makes every record's profile."""
+    store = _store(tmp_path)
+    with sqlite3.connect(store) as conn:
+        conn.execute("ALTER TABLE records DROP COLUMN profile")
+        conn.execute("UPDATE meta SET value = '4' WHERE name = 'keys_version'")
+    refused = run("search", "陳大文", store=store)
+    assert refused.returncode == 2 and "run suspects rekey" in refused.stderr, refused.stderr
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(profile) FROM records").fetchone() == (3, 0)
+    assert run("rekey", store=store).returncode == 0
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(profile) FROM records").fetchone() == (3, 3)
+    assert _found("陳大文", store) == {"g2"}
+
+
 def test_a_rekey_killed_before_its_swap_is_started_again(tmp_path: Path) -> None:
     store = _store(tmp_path)
     _as_an_older_version_left_it(store)

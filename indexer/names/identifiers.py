@@ -77,7 +77,8 @@ def hkid_check(letters: str, digits: str) -> str:
     return "A" if check == 10 else str(check)
 
 
-def _birth(rid18: str) -> tuple[str | None, str]:
+def rid_birth(rid18: str) -> tuple[str | None, str]:
+    """The birth date (None if impossible) and gender an 18-digit resident ID encodes."""
     y, m, d = int(rid18[6:10]), int(rid18[10:12]), int(rid18[12:14])
     try:
         born: str | None = date(y, m, d).isoformat()
@@ -100,25 +101,25 @@ def parse_identifier(raw: str, entity_type: str = "person") -> Identifier | None
         return None
     if _RID15_RE.match(value) and entity_type != "company":
         value = rid15_to_18(value)
-        born, gender = _birth(value)
+        born, gender = rid_birth(value)
         return Identifier("cn_rid", value, born is not None, born, gender)
     if len(value) == 18:
         rid_ok = bool(_RID18_RE.match(value)) and rid_check(value[:17]) == value[17]
         uscc_ok = bool(_USCC_RE.match(value)) and uscc_check(value[:17]) == value[17]
         if rid_ok and (entity_type != "company" or not uscc_ok):
-            born, gender = _birth(value)
+            born, gender = rid_birth(value)
             return Identifier("cn_rid", value, born is not None, born, gender)
         if entity_type != "company" and _RID18_RE.match(value):
             # A person's mistyped resident ID is still a resident ID, even if it happens to pass
             # the USCC check (1 in 31 all-digit strings do).
-            born, gender = _birth(value)
+            born, gender = rid_birth(value)
             return Identifier("cn_rid", value, False, born, gender)
         if uscc_ok:
             return Identifier("uscc", value, True)
         if entity_type == "company" and _USCC_RE.match(value):
             return Identifier("uscc", value, False)
         if _RID18_RE.match(value):
-            born, gender = _birth(value)
+            born, gender = rid_birth(value)
             return Identifier("cn_rid", value, False, born, gender)
     m = _HKID_RE.match(value)
     if m:

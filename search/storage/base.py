@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from indexer.keys import profile_keys, weight
 from indexer.records import EntityProfile, Record, record_profile
 from search.storage.codec import compress, pack_postings
+from search.storage.profiles import pack as pack_profile
 
 # One query's candidate question: its weighted keys and its entity type.
 KeyQuery = tuple[dict[str, float], str]
@@ -44,6 +45,7 @@ class StoredRecord:
     key_text: str  # the keys, one per line
     postings: bytes  # codec.pack_postings of the keys
     packed: bytes  # codec.compress of the body
+    profile: bytes  # profiles.pack of its profile: a query reads it instead of normalizing again
     extra: bytes = b""  # what the store's RecordHook computed for it (never stored)
 
     @property
@@ -92,6 +94,7 @@ def prepare(record: Record, hook: RecordHook | None = None) -> StoredRecord:
         "\n".join(keys),
         postings,
         compress(body),
+        pack_profile(record, profile),
         extra,
     )
 
@@ -99,11 +102,13 @@ def prepare(record: Record, hook: RecordHook | None = None) -> StoredRecord:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A record id with the summed weight of the keys it shares with the query, and the record
-    itself when the backend returned it with the hit (saving a second round trip)."""
+    itself when the backend returned it with the hit (saving a second round trip), with the
+    profile the load kept for it (saving its normalization)."""
 
     id: str
     weight: float
     record: Record | None = None
+    profile: EntityProfile | None = None  # the record's profile, when the backend keeps it
 
 
 @dataclass(frozen=True, slots=True)

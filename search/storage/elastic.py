@@ -30,6 +30,7 @@ from indexer.records import Record
 from search.errors import Busy, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
 from search.storage.elastic_bodies import (
+    candidate_of,
     candidate_query,
     candidates_from_msearch,
     document_json,
@@ -245,7 +246,7 @@ class ElasticsearchStore:
         hits = resp["hits"]["hits"]
         if not records:
             return [Candidate(h["_id"], float(h["_score"])) for h in hits]
-        return [Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in hits]
+        return [candidate_of(h) for h in hits]
 
     def candidates_many(
         self, queries: Sequence[KeyQuery], offices: Sequence[str] | None, limit: int

@@ -8,12 +8,14 @@ specification, and the suite runs them against a real cluster.
 from __future__ import annotations
 
 import json
+from base64 import b64decode, b64encode
 from collections.abc import Sequence
 from typing import Any
 
 from indexer.records import Record
 from search.errors import StoreUnavailable
 from search.storage.base import Candidate, StoredRecord
+from search.storage.profiles import unpack as unpack_profile
 
 
 def candidate_query(
@@ -39,7 +41,15 @@ def document_json(item: StoredRecord) -> str:
     ``Record.to_dict``), its document id, digest and keys. Built by appending to the record's JSON
     rather than parsing and re-serializing it: the loader sends a million of these, and the round
     trip cost more than computing the keys."""
-    extra = json.dumps({"doc_id": item.id, "digest": item.digest, "keys": list(item.keys)}, ensure_ascii=False)
+    extra = json.dumps(
+        {
+            "doc_id": item.id,
+            "digest": item.digest,
+            "keys": list(item.keys),
+            "profile": b64encode(item.profile).decode(),
+        },
+        ensure_ascii=False,
+    )
     return item.body[:-1] + ", " + extra[1:] if item.body != "{}" else extra
 
 
@@ -60,7 +70,7 @@ def candidates_from_msearch(resp: Any) -> list[list[Candidate]]:
     for r in resp["responses"]:
         if "error" in r:
             raise StoreUnavailable(f"Elasticsearch search failed: {r['error'].get('type', 'error')}")
-        out.append([Candidate(h["_id"], float(h["_score"]), record_of(h["_source"])) for h in r["hits"]["hits"]])
+        out.append([candidate_of(h) for h in r["hits"]["hits"]])
     return out
 
 
@@ -74,3 +84,12 @@ def health_details(health: Any, alias: str, targets: list[str]) -> dict[str, obj
 def record_of(source: dict[str, Any]) -> Record:
     """The record in a hit's ``_source`` (the document minus its keys)."""
     return Record.from_dict(source)
+
+
+def candidate_of(hit: dict[str, Any]) -> Candidate:
+    """A search hit as a candidate: its record, and the profile the load kept with it."""
+    record = record_of(hit["_source"])
+    kept = hit["_source"].get("profile")
+    return Candidate(
+        hit["_id"], float(hit["_score"]), record, unpack_profile(b64decode(kept), record) if kept else None
+    )

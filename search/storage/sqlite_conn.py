@@ -98,3 +98,11 @@ class SQLiteTables:
 
     def close(self) -> None:
         self._conns.close()
+
+
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version a store file was written with; None for a new file."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    return int(row[0]) if row is not None else None

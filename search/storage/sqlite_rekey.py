@@ -7,7 +7,8 @@ version can key the records again from it, in place.
 
 Every record's keys are computed by the load's own normalizer in worker processes and staged beside
 the live postings (``rekey_postings`` rows, ``rekey_records`` blobs), while readers go on with the
-old keys; one transaction then swaps them in key order and records the version. A rekey killed
+old keys; one transaction then swaps them in key order, with each record's kept profile
+(:mod:`.profiles`), and records the version. A rekey killed
 before the swap leaves the store as it was (the next rekey drops the staging tables first).
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import Record, record_profile
 from search.storage.codec import decompress, pack_postings, unpack_postings
+from search.storage.profiles import pack as pack_profile
 from search.storage.sqlite_conn import immediate, settle
 from search.workers import in_order
 
@@ -33,10 +35,10 @@ _STAGING = """
 DROP TABLE IF EXISTS rekey_postings;
 DROP TABLE IF EXISTS rekey_records;
 CREATE TABLE rekey_postings (h INTEGER NOT NULL, rid INTEGER NOT NULL, w INTEGER NOT NULL);
-CREATE TABLE rekey_records (rid INTEGER PRIMARY KEY, postings BLOB NOT NULL);
+CREATE TABLE rekey_records (rid INTEGER PRIMARY KEY, postings BLOB NOT NULL, profile BLOB NOT NULL);
 """
 
-Keyed = list[tuple[int, bytes]]  # (rid, packed postings)
+Keyed = list[tuple[int, bytes, bytes]]  # (rid, packed postings, packed profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,14 @@ def _chunks(conn: sqlite3.Connection, size: int) -> Iterator[list[tuple[int, byt
 
 
 def key_chunk(chunk: list[tuple[int, bytes]]) -> Keyed:
-    """In a worker: each record's postings as this version keys it, from its stored document."""
-    return [
-        (rid, pack_postings(profile_keys(record_profile(Record.from_dict(json.loads(decompress(body)))))))
-        for rid, body in chunk
-    ]
+    """In a worker: each record's postings and profile as this version makes them, from its stored
+    document."""
+    out: Keyed = []
+    for rid, body in chunk:
+        record = Record.from_dict(json.loads(decompress(body)))
+        profile = record_profile(record)
+        out.append((rid, pack_postings(profile_keys(profile)), pack_profile(record, profile)))
+    return out
 
 
 def rekey(
@@ -77,10 +82,10 @@ def rekey(
     def stage(keyed: Keyed) -> None:
         nonlocal done
         with immediate(conn):
-            conn.executemany("INSERT INTO rekey_records VALUES (?, ?)", keyed)
+            conn.executemany("INSERT INTO rekey_records VALUES (?, ?, ?)", keyed)
             conn.executemany(
                 "INSERT INTO rekey_postings VALUES (?, ?, ?)",
-                [(h, rid, w) for rid, packed in keyed for h, w in unpack_postings(packed)],
+                [(h, rid, w) for rid, packed, _ in keyed for h, w in unpack_postings(packed)],
             )
         done += len(keyed)
         if progress is not None:
@@ -96,7 +101,10 @@ def rekey(
     with immediate(conn):
         conn.execute("DELETE FROM postings")
         conn.execute("INSERT OR IGNORE INTO postings SELECT h, rid, w FROM rekey_postings ORDER BY h, rid")
-        conn.execute("UPDATE records SET postings = k.postings FROM rekey_records AS k WHERE records.rid = k.rid")
+        conn.execute(
+            "UPDATE records SET postings = k.postings, profile = k.profile FROM rekey_records AS k"
+            " WHERE records.rid = k.rid"
+        )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys_version', ?)", (str(KEYS_VERSION),))
         conn.execute("DROP TABLE rekey_postings")
         conn.execute("DROP TABLE rekey_records")
