@@ -269,7 +269,7 @@ def mandarin_homophones(a: NameForm, b: NameForm) -> bool:
 def cantonese_homophones(a: NameForm, b: NameForm) -> bool:
     """The same in Cantonese (primary readings), of as many characters."""
     ok = a.han and b.han and a.han != b.han and len(a.han) == len(b.han)
-    return bool(ok and a.ct and b.ct and a.ct[0] == b.ct[0])
+    return bool(ok and a.ct_first is not None and a.ct_first == b.ct_first)
 
 
 def company_similarity(a: CompanyForm, b: CompanyForm) -> NameMatch:
