@@ -15,7 +15,6 @@ from typing import Any
 from indexer.records import Record
 from search.errors import StoreUnavailable
 from search.storage.base import Candidate, StoredRecord
-from search.storage.profiles import unpack as unpack_profile
 
 
 def candidate_query(
@@ -88,8 +87,5 @@ def record_of(source: dict[str, Any]) -> Record:
 
 def candidate_of(hit: dict[str, Any]) -> Candidate:
     """A search hit as a candidate: its record, and the profile the load kept with it."""
-    record = record_of(hit["_source"])
     kept = hit["_source"].get("profile")
-    return Candidate(
-        hit["_id"], float(hit["_score"]), record, unpack_profile(b64decode(kept), record) if kept else None
-    )
+    return Candidate(hit["_id"], float(hit["_score"]), record_of(hit["_source"]), b64decode(kept) if kept else None)

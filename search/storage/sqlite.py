@@ -27,7 +27,6 @@ from indexer.records import Record
 from search.errors import InvalidInput, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
 from search.storage.codec import decompress, key_hash, unpack_postings
-from search.storage.profiles import unpack as unpack_profile
 from search.storage.sqlite_conn import connect, schema_version
 from search.storage.sqlite_load import STAGING, finish_staged, is_staging, load_lock
 from search.storage.sqlite_rekey import Rekeyed, rekey
@@ -395,5 +394,4 @@ def _record(body: bytes) -> Record:
 
 
 def _candidate(doc: str, weight: float, body: bytes, kept: bytes | None) -> Candidate:
-    rec = _record(body)
-    return Candidate(doc, float(weight), rec, unpack_profile(kept, rec) if kept else None)
+    return Candidate(doc, float(weight), _record(body), kept)
