@@ -54,13 +54,16 @@ MAX_KEYS = 64
 # 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz'). 4 (3 Dec): a Wade-Giles name's readings one
 # slip away from its one unreadable part. 5 (4 Dec): the keys unchanged, but each record keeps its
 # profile beside them (search/storage/profiles.py), made by the same normalizer: a change to what a
-# profile holds bumps this too, so that no store serves profiles another version made.
-KEYS_VERSION = 5
+# profile holds bumps this too, so that no store serves profiles another version made. 6 (3 Dec):
+# slip keys also for a one-word given name that reads only by splitting off a one- or two-letter
+# syllable ("Hsio" for 曉 hsiao), and for a Wade-Giles surname before a Cantonese-looking slip.
+KEYS_VERSION = 6
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
 # again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours. 2 (3 Dec, later): slips.
-QUERY_KEYS_VERSION = 2
+# 3 (3 Dec): neighbours two swapped vowels or an h or s away; the slips of KEYS_VERSION 6.
+QUERY_KEYS_VERSION = 3
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"

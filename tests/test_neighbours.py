@@ -29,6 +29,11 @@ def test_neighbours_are_vowel_and_final_edits_within_the_system() -> None:
     assert "ci" in syllable_neighbours("ce", "ct")  # 志 Chi, written Che
     assert "lang" in syllable_neighbours("liang", "wg")  # 瑯 Lang, written Liang
     assert "man" not in syllable_neighbours("han", "ct")  # an initial is never changed
+    # Slips that land on another syllable: two vowels swapped, an h or s dropped.
+    assert "chia" in syllable_neighbours("chai", "wg")  # 家 Chia, written Chai
+    assert "shan" in syllable_neighbours("san", "wg")  # 山 Shan, written San
+    assert "hsuan" in syllable_neighbours("huan", "wg")  # 萱 Hsuan, written Huan
+    assert "chang" not in syllable_neighbours("wang", "wg")
     assert cantonese_surnames("chiang")[0] == "ceung"  # 蔣 Chiang in Mandarin, Cheung in Cantonese
 
 
@@ -41,6 +46,10 @@ def test_only_queries_widen_records_keep_their_keys() -> None:
     latin, han = profile("person", "Chan Han-pan"), profile("person", "陳恒鑌")
     assert not set(profile_keys(latin)) & set(profile_keys(han))
     assert set(query_keys(latin)) & set(profile_keys(han))
+    # A slip onto another syllable is reached from the slipped query (張山新 Chang Shan-hsin).
+    slipped, chinese = profile("person", "Chang San-hsin"), profile("person", "張山新")
+    assert not set(profile_keys(slipped)) & set(profile_keys(chinese))
+    assert set(query_keys(slipped)) & set(profile_keys(chinese))
     # The Hong Kong mix is reached from both sides.
     mixed, chinese = profile("person", "Chiang Lai-wan"), profile("person", "蔣麗芸")
     assert not set(profile_keys(mixed)) & set(profile_keys(chinese))

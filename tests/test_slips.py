@@ -45,10 +45,27 @@ def test_the_slipped_name_and_its_chinese_name_share_keys_both_ways() -> None:
     assert not [k for k in plain if k.startswith("wg:") and "chueh" in k]
 
 
+def test_a_slip_that_splits_off_a_short_syllable_slips() -> None:
+    """A slip can leave a word that reads, but only as a syllable and a letter or two ("Hsio" as
+    hsi-o): such a word is repaired like one that does not read; a name written as one word is not."""
+    assert ("li", "hsiao") in [n.tokens for n in slipped_names(parse_latin("Li Hsio"))]
+    assert ("tsui", "hsien") in [n.tokens for n in slipped_names(parse_latin("Tsui Hsine"))]
+    assert slipped_names(parse_latin("Chen Tawen")) == []  # ta-wen: two whole syllables
+    assert slipped_names(parse_latin("Chiang Ching-kuo")) == []
+    # Every part spells Cantonese, but "Kuo" is no Cantonese surname (ku-o): Wade-Giles and a slip.
+    assert ("kuo", "tsui") in [n.tokens for n in slipped_names(parse_latin("Kuo Tsiu"))]
+    assert ("yang", "hsiung") in [n.tokens for n in slipped_names(parse_latin("Yang Hisung"))]
+    assert slipped_names(parse_latin("Chan Tai-man")) == []
+    for latin, han in (("Li Hsio", "李曉"), ("Kuo Tsiu", "郭崔"), ("Yang Hisung", "楊雄"), ("Liu Chio", "劉嬌")):
+        lp, hp = profile("person", latin), profile("person", han)
+        assert set(query_keys(lp)) & set(profile_keys(hp)), latin
+        assert set(query_keys(hp)) & set(profile_keys(lp)), latin
+
+
 @pytest.fixture()
 def offices(backend: Backend, tmp_path: Path) -> Settings:
-    gd = {"g1": "張宏陸", "g2": "陳雪生", "g3": "張洪路"}
-    return load_people(backend, tmp_path, {"CN-GD": gd, "CN-MO": {"m1": "Chang Hung-lue"}})
+    gd = {"g1": "張宏陸", "g2": "陳雪生", "g3": "張洪路", "g4": "李曉"}
+    return load_people(backend, tmp_path, {"CN-GD": gd, "CN-MO": {"m1": "Chang Hung-lue", "m2": "Li Hsio"}})
 
 
 def test_a_slipped_query_finds_the_chinese_record(offices: Settings) -> None:
@@ -62,3 +79,10 @@ def test_the_chinese_query_finds_the_slipped_record(offices: Settings) -> None:
     matches, possible, body = answer("張宏陸", offices)
     assert "m1" in matches | possible, body
     assert "g3" not in matches, body  # 張洪路 reads the same in Wade-Giles, but its characters differ
+
+
+def test_a_word_split_by_a_slip_is_found_both_ways(offices: Settings) -> None:
+    matches, possible, body = answer("Li Hsio", offices)
+    assert "g4" in matches | possible, body
+    matches, possible, body = answer("李曉", offices)
+    assert "m2" in matches | possible, body
