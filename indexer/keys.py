@@ -62,7 +62,8 @@ KEYS_VERSION = 6
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
 # again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours. 2 (3 Dec, later): slips.
-# 3 (3 Dec): neighbours two swapped vowels or an h or s away; the slips of KEYS_VERSION 6.
+# 3 (3 Dec): neighbours two swapped vowels or an h or s away; the slips of KEYS_VERSION 6; a name
+# is wholly Cantonese only with one syllable a word or part (fewer Cantonese neighbours).
 QUERY_KEYS_VERSION = 3
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').

@@ -47,6 +47,8 @@ SAME_PERSON = [
     ("顏清標", "Chin-piao Yen"),
     ("楊鎮浯", "Yang Cheng-wu"),
     ("許忠信", "Hsu Chun-hsin"),
+    # One person in pinyin and in Wade-Giles (蔣萬安, Taiwan legislators): one conversion, one guess.
+    ("Jiang Wan-an", "Chiang Wan-an"),
 ]
 
 
@@ -66,6 +68,9 @@ DIFFERENT_PERSON = [
     ("陈大文", "Chen Dewen"),
     ("陈大文", "Chan Siu Ming"),
     ("张伟", "Zhang Wen"),
+    # Both pinyin: a pinyin name is compared in pinyin ("Cheng" is 程, not Wade-Giles 鄭 Zheng).
+    ("Zheng Ping", "Cheng Ping"),
+    ("Jiang Wan-an", "Qiang Wan-an"),
 ]
 
 

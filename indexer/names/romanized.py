@@ -259,7 +259,6 @@ def full_systems(name: LatinName) -> set[str]:
     """The systems ('py', 'wg', 'ct') in which every token of the name reads. Cantonese counts
     only listed spellings here, not the skeletons it otherwise accepts: almost any typo'd pinyin
     collapses to some Cantonese skeleton ("Haiihong")."""
-    parts = [p for t in name.tokens for p in t.replace("'", "").replace(":", "").split("-") if p]
 
     def plausible(seg: tuple[str, ...] | None) -> bool:
         # A word of a Chinese name is one or two syllables ("Dawen", "Tai-man"); a reading that
@@ -268,7 +267,14 @@ def full_systems(name: LatinName) -> set[str]:
 
     def reads(system: str) -> bool:
         if system == "ct":
-            return all(p in LATIN_ALIASES or strict_cantonese(p) is not None for p in parts)
+            # Hong Kong and Macau write one syllable a word or hyphenated part ("Chan Tai-man",
+            # "Chan Tai Man"), a compound surname aside ("Au-Yeung", "Szeto"): "Jiang" read as
+            # ji-ang is pinyin, not Cantonese, and so it must be compared (tw→tw "Jiang Wan-an" and
+            # "Chiang Wan-an" met only as Cantonese, two guesses).
+            return all(
+                _compound_surname(t) or all(p in LATIN_ALIASES or _one_cantonese(p) for p in t.split("-") if p)
+                for t in name.tokens
+            )
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
 
     return {s for s in ("py", "wg", "ct") if reads(s)}
@@ -287,6 +293,11 @@ def _personal_read(part: str, system: str) -> bool:
 
 
 @lru_cache(maxsize=50_000)
+def _one_cantonese(part: str) -> bool:
+    seg = strict_cantonese(part.replace("'", "").replace(":", ""))
+    return seg is not None and len(seg) == 1
+
+
 def strict_cantonese(part: str) -> tuple[str, ...] | None:
     """A word split into listed Cantonese spellings only (no skeletons)."""
     return _segment(part, cantonese.spellings())

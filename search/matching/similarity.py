@@ -86,7 +86,9 @@ def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm |
         steps.append(f"{form.original}: surname taken to be the last word")
     if system != "ct" and reading in g.secondary:
         steps.append(f"{form.original}: read as {' '.join(reading)}, {RARE_READING}")
-    if system == "wg" and reading in g.converted:
+    if system == "wg" and reading in g.converted and not steps:
+        # One conversion is one guess: a name written in pinyin and read as Wade-Giles has said so
+        # above ("Jiang Wan-an" and "Chiang Wan-an", 蔣萬安, counted it twice: possible only).
         steps.append(f"{form.original}: pinyin spelling compared as Wade-Giles")
     if system != "ct" and reading in g.personal:
         steps.append(f"{form.original}: a personal spelling (Taiwan / Hong Kong)")
