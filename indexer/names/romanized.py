@@ -255,7 +255,8 @@ def _segment_hyphenated(token: str, system: str) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def full_systems(name: LatinName) -> set[str]:
+@lru_cache(maxsize=30_000)
+def full_systems(name: LatinName) -> frozenset[str]:
     """The systems ('py', 'wg', 'ct') in which every token of the name reads. Cantonese counts
     only listed spellings here, not the skeletons it otherwise accepts: almost any typo'd pinyin
     collapses to some Cantonese skeleton ("Haiihong")."""
@@ -277,7 +278,7 @@ def full_systems(name: LatinName) -> set[str]:
             )
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
 
-    return {s for s in ("py", "wg", "ct") if reads(s)}
+    return frozenset(s for s in ("py", "wg", "ct") if reads(s))
 
 
 def uses_personal(name: LatinName, system: str) -> bool:
@@ -313,10 +314,14 @@ def _lenient_pinyin(token: str) -> tuple[str, ...] | None:
 _COMPOUND_LATIN = frozenset({"auyeung", "szeto", "seto", "sheungkwun", "wongfu", "chukot", "ouyeung"})
 
 
+@lru_cache(maxsize=1)
+def _compound_spellings() -> frozenset[str]:
+    return _COMPOUND_LATIN | {"".join(r) for r in mandarin.COMPOUND_SURNAMES.values()}
+
+
 def _compound_surname(token: str) -> bool:
     """Is this (hyphenated) word a compound surname ("Au-Yeung"), not a given name?"""
-    joined = token.replace("-", "").lower()
-    return joined in _COMPOUND_LATIN or joined in {"".join(r) for r in mandarin.COMPOUND_SURNAMES.values()}
+    return token.replace("-", "").lower() in _compound_spellings()
 
 
 def _drop_titles(raw: str, tokens: list[str]) -> list[str]:
