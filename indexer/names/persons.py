@@ -9,7 +9,6 @@ two meet on shared readings. Every reading is a tuple of syllables with the surn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from indexer.names import cantonese, mandarin, romanized
 from indexer.names.ranked import ranked_product
@@ -77,7 +76,7 @@ class NameForm:
     def ct(self) -> tuple[Reading, ...]:
         """Cantonese skeleton readings, most likely first."""
         if self._ct is None:
-            ct = _ct_readings(self.ct_seed) if self.ct_seed is not None else ()
+            ct = _dedupe(ranked_product(list(self.ct_sets), MAX_READINGS)) if self.ct_seed is not None else ()
             object.__setattr__(self, "_ct", ct)
         assert self._ct is not None
         return self._ct
@@ -87,7 +86,7 @@ class NameForm:
         """Han names only: Cantonese skeleton options per position (surname first, a compound
         surname's options joined), so the scorer can accept any real spelling of each syllable."""
         if self._ct_sets is None:
-            object.__setattr__(self, "_ct_sets", _ct_sets(self.ct_seed) if self.ct_seed is not None else ())
+            object.__setattr__(self, "_ct_sets", _ct_sets(*self.ct_seed) if self.ct_seed is not None else ())
         assert self._ct_sets is not None
         return self._ct_sets
 
@@ -108,11 +107,7 @@ class NameForm:
         """Which readings are guesses. Computed on first use, by the scorer only: building them
         for every record slowed loading by a quarter (bench/speed.py)."""
         if self._guesses is None:
-            if self.parsed is not None:
-                found = _latin_guesses(self.parsed, self.py, self.wg)
-            else:
-                found = _han_guesses(self.ct_seed, self.surname, self.py, self.wg)
-            object.__setattr__(self, "_guesses", found)
+            object.__setattr__(self, "_guesses", _latin_guesses(self) if self.parsed else _han_guesses(self))
         assert self._guesses is not None
         return self._guesses
 
@@ -154,29 +149,22 @@ def han_form(original: str, han: str) -> NameForm:
     return NameForm(original, han, han, surname, py, wg, ct_seed=(surname + written[n:], n))
 
 
-# A form's guesses, Cantonese readings and options are functions of what it was built from, and
-# a query's candidates are fresh forms (read back from the store): on the realistic million
-# (bench/realistic.py watchlist, in-process cProfile) guesses were 15 % of matching, 260 µs a
-# romanized candidate, for names that recur across queries. So they are cached by those inputs.
-@lru_cache(maxsize=30_000)
-def _han_guesses(
-    ct_seed: tuple[str, int] | None, surname: str, py: tuple[Reading, ...], wg: tuple[Reading, ...]
-) -> Guesses:
+def _han_guesses(form: NameForm) -> Guesses:
     """A Han name's secondary readings: a character read its rarer way. Both readings of the
     usual name polyphones (长 chang / zhang) count as primary."""
-    if ct_seed is None:
+    if form.ct_seed is None:
         return Guesses()
-    written, n = ct_seed
+    written, n = form.ct_seed
     given = written[n:]
     givens = mandarin.given_readings(given)
     if len(givens) < 2:
         return Guesses()
     usual = [givens[0], *(g for g in givens[1:] if _usual_alternative(given, givens[0], g))]
-    first = [s + g for s in mandarin.surname_readings(surname) for g in usual]
+    first = [s + g for s in mandarin.surname_readings(form.surname) for g in usual]
     primary = {join_surname(r, n) for r in first} | {
         join_surname(tuple(mandarin.coarse(x) for x in r), n) for r in first
     }
-    return Guesses(secondary=frozenset(r for r in (*py, *wg) if r not in primary))
+    return Guesses(secondary=frozenset(r for r in (*form.py, *form.wg) if r not in primary))
 
 
 def _usual_alternative(given: str, first: Reading, other: Reading) -> bool:
@@ -187,14 +175,7 @@ def _usual_alternative(given: str, first: Reading, other: Reading) -> bool:
     return True
 
 
-@lru_cache(maxsize=30_000)
-def _ct_readings(ct_seed: tuple[str, int]) -> tuple[Reading, ...]:
-    return _dedupe(ranked_product(list(_ct_sets(ct_seed)), MAX_READINGS))
-
-
-@lru_cache(maxsize=30_000)
-def _ct_sets(ct_seed: tuple[str, int]) -> tuple[tuple[str, ...], ...]:
-    han, surname_len = ct_seed
+def _ct_sets(han: str, surname_len: int) -> tuple[tuple[str, ...], ...]:
     per_char = [cantonese.char_keys(ch, surname=i < surname_len) for i, ch in enumerate(han)]
     if surname_len == 1:
         return tuple(per_char)
@@ -225,11 +206,13 @@ def latin_form(original: str) -> NameForm | None:
     return NameForm(original, folded, "", "", py, wg, ct, parsed.english, parsed.initials, parsed=parsed)
 
 
-@lru_cache(maxsize=30_000)
-def _latin_guesses(parsed: romanized.LatinName, py: tuple[Reading, ...], wg: tuple[Reading, ...]) -> Guesses:
+def _latin_guesses(form: NameForm) -> Guesses:
     """A romanized name's guesses: the systems it is written in (a name that reads whole in pinyin
     is not "Jin Ming" for 覃明 through Wade-Giles), readings that assume the surname is last,
     Wade-Giles converted from pinyin, readings through a personal spelling."""
+    parsed = form.parsed
+    if parsed is None:
+        return Guesses()
     py_r, wg_r, ct_r = (romanized.readings(parsed, s) for s in ("py", "wg", "ct"))
     true_wg = {join_surname(r, n) for r, n in wg_r}
     converted = frozenset(join_surname(tuple(mandarin.coarse(x) for x in r), n) for r, n in py_r) - true_wg
@@ -244,8 +227,8 @@ def _latin_guesses(parsed: romanized.LatinName, py: tuple[Reading, ...], wg: tup
         | {join_surname(tuple(cantonese.skeleton(x) for x in r), n) for r, n in last}
     )
     personal = frozenset(
-        (*(py if romanized.uses_personal(parsed, "py") else ()),
-         *(wg if romanized.uses_personal(parsed, "wg") else ()))
+        (*(form.py if romanized.uses_personal(parsed, "py") else ()),
+         *(form.wg if romanized.uses_personal(parsed, "wg") else ()))
     )  # fmt: skip
     return Guesses(surname_last, converted, frozenset(), personal, frozenset(romanized.full_systems(parsed)))
 

@@ -255,7 +255,7 @@ def _segment_hyphenated(token: str, system: str) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-@lru_cache(maxsize=30_000)
+@lru_cache(maxsize=10_000)
 def full_systems(name: LatinName) -> frozenset[str]:
     """The systems ('py', 'wg', 'ct') in which every token of the name reads. Cantonese counts
     only listed spellings here, not the skeletons it otherwise accepts: almost any typo'd pinyin
