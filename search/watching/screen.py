@@ -55,6 +55,7 @@ class Found:
 
     match: Match
     names: tuple[str, ...]
+    digest: str  # the written record's content digest (the load computed it)
 
 
 @dataclass(slots=True)
@@ -255,7 +256,9 @@ class Watcher:
                     out.ranked.add(hit.entry_id)
                 if hit.decision is not None:
                     record = record or rec.record
-                    out.direct.setdefault(hit.entry_id, {})[rec.id] = Found(Match(record, hit.decision), hit.names)
+                    out.direct.setdefault(hit.entry_id, {})[rec.id] = Found(
+                        Match(record, hit.decision), hit.names, rec.digest
+                    )
         return out
 
     def screen(self, affected: Affected, trigger: str) -> list[int]:
@@ -329,7 +332,7 @@ class Watcher:
             raw = basis(f.match.decision)
             if names and raw == "reading":
                 demote(f.match, names)
-            seen = Seen(f.match.decision.verdict, f.match, document(f.match.record)[1], weights[doc], raw, f.names)
+            seen = Seen(f.match.decision.verdict, f.match, f.digest, weights[doc], raw, f.names)
             ch = transition(None, entry, doc, seen, trigger)
             if ch is not None:
                 changes.append(ch)
