@@ -52,7 +52,7 @@ MAX_KEYS = 64
 # reading commands refuse a store keyed by another version. 1: up to 1 Dec 2026. 2 (2 Dec): industry
 # sectors, eight Cantonese readings per company brand, split double surnames, spelling merges.
 # 3 (2 Dec, later): the Wade-Giles fuzzy key ('wz'). 4 (3 Dec): a Wade-Giles name's readings one
-# slip away from its one unreadable part. 5 (4 Dec): the keys unchanged, but each record keeps its
+# slip away from its one unreadable part. 5 (3 Dec): the keys unchanged, but each record keeps its
 # profile beside them (search/storage/profiles.py), made by the same normalizer: a change to what a
 # profile holds bumps this too, so that no store serves profiles another version made. 6 (3 Dec):
 # slip keys also for a one-word given name that reads only by splitting off a one- or two-letter
