@@ -152,9 +152,9 @@ def _cantonese(split: list[list[str]], i: int, j: int) -> bool:
     """Is the name Cantonese as Hong Kong writes it: every part a listed spelling, the odd part one
     syllable ("Hisung" is hi-sung only by a slip) and so is a one-word surname ("Kuo Tsiu" reads ku-o:
     a Wade-Giles surname and a slip, 郭崔 Kuo Tsui)?"""
-    if not _reads(romanized.strict_cantonese(split[i][j]), True):
+    if not romanized.one_cantonese_syllable(split[i][j]):
         return False
-    if len(split) > 1 and len(split[0]) == 1 and not _reads(romanized.strict_cantonese(split[0][0]), True):
+    if len(split) > 1 and len(split[0]) == 1 and not romanized.one_cantonese_syllable(split[0][0]):
         return False
     return all(_reads(romanized.strict_cantonese(p), len(ps) > 1) for ps in split for p in ps if p)
 

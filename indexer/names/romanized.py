@@ -273,7 +273,7 @@ def full_systems(name: LatinName) -> frozenset[str]:
             # ji-ang is pinyin, not Cantonese, and so it must be compared (tw→tw "Jiang Wan-an" and
             # "Chiang Wan-an" met only as Cantonese, two guesses).
             return all(
-                _compound_surname(t) or all(p in LATIN_ALIASES or _one_cantonese(p) for p in t.split("-") if p)
+                _compound_surname(t) or all(p in LATIN_ALIASES or one_cantonese_syllable(p) for p in t.split("-") if p)
                 for t in name.tokens
             )
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
@@ -293,12 +293,13 @@ def _personal_read(part: str, system: str) -> bool:
     return len(_segment(part, inventory, False, system == "py") or ()) != 1
 
 
-@lru_cache(maxsize=50_000)
-def _one_cantonese(part: str) -> bool:
+def one_cantonese_syllable(part: str) -> bool:
+    """Is the word (or hyphenated part) one listed Cantonese spelling?"""
     seg = strict_cantonese(part.replace("'", "").replace(":", ""))
     return seg is not None and len(seg) == 1
 
 
+@lru_cache(maxsize=50_000)
 def strict_cantonese(part: str) -> tuple[str, ...] | None:
     """A word split into listed Cantonese spellings only (no skeletons)."""
     return _segment(part, cantonese.spellings())
