@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +16,7 @@ from indexer.intake.workbooks import Engine, read_xlsx
 from indexer.records import Record
 from search.ingest import load_file
 from search.settings import Settings
+from search.storage.codec import unpack_postings
 from search.storage.sqlite import SQLiteStore
 from search.watching.factory import open_writable
 
@@ -165,6 +167,32 @@ def test_reload_is_idempotent_changed_row_replaces_withdraw(store: SQLiteStore, 
     assert not store.withdraw("CN-HK", "r1")
     assert store.get_many(["CN-HK:r1"]) == {}
     assert store.keys_of("CN-HK", "r1") == {}
+
+
+def test_an_edit_rewrites_only_the_postings_that_changed(store: SQLiteStore, tmp_path: Path) -> None:
+    """A changed row's postings are rewritten only where its keys changed (most edits leave the
+    names alone); the key index still holds exactly each stored record's postings."""
+    path = tmp_path / "x.csv"
+    rows = ROWS + "r3,person,李小龍,,,,\nr4,person,陈大文,,,1971-02-11,\n"
+    path.write_text(HEADER + rows, encoding="utf-8")
+    load_file(store, path, "CN-HK")
+    kept = {r: store.keys_of("CN-HK", r) for r in ("r1", "r3", "r4")}
+    edited = rows.replace(",M\n", ",F\n").replace("李小龍", "李小虎").replace("1971-02-11,\n", "1972-03-04,\n")
+    path.write_text(HEADER + edited, encoding="utf-8")
+    report = load_file(store, path, "CN-HK")
+    assert (report.inserted, report.updated, report.unchanged) == (0, 3, 1)
+    after = {r: store.keys_of("CN-HK", r) for r in ("r1", "r3", "r4")}
+    assert after["r1"] == kept["r1"]  # the gender changed: not a key
+    assert after["r3"] and set(after["r3"]) != set(kept["r3"])  # renamed: keys of the new name only
+    assert after["r4"] and set(after["r4"]) & set(kept["r4"]) and set(after["r4"]) != set(kept["r4"])
+    with sqlite3.connect(store.path) as conn:
+        index = set(conn.execute("SELECT h, rid, w FROM postings"))
+        own = {
+            (h, rid, w)
+            for rid, blob in conn.execute("SELECT rid, postings FROM records")
+            for h, w in unpack_postings(blob)
+        }
+    assert index == own
 
 
 def test_duplicate_record_ids_last_wins_and_counts_reconcile(store: SQLiteStore, tmp_path: Path) -> None:

@@ -152,12 +152,14 @@ class SQLiteStore:
                     retired.append((rid,))
                     new_rows.append(item)
                     continue
-                gone.extend((h, rid) for h, _ in unpack_postings(row[2]))
                 conn.execute(
                     "UPDATE records SET entity_type = ?, digest = ?, postings = ?, body = ?, profile = ? WHERE rid = ?",
                     (item.entity_type, item.digest, item.postings, item.packed, item.profile, rid),
                 )
-                rows.extend((h, rid, w) for h, w in unpack_postings(item.postings))
+                if row[2] != item.postings:  # only the postings that differ: most edits keep the names
+                    before, after = set(unpack_postings(row[2])), set(unpack_postings(item.postings))
+                    gone.extend((h, rid) for h, _ in before - after)
+                    rows.extend((h, rid, w) for h, w in after - before)
             if gone:
                 conn.executemany("DELETE FROM postings WHERE h = ? AND rid = ?", sorted(gone))
             if retired:
