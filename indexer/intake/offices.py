@@ -144,13 +144,37 @@ def _date(raw: Any, fmt: str | None) -> str | None:
     return clean_date(text)
 
 
-def to_record(row: dict[str, Any], prof: OfficeProfile, office: str | None) -> Record | tuple[str, str]:
+@dataclass(slots=True)
+class Mapper:
+    """A profile's header and value tables, made once for a file: merging them anew for every
+    row, and stripping every header again, was two thirds of mapping a row (10 µs of the
+    realistic million's rows, every one of which a reload reads)."""
+
+    headers: dict[str, str]
+    values: dict[str, dict[str, str]]
+    targets: dict[Any, str | None] = field(default_factory=dict)  # a row's header → its field
+
+    @classmethod
+    def of(cls, prof: OfficeProfile) -> Mapper:
+        return cls({**DEFAULT_HEADERS, **prof.columns}, {**DEFAULT_VALUES, **prof.values})
+
+    def target(self, header: Any) -> str | None:
+        try:
+            return self.targets[header]
+        except KeyError:
+            found = self.targets[header] = self.headers.get(str(header).strip())
+            return found
+
+
+def to_record(
+    row: dict[str, Any], prof: OfficeProfile, office: str | None, mapper: Mapper | None = None
+) -> Record | tuple[str, str]:
     """Map one row; returns a Record or (reason, field) for a rejection."""
-    mapping = {**DEFAULT_HEADERS, **prof.columns}
+    mapper = mapper or Mapper.of(prof)
     canon: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
     for header, value in row.items():
-        target = mapping.get(str(header).strip())
+        target = mapper.target(header)
         if isinstance(value, str):
             value = value.strip()
         if target is None:
@@ -160,7 +184,7 @@ def to_record(row: dict[str, Any], prof: OfficeProfile, office: str | None) -> R
         if isinstance(value, str) and len(value) > MAX_FIELD:
             return (f"{target} is longer than {MAX_FIELD} characters", target)
         canon[target] = value
-    for fld, table in {**DEFAULT_VALUES, **prof.values}.items():
+    for fld, table in mapper.values.items():
         if fld in canon and str(canon[fld]) in table:
             canon[fld] = table[str(canon[fld])]
 
@@ -230,14 +254,14 @@ def read_records(
     as a whole is unreadable. Checks that a name column exists before reading any row."""
     prof = profile or OfficeProfile(name="default")
     rows = read_rows(path, encoding, prof.encoding, max_rows)
-    mapping = {**DEFAULT_HEADERS, **prof.columns}
+    mapper = Mapper.of(prof)
     checked = False
     for line, row in rows:
         if isinstance(row, RowError):
             yield line, Rejection(str(path), line, row.reason)
             continue
         if not checked:
-            mapped = {mapping.get(str(h).strip()) for h in row}
+            mapped = {mapper.target(h) for h in row}
             missing = [f for f in ("record_id", "name") if f not in mapped]
             if missing:
                 fits = profiles_matching([str(h) for h in row])
@@ -246,7 +270,7 @@ def read_records(
                     f"missing required column(s): {', '.join(missing)} (headers: {', '.join(map(str, row))}){hint}"
                 )
             checked = True
-        result = to_record(row, prof, office)
+        result = to_record(row, prof, office, mapper)
         if isinstance(result, Record):
             yield line, result
         else:
