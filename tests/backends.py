@@ -58,6 +58,7 @@ class Backend:
         env |= {"SUSPECTS_STORE": str(settings.store), "SUSPECTS_LOG_LEVEL": "WARNING"}
         env["SUSPECTS_RATE_LIMIT_BURST"] = str(settings.rate_limit_burst)
         env["SUSPECTS_AUTH_FAILURES_PER_MINUTE"] = str(settings.auth_failures_per_minute)
+        env["SUSPECTS_CANDIDATES"] = str(settings.candidates)
         if settings.es_url:
             env |= {"SUSPECTS_ES_URL": settings.es_url, "SUSPECTS_ES_INDEX_PREFIX": settings.es_index_prefix}
         return env

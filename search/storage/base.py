@@ -159,6 +159,11 @@ class Store(Protocol):
         """The content digests of the stored records among ``ids`` (where a load writes)."""
         ...
 
+    def stored_postings(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """The entity type and packed postings of the stored records among ``ids``: what a write
+        replaces or a withdrawal removes (search.watching.watched)."""
+        ...
+
     def candidates(
         self,
         keys: dict[str, float],

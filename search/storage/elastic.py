@@ -19,16 +19,18 @@ import json
 import logging
 import re
 import time
+from base64 import b64decode
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
-from indexer.keys import KEYS_VERSION
-from indexer.records import Record
+from indexer.keys import KEYS_VERSION, profile_keys
+from indexer.records import Record, record_profile
 from search.errors import Busy, StoreUnavailable
 from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from search.storage.codec import pack_postings
 from search.storage.elastic_bodies import (
     candidate_of,
     candidate_query,
@@ -114,6 +116,22 @@ class ElasticsearchStore:
         with self._unavailable():
             found = self.es.mget(index=self._target(), ids=list(ids), source_includes=["digest"])
         return {doc["_id"]: doc["_source"]["digest"] for doc in found["docs"] if doc.get("found")}
+
+    def stored_postings(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """The index keeps no postings (its keys are excluded from ``_source``): they are the keys
+        of the kept profile, computed again (a profile unpacks in a few µs; the keys follow)."""
+        if self._write_index is not None or not ids:
+            return {}
+        with self._unavailable():
+            found = self.es.mget(index=self._target(), ids=list(ids))
+        out: dict[str, tuple[str, bytes]] = {}
+        for doc in found["docs"]:
+            if doc.get("found"):
+                record, kept = record_of(doc["_source"]), doc["_source"].get("profile")
+                prof = Candidate(doc["_id"], 0.0, record, b64decode(kept) if kept else None).profile
+                prof = prof or record_profile(record)
+                out[doc["_id"]] = (prof.entity_type, pack_postings(profile_keys(prof)))
+        return out
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         if self._write_index is None:

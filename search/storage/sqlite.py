@@ -226,6 +226,15 @@ class SQLiteStore:
                 out.update(conn.execute(q, chunk).fetchall())
         return out
 
+    def stored_postings(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        out: dict[str, tuple[str, bytes]] = {}
+        with self._connection() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                q = f"SELECT doc_id, entity_type, postings FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                out.update((d, (t, p)) for d, t, p in conn.execute(q, chunk))
+        return out
+
     def withdraw(self, office: str, record_id: str) -> bool:
         with self._connection() as conn:
             return self._withdraw(conn, office, record_id)

@@ -25,6 +25,7 @@ from search.watching.store import (
     AlertFilter,
     Change,
     ClosePair,
+    Floor,
     Keyed,
     NewAlert,
     Posting,
@@ -137,8 +138,8 @@ class ElasticsearchWatch(ElasticOutbox):
                     out[e.entry_id] = e
         return out
 
-    def _every_entry(self, fields: list[str]) -> list[dict[str, Any]]:
-        """Every entry document's ``fields``, a page at a time in entry id order."""
+    def _every_entry(self, fields: list[str], suffix: str = "watch-entries") -> list[dict[str, Any]]:
+        """Every entry document's ``fields`` (or every floor's), a page at a time in entry id order."""
         self._ensure()
         out: list[dict[str, Any]] = []
         after: list[Any] | None = None
@@ -146,11 +147,11 @@ class ElasticsearchWatch(ElasticOutbox):
             kw: dict[str, Any] = {"search_after": after} if after else {}
             with unavailable():
                 resp = self.es.search(
-                    index=self.index("watch-entries"),
+                    index=self.index(suffix),
                     query={"match_all": {}},
                     size=PAGE,
                     source_includes=fields,
-                    sort=[{"entry_id": "asc"}],
+                    sort=[{"entry_id": "asc"}, {"etype": "asc"}] if suffix == "watch-floors" else [{"entry_id": "asc"}],
                     **kw,
                 )
             hits = resp["hits"]["hits"]
@@ -170,7 +171,21 @@ class ElasticsearchWatch(ElasticOutbox):
             for key, w in zip(src["keys"], src["weights"], strict=True):
                 etype, h = key.split(":")
                 keys.append((src["entry_id"], int(h), etype, int(w)))
-        return Snapshot(tuple(entries), tuple(keys))
+        floors = self._every_entry(["entry_id", "etype", "tag", "w"], "watch-floors")
+        return Snapshot(
+            tuple(entries), tuple(keys), tuple((f["entry_id"], f["etype"], f["tag"], f["w"]) for f in floors)
+        )
+
+    def set_floors(self, floors: Sequence[Floor]) -> None:
+        if not floors:
+            return
+        self._ensure()
+        ops: list[dict[str, Any]] = []
+        for entry_id, etype, tag, w in floors:
+            ops.append({"index": {"_index": self.index("watch-floors"), "_id": f"{entry_id}:{etype}"}})
+            ops.append({"entry_id": entry_id, "etype": etype, "tag": tag, "w": w})
+        with unavailable():
+            self.es.bulk(operations=ops, refresh="wait_for")
 
     def entry_versions(self) -> dict[str, int]:
         docs = self._every_entry(["entry_id", "doc"])
@@ -178,6 +193,8 @@ class ElasticsearchWatch(ElasticOutbox):
 
     def delete_entry(self, entry_id: str) -> None:
         self._delete("watch-entries", entry_id)
+        for etype in ("person", "company"):
+            self._delete("watch-floors", f"{entry_id}:{etype}")
 
     # -- pairs and alerts ----------------------------------------------------------------------
 

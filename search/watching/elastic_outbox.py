@@ -39,10 +39,8 @@ def _delivery(src: dict[str, Any]) -> Delivery:
 class ElasticDocs(ElasticIndexes):
     """Single-document reads and writes on the watch indexes, and sequence numbers."""
 
-    INDEXES: ClassVar[dict[str, str]] = {
-        n: n
-        for n in ("watchlists", "watch-entries", "watch-pairs", "alerts", "webhooks", "deliveries", "watch-counters")
-    }
+    _NAMES = "watchlists watch-entries watch-floors watch-pairs alerts webhooks deliveries watch-counters"
+    INDEXES: ClassVar[dict[str, str]] = {n: n for n in _NAMES.split()}
 
     def _search(self, suffix: str, query: dict[str, Any], size: int = PAGE, **kw: Any) -> list[dict[str, Any]]:
         self._ensure()

@@ -9,6 +9,16 @@ in the one process every batch waits for (py-spy, bench/watching.py).
 
 The entries and their keys come from a :class:`Snapshot` taken when the load begins; an entry
 added or changed after it is screened forward at the load's end (:mod:`search.watching.watched`).
+
+A pair is scored only if /match for the entry could score it. /match scores an entry's K best
+candidates; the snapshot holds, per entry and entity type, the key weight of its K-th candidate when
+it was last looked up (its *floor*). Writing records only adds candidates or raises their weights,
+so the K-th weight never falls below the floor while no stored record loses weight: a record sharing
+less weight than the floor is not among the K, and is not scored. A write that lowers a stored
+record's weight for an entry it was at or above the floor of (a change, a withdrawal) may let
+another record into the K: that entry is screened in full (:meth:`ReverseJudge.lowered`), which
+looks its floor up anew. On the realistic million, 75 % of the (entry, record) pairs that share
+keys lie beyond the entry's 50 best (1,000 watchlist queries): the reverse lookup scored each.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from indexer.keys import KEYS_VERSION, QUERY_KEYS_VERSION
 from indexer.records import EntityProfile, Record
 from search.matching.demotion import pair_names
 from search.matching.query import QueryPlan, query_profiles
@@ -43,6 +54,11 @@ class Hit:
 Plans = dict[tuple[str, int], QueryPlan]
 
 
+def floor_tag(entry: Entry, k: int) -> str:
+    """What a floor holds for: the entry's version, this code's query and record keys, and K."""
+    return f"v{entry.version}:q{QUERY_KEYS_VERSION}:r{KEYS_VERSION}:K{k}"
+
+
 class ReverseJudge:
     """The standing entries' verdicts on each record a load writes (a ``RecordHook``). Pickled to
     each worker as its snapshot; the lookup table and the entries' profiles are built there.
@@ -52,15 +68,16 @@ class ReverseJudge:
     entries that was 4.3 s of an 18,158-row office load, in the one process the end waits for
     (py-spy), against about 0.6 s to read 10,000 plans back (pickle)."""
 
-    def __init__(self, snapshot: Snapshot, max_name_length: int) -> None:
-        self.__setstate__((snapshot, max_name_length, os.getpid()))
+    def __init__(self, snapshot: Snapshot, max_name_length: int, k: int) -> None:
+        self.__setstate__((snapshot, max_name_length, k, os.getpid()))
 
-    def __getstate__(self) -> tuple[Snapshot, int, int]:
-        return self.snapshot, self.max_name_length, self._home
+    def __getstate__(self) -> tuple[Snapshot, int, int, int]:
+        return self.snapshot, self.max_name_length, self.k, self._home
 
-    def __setstate__(self, state: tuple[Snapshot, int, int]) -> None:
-        self.snapshot, self.max_name_length, self._home = state  # _home: the writing process
+    def __setstate__(self, state: tuple[Snapshot, int, int, int]) -> None:
+        self.snapshot, self.max_name_length, self.k, self._home = state  # _home: the writing process
         self._by_key: dict[tuple[int, str], list[tuple[str, int]]] | None = None
+        self._floors: dict[tuple[str, str], float] = {}  # (entry, entity type) → floor, those that hold
         self._entries: dict[str, Entry] = {}
         self._plans: dict[str, QueryPlan] = {}
         self._unsent: list[str] = []  # normalized in a worker, not yet sent back
@@ -78,7 +95,47 @@ class ReverseJudge:
             for entry_id, h, etype, w in self.snapshot.keys:
                 table.setdefault((h, etype), []).append((entry_id, w))
             self._by_key = table
+            self._floors = {
+                (entry_id, etype): w
+                for entry_id, etype, tag, w in self.snapshot.floors
+                if (e := self._entries.get(entry_id)) is not None
+                and e.keyed == QUERY_KEYS_VERSION  # its stored keys are the ones the floor was looked up with
+                and tag == floor_tag(e, self.k)
+            }
         return self._by_key
+
+    def _shared(self, postings: bytes, entity_type: str) -> dict[str, float]:
+        """The entries sharing keys with a record: the summed weight of the shared keys."""
+        table = self._table()
+        shared: dict[str, float] = {}
+        for h, _ in unpack_postings(postings):
+            for entry_id, w in table.get((h, entity_type), ()):
+                shared[entry_id] = shared.get(entry_id, 0.0) + w
+        return shared
+
+    def floorless(self, entry_ids: set[str]) -> set[str]:
+        """Those of the entries that keep no floor above 0."""
+        self._table()
+        kept = {e for (e, _), w in self._floors.items() if w > 0}
+        return {e for e in entry_ids if e not in kept and e in self._entries}
+
+    def has_floors(self) -> bool:
+        self._table()
+        return bool(self._floors)
+
+    def lowered(self, office: str, before: tuple[str, bytes], after: tuple[str, bytes] | None) -> set[str]:
+        """The entries whose K best candidates a write may change by lowering a stored record's
+        weight (``before``: its entity type and postings; ``after``: the same once written, None
+        when it is withdrawn): those it shared at least their floor with, and now less."""
+        was = self._shared(before[1], before[0])
+        now = self._shared(after[1], after[0]) if after is not None and after[0] == before[0] else {}
+        return {
+            e
+            for e, w in was.items()
+            if 0.0 < self._floors.get((e, before[0]), 0.0) <= w
+            and now.get(e, 0.0) < w
+            and self._entries[e].office != office
+        }
 
     def _plan(self, entry: Entry) -> QueryPlan:
         found = self._plans.get(entry.entry_id)
@@ -93,16 +150,16 @@ class ReverseJudge:
 
     def hits(self, record: Record, profile: EntityProfile, postings: bytes) -> list[Hit]:
         """The entries of other offices sharing keys with the record, each with its verdict."""
-        table = self._table()
-        shared: dict[str, float] = {}
-        for h, _ in unpack_postings(postings):
-            for entry_id, w in table.get((h, record.entity_type), ()):
-                shared[entry_id] = shared.get(entry_id, 0.0) + w
+        shared = self._shared(postings, record.entity_type)
+        floors = self._floors
         out: list[Hit] = []
         for entry_id, weight in shared.items():
             entry = self._entries[entry_id]
             if entry.office == record.office:
                 continue  # an office is told what others hold, not what it wrote
+            if weight < floors.get((entry_id, record.entity_type), 0.0):
+                out.append(Hit(entry_id, weight))  # not among the entry's K best: /match does not score it
+                continue
             qp = self._profile(entry, record.entity_type)
             decision = score(qp, profile) if qp is not None else None
             if decision is None or decision.verdict == "none":

@@ -39,11 +39,11 @@ from search.matching.matcher import Matcher
 from search.matching.query import QueryPlan, query_profiles
 from search.matching.results import Lookup, Match
 from search.matching.scorer import score
-from search.storage.base import KeyQuery, StoredRecord, doc_id, document
+from search.storage.base import Candidate, KeyQuery, StoredRecord, doc_id, document
 from search.storage.codec import key_hash
 from search.watching.model import Alert, Entry, Pair
-from search.watching.reverse import Hit
-from search.watching.store import Change, ClosePair, NewAlert, Posting, UpdatePair, WatchStore
+from search.watching.reverse import Hit, floor_tag
+from search.watching.store import Change, ClosePair, Floor, NewAlert, Posting, UpdatePair, WatchStore
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ class Watcher:
         self._plans: dict[tuple[str, int], tuple[list[Lookup], list[KeyQuery]]] = {}
         self._normalized: dict[tuple[str, int], QueryPlan] = {}  # see adopt
         self._lock = threading.Lock()  # one reconcile at a time in this process
+        self._floors: list[Floor] = []  # looked up since the last _apply (see search.watching.reverse)
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
     def forward(self, entry: Entry) -> dict[str, Seen]:
@@ -175,6 +176,7 @@ class Watcher:
         m = self.matcher
         lookups, wanted = self._plan(entry)
         cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
+        self._floor(entry, [etype for _, etype in wanted], cands)
         weights = {c.id: c.weight for found in cands for c in found}
         # Every candidate's verdict: the limit is the candidates of all lookups (a query of no
         # entity type is looked up as a person and as a company). The scorer's own verdicts are
@@ -203,9 +205,30 @@ class Watcher:
                     changes.append(ch)
         return self._apply(changes)
 
+    def _top_k(self, entry: Entry) -> list[list[Candidate]]:
+        """The entry's K best candidates by lookup, as /match looks them up (ids and weights), its
+        floors noted."""
+        m = self.matcher
+        partners = [o for o in OFFICES if o != entry.office]
+        _, wanted = self._plan(entry)
+        looked = [m.store.candidates(keys, etype, partners, m.candidates, records=False) for keys, etype in wanted]
+        self._floor(entry, [etype for _, etype in wanted], looked)
+        return looked
+
+    def _floor(self, entry: Entry, etypes: list[str], cands: list[list[Candidate]]) -> None:
+        """Note each lookup's floor: its K-th candidate's weight (0 with fewer than K)."""
+        k = self.matcher.candidates
+        tag = floor_tag(entry, k)
+        self._floors.extend(
+            (entry.entry_id, t, tag, c[k - 1].weight if len(c) >= k else 0.0)
+            for t, c in zip(etypes, cands, strict=True)
+        )
+
     def _apply(self, changes: list[Change]) -> list[int]:
         with self._lock:
             new = self.watch.apply(changes, iso(now_utc()))
+            floors, self._floors = self._floors, []
+            self.watch.set_floors(floors)
         if new:
             logger.info("%d new alert(s)", len(new))
             if self.on_alert is not None:
@@ -284,13 +307,8 @@ class Watcher:
         pair, and a paired record no longer among them is closed, as /match no longer scores it.
         A romanized name's demotion is then decided over those verdicts as /match decides it. None
         when a pair predates the kept verdicts (the entry is then screened in full)."""
-        partners = [o for o in OFFICES if o != entry.office]
-        m = self.matcher
-        lookups, wanted = self._plan(entry)
-        weights: dict[str, float] = {}
-        for keys, etype in wanted:
-            cands = m.store.candidates(keys, etype, partners, m.candidates, records=False)
-            weights.update((c.id, c.weight) for c in cands)
+        lookups, _ = self._plan(entry)
+        weights = {c.id: c.weight for cands in self._top_k(entry) for c in cands}
         demoting = may_demote([lk.profile for lk in lookups])
         pairs = self.watch.pairs_of_entry(entry.entry_id)
         if demoting and any(p.raw is None for p in pairs):
@@ -338,6 +356,12 @@ class Watcher:
                 changes.append(ch)
         return changes
 
+    def look_up_floors(self, entry_ids: set[str]) -> None:
+        """Look up these entries' K best candidates for their floors alone (see WatchedStore)."""
+        for entry in self.watch.entries_by_id(sorted(entry_ids)).values():
+            self._top_k(entry)
+        self._apply([])
+
     def _rescore(self, entry: Entry, docs: list[str]) -> dict[str, Match]:
         """The scorer's verdicts on stored records for the entry (those still stored)."""
         out: dict[str, Match] = {}
@@ -357,13 +381,14 @@ class Watcher:
             new.extend(self.screen_entries(self.watch.entries_by_id(ids[start : start + 500]).values(), trigger))
         return new
 
-    def withdrawn(self, doc: str) -> list[int]:
+    def withdrawn(self, doc: str, lowered: set[str]) -> list[int]:
         """A record left the store: its open alerts close, and the entries that had it are screened
         again (its absence can change their other verdicts: a spelling that fitted two Chinese
-        names fits one again, and a candidate beyond the top-K cut moves up)."""
+        names fits one again, and a candidate beyond the top-K cut moves up), with those it was
+        among the K best candidates of (``lowered``: a record beyond the cut moves up)."""
         pairs = self.watch.pairs_of_docs([doc])
         changes: list[Change] = [ClosePair(p.entry_id, p.doc, p.alert_seq, "the record was withdrawn") for p in pairs]
-        return self._apply(changes) + self.screen_ids({p.entry_id for p in pairs}, "withdrawal")
+        return self._apply(changes) + self.screen_ids({p.entry_id for p in pairs} | lowered, "withdrawal")
 
     def entry_removed(self, entry: Entry) -> None:
         """An entry was deleted: its open alerts close, then it goes."""

@@ -16,7 +16,17 @@ from typing import Any
 from search.errors import NotFound
 from search.storage.sqlite_conn import SQLiteTables
 from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
-from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Snapshot, UpdatePair, payload_of
+from search.watching.store import (
+    AlertFilter,
+    Change,
+    ClosePair,
+    Floor,
+    NewAlert,
+    Posting,
+    Snapshot,
+    UpdatePair,
+    payload_of,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watchlists (
@@ -29,6 +39,9 @@ CREATE TABLE IF NOT EXISTS watch_postings (
     h INTEGER NOT NULL, etype TEXT NOT NULL, entry_id TEXT NOT NULL, w INTEGER NOT NULL,
     PRIMARY KEY (h, etype, entry_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS watch_postings_entry ON watch_postings (entry_id);
+CREATE TABLE IF NOT EXISTS watch_floors (
+    entry_id TEXT NOT NULL, etype TEXT NOT NULL, tag TEXT NOT NULL, w REAL NOT NULL,
+    PRIMARY KEY (entry_id, etype)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS watch_pairs (
     entry_id TEXT NOT NULL, doc TEXT NOT NULL, verdict TEXT NOT NULL, digest TEXT NOT NULL,
     alert_seq INTEGER, dismissed_digest TEXT, w REAL NOT NULL, raw TEXT, names TEXT,
@@ -62,10 +75,6 @@ def _alert(row: Sequence[Any]) -> Alert:
                  json.loads(detail))  # fmt: skip
 
 
-def _delivery(row: Sequence[Any]) -> Delivery:
-    return Delivery(*row)
-
-
 def _pair(row: Sequence[Any]) -> Pair:
     entry_id, doc, verdict, digest, seq, dismissed, w, raw, names = row
     return Pair(entry_id, doc, verdict, digest, seq, dismissed, w, raw, tuple(json.loads(names or "[]")))
@@ -76,7 +85,7 @@ def _entry(doc: str) -> Entry:
 
 
 class SQLiteWatch(SQLiteTables):
-    """Watchlists, entries, pairs, alerts, webhooks and deliveries: eight tables."""
+    """Watchlists, entries (with their keys and floors), pairs, alerts, webhooks and deliveries."""
 
     SCHEMA = _SCHEMA
     ADDED_COLUMNS = (("watch_pairs", "raw", "TEXT"), ("watch_pairs", "names", "TEXT"))
@@ -157,8 +166,8 @@ class SQLiteWatch(SQLiteTables):
 
     def delete_entry(self, entry_id: str) -> None:
         with self._tx() as conn:
-            conn.execute("DELETE FROM watch_entries WHERE entry_id = ?", (entry_id,))
-            conn.execute("DELETE FROM watch_postings WHERE entry_id = ?", (entry_id,))
+            for table in ("watch_entries", "watch_postings", "watch_floors"):
+                conn.execute(f"DELETE FROM {table} WHERE entry_id = ?", (entry_id,))
 
     def snapshot(self) -> Snapshot:
         conn = self._conn()
@@ -166,9 +175,14 @@ class SQLiteWatch(SQLiteTables):
         try:
             entries = tuple(_entry(r[0]) for r in conn.execute("SELECT doc FROM watch_entries"))
             keys = tuple(conn.execute("SELECT entry_id, h, etype, w FROM watch_postings"))
+            floors = tuple(conn.execute("SELECT entry_id, etype, tag, w FROM watch_floors"))
         finally:
             conn.execute("COMMIT")
-        return Snapshot(entries, keys)
+        return Snapshot(entries, keys, floors)
+
+    def set_floors(self, floors: Sequence[Floor]) -> None:
+        with self._tx() as conn:
+            conn.executemany("INSERT OR REPLACE INTO watch_floors VALUES (?,?,?,?)", floors)
 
     def entry_versions(self) -> dict[str, int]:
         rows = self._conn().execute("SELECT entry_id, json_extract(doc, '$.version') FROM watch_entries")
@@ -342,7 +356,7 @@ class SQLiteWatch(SQLiteTables):
             conn.executemany(
                 "UPDATE deliveries SET claimed_until = ? WHERE delivery_id = ?", [(now + lease, r[0]) for r in rows]
             )
-        return [_delivery(r) for r in rows]
+        return [Delivery(*r) for r in rows]
 
     def delivered(self, delivery_id: int, now_iso: str) -> None:
         with self._tx() as conn:
@@ -367,7 +381,7 @@ class SQLiteWatch(SQLiteTables):
         rows = self._conn().execute(
             f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE {where} ORDER BY delivery_id DESC LIMIT ?", (*args, limit)
         )
-        return [_delivery(r) for r in rows]
+        return [Delivery(*r) for r in rows]
 
     def redeliver(self, delivery_id: int, office: str, now: float) -> Delivery | None:
         with self._tx() as conn:
@@ -379,7 +393,7 @@ class SQLiteWatch(SQLiteTables):
             if not n:
                 return None
             row = conn.execute(f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE delivery_id = ?", (delivery_id,))
-            return _delivery(row.fetchone())
+            return Delivery(*row.fetchone())
 
     def next_due(self) -> float | None:
         row = self._conn().execute("SELECT MIN(MAX(next_at, claimed_until)) FROM deliveries WHERE status = 'pending'")

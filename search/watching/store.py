@@ -18,6 +18,10 @@ from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webho
 Posting = tuple[int, str, int]
 # (entry id, key hash, entity type, weight): one of an entry's blocking keys, as stored.
 Keyed = tuple[str, int, str, int]
+# (entry id, entity type, what it was computed for, weight): the key weight of an entry's K-th
+# candidate of that type when it was last looked up, with the entry version, entry keys version,
+# records keys version and K it holds for (``v3:k3:r6:K50``); see search.watching.reverse.
+Floor = tuple[str, str, str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,7 @@ class Snapshot:
 
     entries: tuple[Entry, ...]
     keys: tuple[Keyed, ...]
+    floors: tuple[Floor, ...] = ()
 
     def versions(self) -> dict[str, int]:
         return {e.entry_id: e.version for e in self.entries}
@@ -100,6 +105,10 @@ class WatchStore(Protocol):
 
     def entry_versions(self) -> dict[str, int]:
         """Every entry's version (what changed since a snapshot)."""
+        ...
+
+    def set_floors(self, floors: Sequence[Floor]) -> None:
+        """Keep these entries' floors (one per entry and entity type, replacing the one before)."""
         ...
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]: ...

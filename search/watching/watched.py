@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -38,6 +39,7 @@ class WatchedStore:
         self._judge: ReverseJudge | None = None  # this bulk()'s record hook (None: no entries)
         self._versions: dict[str, int] | None = None  # the entries its snapshot holds
         self._shipped: Plans = {}  # entries the load's workers normalized (see ReverseJudge)
+        self._counts: Counter[str] = Counter()  # this load's records sharing keys, by entry
 
     @property
     def write_batch(self) -> int:
@@ -50,20 +52,22 @@ class WatchedStore:
     def record_hook(self) -> RecordHook | None:
         """The standing entries' verdicts on each record, from a snapshot of the entries taken now
         (once per outermost bulk()); None when there are no entries."""
+        return self._snapshot_judge()
+
+    def _snapshot_judge(self) -> ReverseJudge | None:
         if self._versions is None:
             snap = self.watching.store.snapshot()
             if self.watching.rekey(snap.entries):
                 snap = self.watching.store.snapshot()
             self._versions = snap.versions()
-            self._judge = ReverseJudge(snap, self.watching.max_name_length) if snap.entries else None
+            k = self.watching.watcher.matcher.candidates
+            self._judge = ReverseJudge(snap, self.watching.max_name_length, k) if snap.entries else None
         return self._judge
 
-    def _hits(self, records: Sequence[StoredRecord]) -> list[list[Hit]]:
-        if self._versions is None:
-            self.record_hook()  # written outside a load: judged here, with the profile made again
-            judge, self._versions = self._judge, None
-            if judge is None:
-                return [[] for _ in records]
+    def _hits(self, records: Sequence[StoredRecord], judge: ReverseJudge | None) -> list[list[Hit]]:
+        """Each written record's hits: from the load's workers, or judged here (``judge``, a write
+        outside a load, with the profile made again)."""
+        if judge is not None:
             return [judge.hits(r.record, record_profile(r.record), r.postings) for r in records]
         out: list[list[Hit]] = []
         for r in records:
@@ -72,13 +76,34 @@ class WatchedStore:
             self._shipped.update(plans)
         return out
 
+    def _lowered(self, judge: ReverseJudge | None, records: Sequence[StoredRecord]) -> set[str]:
+        """The entries whose K best candidates these writes may change by lowering a stored
+        record's key weight (see search.watching.reverse): screened in full."""
+        if judge is None or not judge.has_floors():
+            return set()
+        stored = self.inner.stored_postings([r.id for r in records])
+        out: set[str] = set()
+        for r in records:
+            old = stored.get(r.id)
+            if old is not None and old != (r.entity_type, r.postings):
+                out |= judge.lowered(r.office, old, (r.entity_type, r.postings))
+        return out
+
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
+        outside = self._versions is None  # a write outside a load: judged here, from a snapshot taken now
+        judge = self._snapshot_judge() if outside else self._judge
+        if outside:
+            self._versions, self._judge = None, None
+        lowered = self._lowered(judge, records)
         result = self.inner.upsert(records)
         refused = {doc for doc, _ in result.failed}
         written = [r for r in records if r.id not in refused]
-        affected = self.watching.watcher.affected_by(written, self._hits(written))
+        hits = self._hits(written, judge if outside else None)
+        affected = self.watching.watcher.affected_by(written, hits)
+        affected.full |= lowered
         if self._depth:
             self._pending.merge(affected)
+            self._counts.update(h.entry_id for found in hits for h in found)
         else:
             self.watching.watcher.screen(affected, "load")
         return result
@@ -100,14 +125,29 @@ class WatchedStore:
         self._depth -= 1
         if not self._depth:
             t0 = time.perf_counter()
+            floorless = self._floorless()
             pending = self._take_pending()
             self.watching.watcher.screen(pending, "load")
+            floorless -= pending.full | pending.ranked | set(pending.direct)  # their floors were looked up
+            self.watching.watcher.look_up_floors(floorless)
             logger.info(
-                "screened the standing entries the load concerns (%d in full, %d by short cut) in %.1f s",
+                "screened the standing entries the load concerns (%d in full, %d by short cut; %d floors "
+                "looked up) in %.1f s",
                 len(pending.full),
                 len((set(pending.direct) | pending.ranked) - pending.full),
+                len(floorless),
                 time.perf_counter() - t0,
             )
+
+    def _floorless(self) -> set[str]:
+        """Entries this load gave at least K records sharing keys that keep no floor: without one
+        each such record is scored at every load (a name nobody stored, of a common surname, meets
+        thousands and is never screened); one lookup keeps it."""
+        counts, self._counts = self._counts, Counter()
+        if self._judge is None:
+            return set()
+        many = {e for e, n in counts.items() if n >= self._judge.k}
+        return self._judge.floorless(many)
 
     def _take_pending(self) -> Affected:
         """What the load concerns, with the entries added or changed since its snapshot (the
@@ -135,13 +175,25 @@ class WatchedStore:
             logger.exception("screening after a failed load failed: run `suspects watch rescreen`")
 
     def withdraw(self, office: str, record_id: str) -> bool:
+        doc = doc_id(office, record_id)
+        old = self.inner.stored_postings([doc]).get(doc)
+        lowered: set[str] = set()
+        if old is not None:
+            fresh = self._versions is None  # outside a load: a snapshot taken now
+            judge = self._snapshot_judge() if fresh else self._judge
+            if fresh:
+                self._versions, self._judge = None, None
+            lowered = judge.lowered(office, old, None) if judge is not None else set()
         gone = self.inner.withdraw(office, record_id)
         if gone:
-            self.watching.watcher.withdrawn(doc_id(office, record_id))
+            self.watching.watcher.withdrawn(doc, lowered)
         return gone
 
     def digests(self, ids: Sequence[str]) -> dict[str, str]:
         return self.inner.digests(ids)
+
+    def stored_postings(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        return self.inner.stored_postings(ids)
 
     def candidates(
         self,

@@ -1,0 +1,124 @@
+"""The reverse lookup's floors, on both backends: a written record that shares less key weight with
+an entry than the entry's K-th candidate is not scored (/match does not score it either), and a
+write that lowers a candidate's weight — a renamed record, a withdrawn one — screens the entries it
+was among the K best of, so the record beyond the cut that moves up alerts as /match reports it.
+Run with K = 5, so that a few dozen namesakes fill the cut."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexer.records import OFFICES
+from search.access.factory import open_access
+from search.access.keys import new_key
+from search.settings import Settings
+from search.storage.factory import open_store
+from search.watching.factory import open_watching
+from tests.backends import Backend
+from tests.conftest import Server
+from tests.test_cli import run
+
+NAMES = ["陈国伟", "陈国华", "陈明伟", "陈建伟", "陈国明", "黄国伟"]
+ID = "440106197102111236"  # a resident ID: born 1971-02-11
+
+
+def _file(path: Path, office: str, rows: list[tuple[str, str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["office", "record_id", "entity_type", "name", "birth_date"])
+        w.writerows([office, rid, "person", name, born] for rid, name, born in rows)
+    return path
+
+
+def _load(settings: Settings, path: Path) -> None:
+    done = run("load", str(path), store=settings, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(backend: Backend, tmp_path: Path) -> Settings:
+    return backend.settings(tmp_path, candidates=5)
+
+
+@contextmanager
+def _watching(settings: Settings, first: Path, entries: list[dict[str, str]]) -> Iterator[httpx.Client]:
+    """A CN-HK analyst's client on a server over a store holding ``first``, with ``entries`` added
+    after it was loaded (so that their first screening finds more than K candidates)."""
+    _load(settings, first)
+    access = open_access(settings)
+    key, token = new_key("CN-HK", "analyst", "floors")
+    access.add_key(key)
+    access.close()
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        r = c.post("/watchlists", json={"name": "floors"})
+        r = c.post(f"/watchlists/{r.json()['list_id']}/entries", json={"entries": entries})
+        assert r.status_code == 201, r.text
+        yield c
+
+
+def _alerts_equal_match(c: httpx.Client) -> set[tuple[str, str, str]]:
+    """The open alerts, checked against /match over the partner offices for every entry."""
+    got = {(a["entry_id"], f"{a['record_office']}:{a['record_id']}", a["verdict"])
+           for a in c.get("/alerts", params={"limit": 1000, "status": "open"}).json()["alerts"]}  # fmt: skip
+    expected = set()
+    partners = [o for o in OFFICES if o != "CN-HK"]
+    lists = c.get("/watchlists").json()
+    for e in c.get(f"/watchlists/{lists[0]['list_id']}").json()["items"]:
+        q = {k: e[k] for k in ("name", "entity_type", "id_number", "birth_date")}
+        res = c.post("/match", json={"queries": [q], "offices": partners, "limit": 100}).json()["results"][0]
+        expected |= {
+            (e["entry_id"], f"{m['office']}:{m['record_id']}", m["verdict"]) for m in res["matches"] + res["possible"]
+        }
+    assert got == expected
+    return got
+
+
+def _floors(settings: Settings) -> list[float]:
+    records = open_store(settings)
+    watching = open_watching(settings, records)
+    assert watching is not None
+    try:
+        return [w for _, _, _, w in watching.store.snapshot().floors]
+    finally:
+        watching.store.close()
+        records.close()
+
+
+def test_records_below_the_cut_are_not_scored_and_alerts_still_equal_match(settings: Settings, tmp_path: Path) -> None:
+    entries = [{"name": "陈国伟", "entity_type": "person", "birth_date": "1971-02-11"},
+               {"name": "Chan Kwok Wai", "entity_type": "person"}, {"name": "陈明华", "entity_type": "person"}]  # fmt: skip
+    first = _file(tmp_path / "fj.csv", "CN-FJ", [(f"F{i:02d}", NAMES[i % len(NAMES)], "") for i in range(48)])
+    with _watching(settings, first, entries) as c:
+        assert _alerts_equal_match(c), "the namesakes should alert"
+        assert any(w > 0 for w in _floors(settings)), "the entries' K-th candidates should have been kept"
+        # More namesakes in another office: the five best stay, those sharing less are not scored;
+        # one born the same day as the first entry shares more than its five best and enters them.
+        rows = [(f"X{i:02d}", NAMES[i % len(NAMES)], "") for i in range(36)] + [("X99", "陈国伟", "1971-02-11")]
+        _load(settings, _file(tmp_path / "gx.csv", "CN-GX", rows))
+        assert "CN-GX:X99" in {d for _, d, _ in _alerts_equal_match(c)}
+
+
+def test_a_candidate_renamed_or_withdrawn_lets_the_next_one_in(settings: Settings, tmp_path: Path) -> None:
+    """The five best candidates of the entry are namesakes born in another year (no verdict: not
+    alerted); five more, with no birth date (a match each), are beyond the cut. When one of the five
+    best is renamed, or withdrawn, /match reports the next one: so must the alerts."""
+    rows = [(f"F{i:02d}", "陈国伟", f"1990-01-0{i + 1}" if i < 5 else "") for i in range(10)]
+    with _watching(
+        settings,
+        _file(tmp_path / "fj.csv", "CN-FJ", rows),
+        [{"name": "陈国伟", "entity_type": "person", "id_number": ID}],
+    ) as c:
+        assert _alerts_equal_match(c) == set(), "the cut holds only namesakes born in another year"
+        _load(settings, _file(tmp_path / "fj-renamed.csv", "CN-FJ", [("F01", "黄文", "")]))
+        renamed = _alerts_equal_match(c)
+        assert {d for _, d, _ in renamed} == {"CN-FJ:F05"}
+        done = run("withdraw", "CN-FJ", "F00", store=settings)
+        assert done.returncode == 0, done.stderr
+        assert {d for _, d, _ in _alerts_equal_match(c)} == {"CN-FJ:F05", "CN-FJ:F06"}
