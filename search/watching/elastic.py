@@ -184,8 +184,11 @@ class ElasticsearchWatch(ElasticOutbox):
         for entry_id, etype, tag, w in floors:
             ops.append({"index": {"_index": self.index("watch-floors"), "_id": f"{entry_id}:{etype}"}})
             ops.append({"entry_id": entry_id, "etype": etype, "tag": tag, "w": w})
+        # refresh=True, not wait_for: the next load's snapshot must read them (a floor it misses
+        # may stand above a lowered K-th weight), and waiting for the periodic refresh added up to
+        # a second to every screening, past the web page's 5 s for a new entry's alerts.
         with unavailable():
-            self.es.bulk(operations=ops, refresh="wait_for")
+            self.es.bulk(operations=ops, refresh=True)
 
     def entry_versions(self) -> dict[str, int]:
         docs = self._every_entry(["entry_id", "doc"])
