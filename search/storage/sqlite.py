@@ -63,19 +63,17 @@ class StaleStore(StoreUnavailable):
 class SQLiteStore:
     """Records and keys in one SQLite file."""
 
-    # Into a store that holds records, a transaction writes every B-tree page its postings land
-    # on: at 2,000 records a batch into a million-record store, ~100 MB of pages per batch (an
-    # 82,000-row office file took 56 s, against 17 s for as many rows of a bulk load into an empty
-    # store, bench/realistic.py). 20,000 records a batch touch the pages ten times less often; a
-    # reader still never sees half a batch. A bulk load into an empty store appends, 2,000 a batch.
+    # A transaction writes every B-tree page its postings land on: 2,000 records a batch into a million
+    # wrote ~100 MB a batch (an 82,000-row file 56 s vs 17 s bulk, bench/realistic.py); 20,000 a batch
+    # into a store with records touch them ten times less often. A bulk load into an empty one appends.
     write_batch = 2000
 
     def __init__(self, path: Path | str, pool_size: int = 4) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A small pool rather than a connection per thread: the API's thread pool has 40 threads,
-        # and 40 page caches cost more memory than the GIL-bound matcher can use (bench/load.py).
+        # A small pool, not a connection per thread: 40 API threads' page caches cost more memory
+        # than the GIL-bound matcher can use (bench/load.py).
         self._idle: list[sqlite3.Connection] = []
         self._slots = threading.BoundedSemaphore(pool_size)
         self._all: list[sqlite3.Connection] = []
@@ -160,9 +158,8 @@ class SQLiteStore:
                     before, after = set(unpack_postings(row[2])), set(unpack_postings(item.postings))
                     gone.extend((h, rid) for h, _ in before - after)
                     rows.extend((h, rid, w) for h, w in after - before)
-            if gone:
-                conn.executemany("DELETE FROM postings WHERE h = ? AND rid = ?", sorted(gone))
-            if retired:
+            conn.executemany("DELETE FROM postings WHERE h = ? AND rid = ?", sorted(gone))
+            if retired:  # postings_retired exists only while a bulk load stages
                 conn.executemany("INSERT OR IGNORE INTO postings_retired VALUES (?)", retired)
                 conn.executemany("DELETE FROM records WHERE rid = ?", retired)
             if new_rows:
@@ -217,23 +214,20 @@ class SQLiteStore:
                 with self._connection() as conn:
                     finish_staged(conn)
 
-    def digests(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _by_id(self, columns: str, ids: Sequence[str]) -> list[tuple[str, str, bytes]]:  # doc_id, a text, a blob
+        out: list[tuple[str, str, bytes]] = []
         with self._connection() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                q = f"SELECT doc_id, digest FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
-                out.update(conn.execute(q, chunk).fetchall())
+                q = f"SELECT doc_id, {columns} FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                out.extend(conn.execute(q, chunk).fetchall())
         return out
 
+    def digests(self, ids: Sequence[str]) -> dict[str, str]:
+        return {d: digest for d, digest, _ in self._by_id("digest, X''", ids)}
+
     def stored_postings(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        out: dict[str, tuple[str, bytes]] = {}
-        with self._connection() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                q = f"SELECT doc_id, entity_type, postings FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
-                out.update((d, (t, p)) for d, t, p in conn.execute(q, chunk))
-        return out
+        return {d: (etype, postings) for d, etype, postings in self._by_id("entity_type, postings", ids)}
 
     def withdraw(self, office: str, record_id: str) -> bool:
         with self._connection() as conn:
@@ -278,12 +272,9 @@ class SQLiteStore:
             params.extend(offices)
         params.append(limit)
         match = f"SELECT rid, SUM(w) AS s FROM postings WHERE h IN ({','.join('?' * len(hashes))}) GROUP BY rid"
-        # Only the records scoring at least the limit-th best sum are joined to their rows: a
-        # common name's keys share thousands of records, and reading each one's row for its type
-        # is the costly part. Exact whenever that leaves ``limit`` rows of the wanted type and
-        # offices (every better record, and every tie at the cut, is among them) and whenever there
-        # is no cut (fewer sums than the limit: every record was joined). Otherwise — the type or
-        # office filter removed rows above the cut — the full query, once more.
+        # Only records scoring at least the limit-th best sum are joined to their rows (reading each
+        # row is the costly part). Exact when that leaves ``limit`` rows of the wanted type and offices
+        # (every better record and tie is among them) or there is no cut; else the full query, once more.
         body = "r.body, r.profile" if records else "NULL, NULL"  # a watch screening wants ids and weights only
         fast = (
             f"WITH c AS MATERIALIZED ({match}), cut AS (SELECT s FROM c ORDER BY s DESC LIMIT 1 OFFSET ?) "

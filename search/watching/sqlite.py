@@ -15,18 +15,9 @@ from typing import Any
 
 from search.errors import NotFound
 from search.storage.sqlite_conn import SQLiteTables
+from search.watching import store as ws
 from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
-from search.watching.store import (
-    AlertFilter,
-    Change,
-    ClosePair,
-    Floor,
-    NewAlert,
-    Posting,
-    Snapshot,
-    UpdatePair,
-    payload_of,
-)
+from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Snapshot, UpdatePair
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watchlists (
@@ -180,7 +171,7 @@ class SQLiteWatch(SQLiteTables):
             conn.execute("COMMIT")
         return Snapshot(entries, keys, floors)
 
-    def set_floors(self, floors: Sequence[Floor]) -> None:
+    def set_floors(self, floors: Sequence[ws.Floor]) -> None:
         with self._tx() as conn:
             conn.executemany("INSERT OR REPLACE INTO watch_floors VALUES (?,?,?,?)", floors)
 
@@ -269,7 +260,7 @@ class SQLiteWatch(SQLiteTables):
             (a.entry_id, doc, a.verdict, a.digest, seq, ch.weight, ch.raw, json.dumps(ch.names, ensure_ascii=False)),
         )
         a.seq, a.created_at, a.updated_at = seq, now, now
-        body = json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True)
+        body = json.dumps(ws.payload_of(a), ensure_ascii=False, sort_keys=True)
         for hook_id, url in conn.execute("SELECT hook_id, url FROM webhooks WHERE office = ?", (a.office,)).fetchall():
             conn.execute(
                 "INSERT INTO deliveries (hook_id, office, alert_seq, url, payload, status, attempts, next_at, created_at) "

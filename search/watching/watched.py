@@ -79,14 +79,15 @@ class WatchedStore:
     def _lowered(self, judge: ReverseJudge | None, records: Sequence[StoredRecord]) -> set[str]:
         """The entries whose K best candidates these writes may change by lowering a stored
         record's key weight (see search.watching.reverse): screened in full."""
-        if judge is None or not judge.has_floors():
+        if judge is None:
             return set()
         stored = self.inner.stored_postings([r.id for r in records])
+        changed = [(r, old) for r in records if (old := stored.get(r.id)) and old != (r.entity_type, r.postings)]
+        if not changed or not judge.has_floors():  # a new record lowers nothing: no key table built for it
+            return set()
         out: set[str] = set()
-        for r in records:
-            old = stored.get(r.id)
-            if old is not None and old != (r.entity_type, r.postings):
-                out |= judge.lowered(r.office, old, (r.entity_type, r.postings))
+        for r, old in changed:
+            out |= judge.lowered(r.office, old, (r.entity_type, r.postings))
         return out
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
