@@ -35,6 +35,7 @@ from search.watching.store import (
 )
 
 TERMS_PER_QUERY = 10_000
+ENTRIES_PER_QUERY = 50  # see pairs_of_entries
 
 
 def _alert(src: dict[str, Any]) -> Alert:
@@ -208,8 +209,20 @@ class ElasticsearchWatch(ElasticOutbox):
             out.extend(_pair(s) for s in self._search("watch-pairs", {"terms": {"doc": docs[i : i + TERMS_PER_QUERY]}}))
         return out
 
-    def pairs_of_entry(self, entry_id: str) -> list[Pair]:
-        return [_pair(s) for s in self._search("watch-pairs", {"term": {"entry_id": entry_id}})]
+    def pairs_of_entries(self, entry_ids: Sequence[str]) -> dict[str, list[Pair]]:
+        # An entry has at most a verdict per candidate /match scores (K per entity type), so a few
+        # dozen entries' pairs fit one page; a full page may have left some out, and is asked again
+        # entry by entry.
+        out: dict[str, list[Pair]] = {}
+        ids = list(entry_ids)
+        for i in range(0, len(ids), ENTRIES_PER_QUERY):
+            part = ids[i : i + ENTRIES_PER_QUERY]
+            found = self._search("watch-pairs", {"terms": {"entry_id": part}})
+            if len(found) >= PAGE:
+                found = [s for e in part for s in self._search("watch-pairs", {"term": {"entry_id": e}})]
+            for s in found:
+                out.setdefault(s["entry_id"], []).append(_pair(s))
+        return out
 
     def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
         out: dict[str, float] = {}

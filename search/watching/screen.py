@@ -20,9 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from indexer.keys import QUERY_KEYS_VERSION, query_keys
 from indexer.records import OFFICES
 from search.clock import iso, now_utc
 from search.matching.demotion import (
@@ -36,14 +35,13 @@ from search.matching.demotion import (
     reading_names,
 )
 from search.matching.matcher import Matcher
-from search.matching.query import QueryPlan, query_profiles
+from search.matching.query import QueryPlan
 from search.matching.results import Lookup, Match
 from search.matching.scorer import score
 from search.storage.base import Candidate, KeyQuery, StoredRecord, doc_id, document
-from search.storage.codec import key_hash
 from search.watching.model import Alert, Entry, Pair
 from search.watching.reverse import Hit, floor_tag
-from search.watching.store import Change, ClosePair, Floor, NewAlert, Posting, UpdatePair, WatchStore
+from search.watching.store import Change, ClosePair, Floor, NewAlert, UpdatePair, WatchStore
 
 logger = logging.getLogger(__name__)
 
@@ -87,20 +85,6 @@ class Seen:
     weight: float  # summed weight of the keys the record shares with the entry
     raw: str  # see Pair.raw, Pair.names
     names: tuple[str, ...]
-
-
-def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
-    """An entry's blocking keys as the store keeps them: those /match computes for it."""
-    out: dict[tuple[int, str], int] = {}
-    for p in query_profiles(entry.query(), max_name_length).profiles:
-        for key, w in query_keys(p).items():
-            out[(key_hash(key), p.entity_type)] = round(w)
-    return [(h, etype, w) for (h, etype), w in out.items()]
-
-
-def keyed_entry(entry: Entry, max_name_length: int) -> tuple[Entry, list[Posting]]:
-    """The entry marked with this version's query keys, and those keys: what ``put_entry`` stores."""
-    return replace(entry, keyed=QUERY_KEYS_VERSION), entry_postings(entry, max_name_length)
 
 
 def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trigger: str) -> Change | None:
@@ -196,9 +180,11 @@ class Watcher:
     def screen_entries(self, entries: Iterable[Entry], trigger: str) -> list[int]:
         """Screen entries forward and reconcile each one's pairs with the answer; new alerts' numbers."""
         changes: list[Change] = []
+        entries = list(entries)
+        pairs = self.watch.pairs_of_entries([e.entry_id for e in entries])
         for entry in entries:
             seen = self.forward(entry)
-            old = {p.doc: p for p in self.watch.pairs_of_entry(entry.entry_id)}
+            old = {p.doc: p for p in pairs.get(entry.entry_id, [])}
             for doc in sorted(set(seen) | set(old)):
                 ch = transition(old.get(doc), entry, doc, seen.get(doc), trigger)
                 if ch is not None:
@@ -291,8 +277,9 @@ class Watcher:
         full = set(affected.full)
         changes: list[Change] = []
         entries = self.watch.entries_by_id(sorted((set(affected.direct) | affected.ranked) - full))
+        pairs = self.watch.pairs_of_entries(list(entries))  # changed only by the _apply after the loop
         for entry_id, entry in entries.items():
-            found = self._short_cut(entry, affected.direct.get(entry_id, {}), trigger)
+            found = self._short_cut(entry, pairs.get(entry_id, []), affected.direct.get(entry_id, {}), trigger)
             if found is None:
                 full.add(entry_id)
             else:
@@ -300,7 +287,7 @@ class Watcher:
         new = self._apply(changes)
         return new + self.screen_ids(full, trigger)
 
-    def _short_cut(self, entry: Entry, found: dict[str, Found], trigger: str) -> list[Change] | None:
+    def _short_cut(self, entry: Entry, pairs: list[Pair], found: dict[str, Found], trigger: str) -> list[Change] | None:
         """/match's answer for the entry, rebuilt without scoring its candidates again: its top-K
         candidates are looked up as /match looks them up; the written records among them take the
         scorer's verdicts, its paired records among them keep the scorer's verdicts kept with the
@@ -310,7 +297,6 @@ class Watcher:
         lookups, _ = self._plan(entry)
         weights = {c.id: c.weight for cands in self._top_k(entry) for c in cands}
         demoting = may_demote([lk.profile for lk in lookups])
-        pairs = self.watch.pairs_of_entry(entry.entry_id)
         if demoting and any(p.raw is None for p in pairs):
             return None
         changes: list[Change] = []
@@ -394,7 +380,7 @@ class Watcher:
         """An entry was deleted: its open alerts close, then it goes."""
         changes: list[Change] = [
             ClosePair(p.entry_id, p.doc, p.alert_seq, "the watch entry was deleted")
-            for p in self.watch.pairs_of_entry(entry.entry_id)
+            for p in self.watch.pairs_of_entries([entry.entry_id]).get(entry.entry_id, [])
         ]
         self._apply(changes)
         self.watch.delete_entry(entry.entry_id)

@@ -14,10 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from indexer.keys import QUERY_KEYS_VERSION
+from indexer.keys import QUERY_KEYS_VERSION, query_keys
 from search.clock import iso, now_utc
 from search.errors import InvalidInput, NotFound, SuspectsError
+from search.matching.query import query_profiles
 from search.screening.watchlist import BadRow, read_watchlist
+from search.storage.codec import key_hash
 from search.watching.model import (
     ALERT_STATUSES,
     Alert,
@@ -28,12 +30,26 @@ from search.watching.model import (
     check_entry,
     check_list_name,
 )
-from search.watching.screen import Watcher, keyed_entry
-from search.watching.store import AlertFilter, WatchStore
+from search.watching.screen import Watcher
+from search.watching.store import AlertFilter, Posting, WatchStore
 
 MAX_ENTRIES_PER_OFFICE = 100_000
 
 logger = logging.getLogger(__name__)
+
+
+def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
+    """An entry's blocking keys as the store keeps them: those /match computes for it."""
+    out: dict[tuple[int, str], int] = {}
+    for p in query_profiles(entry.query(), max_name_length).profiles:
+        for key, w in query_keys(p).items():
+            out[(key_hash(key), p.entity_type)] = round(w)
+    return [(h, etype, w) for (h, etype), w in out.items()]
+
+
+def keyed_entry(entry: Entry, max_name_length: int) -> tuple[Entry, list[Posting]]:
+    """The entry marked with this version's query keys, and those keys: what ``put_entry`` stores."""
+    return replace(entry, keyed=QUERY_KEYS_VERSION), entry_postings(entry, max_name_length)
 
 
 class Watching:

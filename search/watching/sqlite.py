@@ -196,8 +196,13 @@ class SQLiteWatch(SQLiteTables):
             out.extend(self._pairs(f"doc IN ({','.join('?' * len(part))})", part))
         return out
 
-    def pairs_of_entry(self, entry_id: str) -> list[Pair]:
-        return self._pairs("entry_id = ?", [entry_id])
+    def pairs_of_entries(self, entry_ids: Sequence[str]) -> dict[str, list[Pair]]:
+        out: dict[str, list[Pair]] = {}
+        ids = list(entry_ids)
+        for i in range(0, len(ids), 500):
+            for p in self._pairs(f"entry_id IN ({','.join('?' * len(ids[i : i + 500]))})", ids[i : i + 500]):
+                out.setdefault(p.entry_id, []).append(p)
+        return out
 
     def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
         out: dict[str, float] = {}
