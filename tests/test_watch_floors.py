@@ -19,6 +19,7 @@ from search.access.factory import open_access
 from search.access.keys import new_key
 from search.settings import Settings
 from search.storage.factory import open_store
+from search.watching import elastic as elastic_watch
 from search.watching.factory import open_watching
 from tests.backends import Backend
 from tests.conftest import Server
@@ -122,3 +123,32 @@ def test_a_candidate_renamed_or_withdrawn_lets_the_next_one_in(settings: Setting
         done = run("withdraw", "CN-FJ", "F00", store=settings)
         assert done.returncode == 0, done.stderr
         assert {d for _, d, _ in _alerts_equal_match(c)} == {"CN-FJ:F05", "CN-FJ:F06"}
+
+
+def test_every_pair_is_read_back_however_many_a_search_page_holds(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screening reads pairs by entry and by record in bulk. Elasticsearch answers a search one
+    page at a time; with pages of three pairs (a real cluster, its page made small, so that a dozen
+    pairs need several), every pair must still come back, by entry and by record alike."""
+    entries = [{"name": n, "entity_type": "person"} for n in ("陈国伟", "陈国华", "Chan Kwok Wai", "陈明伟")]
+    first = _file(tmp_path / "fj.csv", "CN-FJ", [(f"F{i:02d}", NAMES[i % len(NAMES)], "") for i in range(24)])
+    with _watching(settings, first, entries) as c:
+        alerted = _alerts_equal_match(c)
+        monkeypatch.setattr(elastic_watch, "PAGE", 3)  # for the reads below only (the server's alert pages too)
+        records = open_store(settings)
+        watching = open_watching(settings, records)
+        assert watching is not None
+        try:
+            ids = watching.store.all_entry_ids()
+            by_entry = watching.store.pairs_of_entries(ids)
+            pairs = {(p.entry_id, p.doc) for found in by_entry.values() for p in found}
+            by_doc = watching.store.pairs_of_docs(sorted({d for _, d in pairs}))
+            lightest = watching.store.lightest_pairs(ids)
+        finally:
+            watching.store.close()
+            records.close()
+    assert len(pairs) > 3 * 3, "the pairs should need more than three pages"
+    assert {(e, d) for e, d, _ in alerted} <= pairs
+    assert {(p.entry_id, p.doc) for p in by_doc} == pairs
+    assert lightest == {e: min(p.weight for p in found) for e, found in by_entry.items()}

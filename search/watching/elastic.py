@@ -14,7 +14,7 @@ servers never send one twice at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from search.errors import NotFound
@@ -35,7 +35,6 @@ from search.watching.store import (
 )
 
 TERMS_PER_QUERY = 10_000
-ENTRIES_PER_QUERY = 50  # see pairs_of_entries
 
 
 def _alert(src: dict[str, Any]) -> Alert:
@@ -202,36 +201,35 @@ class ElasticsearchWatch(ElasticOutbox):
 
     # -- pairs and alerts ----------------------------------------------------------------------
 
+    def _pairs_where(self, field: str, values: Sequence[str], *fields: str) -> Iterator[dict[str, Any]]:
+        """Every pair whose ``field`` is one of ``values`` (only ``fields`` of each, if given), page
+        after page: a search answers one page (PAGE hits), and a batch's records or a load's
+        entries can hold more pairs, which a single search left out without a word."""
+        values = list(values)
+        kw: dict[str, Any] = {"sort": [{"entry_id": "asc"}, {"doc": "asc"}], "size": PAGE}
+        if fields:
+            kw["source_includes"] = [*fields, "entry_id", "doc"]
+        for i in range(0, len(values), TERMS_PER_QUERY):
+            query = {"terms": {field: values[i : i + TERMS_PER_QUERY]}}
+            page = self._search("watch-pairs", query, **kw)
+            yield from page
+            while len(page) >= PAGE:
+                page = self._search("watch-pairs", query, search_after=[page[-1]["entry_id"], page[-1]["doc"]], **kw)
+                yield from page
+
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]:
-        out: list[Pair] = []
-        docs = list(docs)
-        for i in range(0, len(docs), TERMS_PER_QUERY):
-            out.extend(_pair(s) for s in self._search("watch-pairs", {"terms": {"doc": docs[i : i + TERMS_PER_QUERY]}}))
-        return out
+        return [_pair(s) for s in self._pairs_where("doc", docs)]
 
     def pairs_of_entries(self, entry_ids: Sequence[str]) -> dict[str, list[Pair]]:
-        # An entry has at most a verdict per candidate /match scores (K per entity type), so a few
-        # dozen entries' pairs fit one page; a full page may have left some out, and is asked again
-        # entry by entry.
         out: dict[str, list[Pair]] = {}
-        ids = list(entry_ids)
-        for i in range(0, len(ids), ENTRIES_PER_QUERY):
-            part = ids[i : i + ENTRIES_PER_QUERY]
-            found = self._search("watch-pairs", {"terms": {"entry_id": part}})
-            if len(found) >= PAGE:
-                found = [s for e in part for s in self._search("watch-pairs", {"term": {"entry_id": e}})]
-            for s in found:
-                out.setdefault(s["entry_id"], []).append(_pair(s))
+        for s in self._pairs_where("entry_id", entry_ids):
+            out.setdefault(s["entry_id"], []).append(_pair(s))
         return out
 
     def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
         out: dict[str, float] = {}
-        ids = list(entry_ids)
-        for i in range(0, len(ids), TERMS_PER_QUERY):
-            for s in self._search(
-                "watch-pairs", {"terms": {"entry_id": ids[i : i + TERMS_PER_QUERY]}}, source_includes=["entry_id", "w"]
-            ):
-                out[s["entry_id"]] = min(out.get(s["entry_id"], float("inf")), float(s["w"]))
+        for s in self._pairs_where("entry_id", entry_ids, "w"):
+            out[s["entry_id"]] = min(out.get(s["entry_id"], float("inf")), float(s["w"]))
         return out
 
     def _pair_id(self, entry_id: str, doc: str) -> str:
