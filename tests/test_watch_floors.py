@@ -128,9 +128,10 @@ def test_a_candidate_renamed_or_withdrawn_lets_the_next_one_in(settings: Setting
 def test_every_pair_is_read_back_however_many_a_search_page_holds(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The screening reads pairs by entry and by record in bulk. Elasticsearch answers a search one
-    page at a time; with pages of three pairs (a real cluster, its page made small, so that a dozen
-    pairs need several), every pair must still come back, by entry and by record alike."""
+    """The screening reads pairs by entry and by record in bulk, and a list's entries whole.
+    Elasticsearch answers a search one page at a time; with pages of three documents (a real
+    cluster, its page made small, so that a dozen pairs need several), every pair must still come
+    back, by entry and by record alike, and every entry of the list."""
     entries = [{"name": n, "entity_type": "person"} for n in ("陈国伟", "陈国华", "Chan Kwok Wai", "陈明伟")]
     first = _file(tmp_path / "fj.csv", "CN-FJ", [(f"F{i:02d}", NAMES[i % len(NAMES)], "") for i in range(24)])
     with _watching(settings, first, entries) as c:
@@ -141,6 +142,8 @@ def test_every_pair_is_read_back_however_many_a_search_page_holds(
         assert watching is not None
         try:
             ids = watching.store.all_entry_ids()
+            listed = watching.store.entries(c.get("/watchlists").json()[0]["list_id"])
+            snapshot = watching.store.snapshot()
             by_entry = watching.store.pairs_of_entries(ids)
             pairs = {(p.entry_id, p.doc) for found in by_entry.values() for p in found}
             by_doc = watching.store.pairs_of_docs(sorted({d for _, d in pairs}))
@@ -148,6 +151,7 @@ def test_every_pair_is_read_back_however_many_a_search_page_holds(
         finally:
             watching.store.close()
             records.close()
+    assert len(ids) == len(listed) == len(snapshot.entries) == len(entries), "entries need two pages"
     assert len(pairs) > 3 * 3, "the pairs should need more than three pages"
     assert {(e, d) for e, d, _ in alerted} <= pairs
     assert {(p.entry_id, p.doc) for p in by_doc} == pairs

@@ -120,9 +120,7 @@ class ElasticsearchWatch(ElasticOutbox):
         return Entry(**json.loads(src["doc"])) if src else None
 
     def entries(self, list_id: str) -> list[Entry]:
-        found = self._search(
-            "watch-entries", {"term": {"list_id": list_id}}, source_includes=["doc"], sort=[{"entry_id": "asc"}]
-        )
+        found = self._every("watch-entries", {"term": {"list_id": list_id}}, ["entry_id"], ["doc"])
         return sorted((Entry(**json.loads(s["doc"])) for s in found), key=lambda e: (e.created_at, e.entry_id))
 
     def entries_by_id(self, entry_ids: Sequence[str]) -> dict[str, Entry]:
@@ -138,27 +136,25 @@ class ElasticsearchWatch(ElasticOutbox):
                     out[e.entry_id] = e
         return out
 
+    def _every(
+        self, suffix: str, query: dict[str, Any], order: list[str], fields: list[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every document matching ``query`` (its ``fields``, else all), page after page in ``order``
+        (fields that identify a document): a search answers one page of PAGE hits, and a list's
+        entries or a batch's pairs can be more, which one search left out without a word."""
+        kw: dict[str, Any] = {"sort": [{f: "asc"} for f in order], "size": PAGE}
+        if fields is not None:
+            kw["source_includes"] = [*fields, *order]
+        page = self._search(suffix, query, **kw)
+        yield from page
+        while len(page) >= PAGE:
+            page = self._search(suffix, query, search_after=[page[-1][f] for f in order], **kw)
+            yield from page
+
     def _every_entry(self, fields: list[str], suffix: str = "watch-entries") -> list[dict[str, Any]]:
-        """Every entry document's ``fields`` (or every floor's), a page at a time in entry id order."""
-        self._ensure()
-        out: list[dict[str, Any]] = []
-        after: list[Any] | None = None
-        while True:
-            kw: dict[str, Any] = {"search_after": after} if after else {}
-            with unavailable():
-                resp = self.es.search(
-                    index=self.index(suffix),
-                    query={"match_all": {}},
-                    size=PAGE,
-                    source_includes=fields,
-                    sort=[{"entry_id": "asc"}, {"etype": "asc"}] if suffix == "watch-floors" else [{"entry_id": "asc"}],
-                    **kw,
-                )
-            hits = resp["hits"]["hits"]
-            out.extend(h["_source"] for h in hits)
-            if len(hits) < PAGE:
-                return out
-            after = hits[-1]["sort"]
+        """Every entry document's ``fields`` (or every floor's), in entry id order."""
+        order = ["entry_id", "etype"] if suffix == "watch-floors" else ["entry_id"]
+        return list(self._every(suffix, {"match_all": {}}, order, fields))
 
     def all_entry_ids(self) -> list[str]:
         return [src["entry_id"] for src in self._every_entry(["entry_id"])]
@@ -202,20 +198,15 @@ class ElasticsearchWatch(ElasticOutbox):
     # -- pairs and alerts ----------------------------------------------------------------------
 
     def _pairs_where(self, field: str, values: Sequence[str], *fields: str) -> Iterator[dict[str, Any]]:
-        """Every pair whose ``field`` is one of ``values`` (only ``fields`` of each, if given), page
-        after page: a search answers one page (PAGE hits), and a batch's records or a load's
-        entries can hold more pairs, which a single search left out without a word."""
+        """Every pair whose ``field`` is one of ``values`` (only ``fields`` of each, if given)."""
         values = list(values)
-        kw: dict[str, Any] = {"sort": [{"entry_id": "asc"}, {"doc": "asc"}], "size": PAGE}
-        if fields:
-            kw["source_includes"] = [*fields, "entry_id", "doc"]
         for i in range(0, len(values), TERMS_PER_QUERY):
-            query = {"terms": {field: values[i : i + TERMS_PER_QUERY]}}
-            page = self._search("watch-pairs", query, **kw)
-            yield from page
-            while len(page) >= PAGE:
-                page = self._search("watch-pairs", query, search_after=[page[-1]["entry_id"], page[-1]["doc"]], **kw)
-                yield from page
+            yield from self._every(
+                "watch-pairs",
+                {"terms": {field: values[i : i + TERMS_PER_QUERY]}},
+                ["entry_id", "doc"],
+                list(fields) or None,
+            )
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]:
         return [_pair(s) for s in self._pairs_where("doc", docs)]
