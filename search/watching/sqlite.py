@@ -181,27 +181,27 @@ class SQLiteWatch(SQLiteTables):
 
     # -- pairs and alerts ----------------------------------------------------------------------
 
-    def _pairs(self, where: str, args: Sequence[str]) -> list[Pair]:
-        rows = self._conn().execute(
-            f"SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, names FROM watch_pairs WHERE {where}",
-            args,
-        )
-        return [_pair(r) for r in rows]
+    def _pairs_in(self, column: str, values: Sequence[str]) -> list[Pair]:
+        """The pairs whose ``column`` (entry_id or doc) is one of ``values``, 500 values a query."""
+        out: list[Pair] = []
+        values = list(values)
+        for i in range(0, len(values), 500):
+            part = values[i : i + 500]
+            rows = self._conn().execute(
+                "SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, names FROM watch_pairs "
+                f"WHERE {column} IN ({','.join('?' * len(part))})",
+                part,
+            )
+            out.extend(_pair(r) for r in rows)
+        return out
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]:
-        out: list[Pair] = []
-        docs = list(docs)
-        for i in range(0, len(docs), 500):
-            part = docs[i : i + 500]
-            out.extend(self._pairs(f"doc IN ({','.join('?' * len(part))})", part))
-        return out
+        return self._pairs_in("doc", docs)
 
     def pairs_of_entries(self, entry_ids: Sequence[str]) -> dict[str, list[Pair]]:
         out: dict[str, list[Pair]] = {}
-        ids = list(entry_ids)
-        for i in range(0, len(ids), 500):
-            for p in self._pairs(f"entry_id IN ({','.join('?' * len(ids[i : i + 500]))})", ids[i : i + 500]):
-                out.setdefault(p.entry_id, []).append(p)
+        for p in self._pairs_in("entry_id", entry_ids):
+            out.setdefault(p.entry_id, []).append(p)
         return out
 
     def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
