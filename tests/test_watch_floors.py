@@ -156,3 +156,61 @@ def test_every_pair_is_read_back_however_many_a_search_page_holds(
     assert {(e, d) for e, d, _ in alerted} <= pairs
     assert {(p.entry_id, p.doc) for p in by_doc} == pairs
     assert lightest == {e: min(p.weight for p in found) for e, found in by_entry.items()}
+
+
+def _kept_and_looked_up(
+    settings: Settings,
+) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]]:
+    """Every entry's kept K best candidates, and the K best /match looks up for it now (ids, ranked)."""
+    records = open_store(settings)
+    watching = open_watching(settings, records)
+    assert watching is not None
+    try:
+        m = watching.watcher.matcher
+        entries = watching.store.snapshot().entries
+        kept = watching.store.tops([e.entry_id for e in entries])
+        looked: dict[tuple[str, str], list[str]] = {}
+        for e in entries:
+            partners = [o for o in OFFICES if o != e.office]
+            _, wanted = m.plan([e.query()], partners)
+            for keys, etype in wanted:
+                looked[(e.entry_id, etype)] = [c.id for c in records.candidates(keys, etype, partners, 5, False)]
+    finally:
+        watching.store.close()
+        records.close()
+    return {k: [d for d, _ in top] for k, (_, top) in kept.items()}, looked
+
+
+def test_the_kept_best_candidates_are_those_match_looks_up_after_every_load(settings: Settings, tmp_path: Path) -> None:
+    """A load's end ranks the records it wrote among each entry's kept K best instead of looking
+    the entry up: after loads that add better namesakes, worse ones and ties that rank first (an
+    office named before), rename a kept candidate and withdraw one, the kept K best of every entry
+    are still exactly /match's."""
+    entries = [{"name": "陈国伟", "entity_type": "person", "birth_date": "1971-02-11"},
+               {"name": "Chan Kwok Wai", "entity_type": "person"}, {"name": "陈国华", "entity_type": "person"}]  # fmt: skip
+    first = _file(tmp_path / "gd.csv", "CN-GD", [(f"D{i:02d}", NAMES[i % len(NAMES)], "") for i in range(30)])
+    with _watching(settings, first, entries) as c:
+        kept, looked = _kept_and_looked_up(settings)
+        assert kept == looked and len(kept) == len(entries)
+        rows = [(f"X{i:02d}", NAMES[i % len(NAMES)], "") for i in range(12)] + [("X99", "陈国伟", "1971-02-11")]
+        _load(settings, _file(tmp_path / "gx.csv", "CN-GX", rows))
+        kept, looked = _kept_and_looked_up(settings)
+        assert "CN-GX:X99" in kept[(_entry_id(c, "陈国伟"), "person")], "born the same day: among the best"
+        assert kept == looked
+        _load(settings, _file(tmp_path / "gx-renamed.csv", "CN-GX", [("X99", "黄文", "")]))
+        kept, looked = _kept_and_looked_up(settings)
+        assert kept == looked
+        _load(settings, _file(tmp_path / "fj.csv", "CN-FJ", [("A00", "陈国华", ""), ("A01", "陈国伟", "")]))
+        kept, looked = _kept_and_looked_up(settings)
+        assert "CN-FJ:A00" in kept[(_entry_id(c, "陈国华"), "person")], "a tie ranks by document id"
+        assert kept == looked
+        assert run("withdraw", "CN-GD", "D01", store=settings).returncode == 0
+        kept, looked = _kept_and_looked_up(settings)
+        assert kept == looked
+        _alerts_equal_match(c)
+
+
+def _entry_id(c: httpx.Client, name: str) -> str:
+    lists = c.get("/watchlists").json()
+    items = c.get(f"/watchlists/{lists[0]['list_id']}").json()["items"]
+    return str(next(e["entry_id"] for e in items if e["name"] == name))

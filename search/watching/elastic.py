@@ -25,13 +25,16 @@ from search.watching.store import (
     AlertFilter,
     Change,
     ClosePair,
-    Floor,
+    KeptFloor,
     Keyed,
     NewAlert,
     Posting,
     Snapshot,
+    Top,
     UpdatePair,
     payload_of,
+    top_of,
+    top_text,
 )
 
 TERMS_PER_QUERY = 10_000
@@ -172,19 +175,31 @@ class ElasticsearchWatch(ElasticOutbox):
             tuple(entries), tuple(keys), tuple((f["entry_id"], f["etype"], f["tag"], f["w"]) for f in floors)
         )
 
-    def set_floors(self, floors: Sequence[Floor]) -> None:
+    def set_floors(self, floors: Sequence[KeptFloor]) -> None:
         if not floors:
             return
         self._ensure()
         ops: list[dict[str, Any]] = []
-        for entry_id, etype, tag, w in floors:
+        for entry_id, etype, tag, w, top in floors:
             ops.append({"index": {"_index": self.index("watch-floors"), "_id": f"{entry_id}:{etype}"}})
-            ops.append({"entry_id": entry_id, "etype": etype, "tag": tag, "w": w})
+            ops.append({"entry_id": entry_id, "etype": etype, "tag": tag, "w": w, "top": top_text(top)})
         # refresh=True, not wait_for: the next load's snapshot must read them (a floor it misses
         # may stand above a lowered K-th weight), and waiting for the periodic refresh added up to
-        # a second to every screening, past the web page's 5 s for a new entry's alerts.
-        with unavailable():
-            self.es.bulk(operations=ops, refresh=True)
+        # a second to every screening, past the web page's 5 s for a new entry's alerts. A bulk
+        # request of 2,000 floors: each holds its 50 best candidates (about 2 KB).
+        for i in range(0, len(ops), 4000):
+            with unavailable():
+                self.es.bulk(operations=ops[i : i + 4000], refresh=True)
+
+    def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, Top]]:
+        out: dict[tuple[str, str], tuple[str, Top]] = {}
+        ids = list(entry_ids)
+        for i in range(0, len(ids), TERMS_PER_QUERY):
+            query = {"terms": {"entry_id": ids[i : i + TERMS_PER_QUERY]}}
+            for f in self._every("watch-floors", query, ["entry_id", "etype"], ["tag", "top"]):
+                if f.get("top") is not None:
+                    out[(f["entry_id"], f["etype"])] = (f["tag"], top_of(f["top"]))
+        return out
 
     def entry_versions(self) -> dict[str, int]:
         docs = self._every_entry(["entry_id", "doc"])

@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from indexer.keys import KEYS_VERSION, QUERY_KEYS_VERSION
 from indexer.records import EntityProfile, Record
 from search.matching.demotion import pair_names
 from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import Decision, score
+from search.storage.base import StoredRecord
 from search.storage.codec import unpack_postings
 from search.watching.model import Entry
 from search.watching.store import Snapshot
@@ -52,6 +53,30 @@ class Hit:
 
 # Entries' query plans by (entry, version).
 Plans = dict[tuple[str, int], QueryPlan]
+
+
+@dataclass(slots=True)
+class Entering:
+    """Written records an entry's kept K best candidates may take in (see Watcher.screen): by entity
+    type, record → key weight shared, each at least the entry's floor. ``tag``: the floor tag the
+    kept K best must carry to be the ones that floor was the last of."""
+
+    tag: str
+    docs: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def merge(self, other: Entering, k: int) -> None:
+        """Add a later batch's (a record written again: the later weight). Keeps the K best of each
+        type once it holds many: the K best of the kept and these are among them."""
+        for etype, docs in other.docs.items():
+            mine = self.docs.setdefault(etype, {})
+            mine.update(docs)
+            if len(mine) > 4 * k:
+                self.docs[etype] = dict(sorted(mine.items(), key=by_rank)[:k])
+
+
+def by_rank(item: tuple[str, float]) -> tuple[float, str]:
+    """/match's order of candidates: key weight descending, then document id (both backends)."""
+    return -item[1], item[0]
 
 
 def floor_tag(entry: Entry, k: int) -> str:
@@ -77,7 +102,7 @@ class ReverseJudge:
     def __setstate__(self, state: tuple[Snapshot, int, int, int]) -> None:
         self.snapshot, self.max_name_length, self.k, self._home = state  # _home: the writing process
         self._by_key: dict[tuple[int, str], list[tuple[str, int]]] | None = None
-        self._floors: dict[tuple[str, str], float] = {}  # (entry, entity type) → floor, those that hold
+        self._held: dict[tuple[str, str], float] | None = None  # (entry, entity type) → floor, those that hold
         self._entries: dict[str, Entry] = {}
         self._plans: dict[str, QueryPlan] = {}
         self._unsent: list[str] = []  # normalized in a worker, not yet sent back
@@ -88,20 +113,31 @@ class ReverseJudge:
         ids = self._plans if entry_ids is None else entry_ids
         return {(e, self._entries[e].version): self._plans[e] for e in ids}
 
-    def _table(self) -> dict[tuple[int, str], list[tuple[str, int]]]:
-        if self._by_key is None:
+    @property
+    def _floors(self) -> dict[tuple[str, str], float]:
+        return self._valid_floors()
+
+    def _valid_floors(self) -> dict[tuple[str, str], float]:
+        """The floors that hold, by (entry, entity type), and the entries by id; built without the
+        key table, which the writing process of a load does not need."""
+        if self._held is None:
             self._entries = {e.entry_id: e for e in self.snapshot.entries}
-            table: dict[tuple[int, str], list[tuple[str, int]]] = {}
-            for entry_id, h, etype, w in self.snapshot.keys:
-                table.setdefault((h, etype), []).append((entry_id, w))
-            self._by_key = table
-            self._floors = {
+            self._held = {
                 (entry_id, etype): w
                 for entry_id, etype, tag, w in self.snapshot.floors
                 if (e := self._entries.get(entry_id)) is not None
                 and e.keyed == QUERY_KEYS_VERSION  # its stored keys are the ones the floor was looked up with
                 and tag == floor_tag(e, self.k)
             }
+        return self._held
+
+    def _table(self) -> dict[tuple[int, str], list[tuple[str, int]]]:
+        if self._by_key is None:
+            self._valid_floors()
+            table: dict[tuple[int, str], list[tuple[str, int]]] = {}
+            for entry_id, h, etype, w in self.snapshot.keys:
+                table.setdefault((h, etype), []).append((entry_id, w))
+            self._by_key = table
         return self._by_key
 
     def _shared(self, postings: bytes, entity_type: str) -> dict[str, float]:
@@ -115,13 +151,25 @@ class ReverseJudge:
 
     def floorless(self, entry_ids: set[str]) -> set[str]:
         """Those of the entries that keep no floor above 0."""
-        self._table()
         kept = {e for (e, _), w in self._floors.items() if w > 0}
         return {e for e in entry_ids if e not in kept and e in self._entries}
 
     def has_floors(self) -> bool:
-        self._table()
         return bool(self._floors)
+
+    def entering(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> dict[str, Entering]:
+        """Of written records' hits, those an entry's kept K best may take in: sharing at least the
+        entry's floor (which holds: the snapshot's entry is the one it was looked up for)."""
+        floors = self._floors
+        out: dict[str, Entering] = {}
+        for rec, found in zip(records, hits, strict=True):
+            for h in found:
+                f = floors.get((h.entry_id, rec.entity_type))
+                if f is not None and h.weight >= f:
+                    if (e := out.get(h.entry_id)) is None:
+                        e = out[h.entry_id] = Entering(floor_tag(self._entries[h.entry_id], self.k))
+                    e.docs.setdefault(rec.entity_type, {})[rec.id] = h.weight
+        return out
 
     def lowered(self, office: str, before: tuple[str, bytes], after: tuple[str, bytes] | None) -> set[str]:
         """The entries whose K best candidates a write may change by lowering a stored record's
@@ -129,10 +177,13 @@ class ReverseJudge:
         when it is withdrawn): those it shared at least their floor with, and now less."""
         was = self._shared(before[1], before[0])
         now = self._shared(after[1], after[0]) if after is not None and after[0] == before[0] else {}
+        floors = self._floors
+        # A floor of 0 (fewer than K candidates) too: the record sits among its kept K best.
         return {
             e
             for e, w in was.items()
-            if 0.0 < self._floors.get((e, before[0]), 0.0) <= w
+            if (f := floors.get((e, before[0]))) is not None
+            and f <= w
             and now.get(e, 0.0) < w
             and self._entries[e].office != office
         }

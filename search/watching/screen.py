@@ -10,7 +10,15 @@ forward by the matcher itself; one with a new verdict, or outranked, takes the s
 verdicts kept with its pairs. So an alert exists exactly when /match for the entry (partner
 offices, every candidate) reports the record, including the top-K candidate cut and the demotion
 of a spelling that fits several Chinese names (bench/watching.py compares the two on 10,000
-entries).
+entries). What each verdict changes is the rule of :mod:`search.watching.rules`.
+
+The candidates' ranks: each entry keeps its K best candidates of each type with its floor (the
+K-th's weight). Writing records only adds candidates or raises their weights, unless a write
+lowers a kept candidate's (which screens the entry in full: ReverseJudge.lowered); so /match's K
+best after a load are the K best of the kept ones and the written records sharing at least the
+floor, which the load's workers weighed (:func:`~search.watching.rules.ranked_top`). Looking each
+concerned entry up again instead was most of a load's end: about 5,000 entries an office file of
+the realistic million, 2.3 ms each (py-spy, 3 Dec).
 
 Only partner offices' records alert: an office is told what others hold, not what it wrote.
 """
@@ -20,9 +28,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
-from indexer.records import OFFICES
+from indexer.keys import QUERY_KEYS_VERSION
+from indexer.records import OFFICES, EntityProfile
 from search.clock import iso, now_utc
 from search.matching.demotion import (
     ambiguous,
@@ -35,107 +43,16 @@ from search.matching.demotion import (
     reading_names,
 )
 from search.matching.matcher import Matcher
-from search.matching.query import QueryPlan
+from search.matching.query import QueryPlan, query_profiles
 from search.matching.results import Lookup, Match
 from search.matching.scorer import score
 from search.storage.base import Candidate, KeyQuery, StoredRecord, doc_id, document
-from search.watching.model import Alert, Entry, Pair
-from search.watching.reverse import Hit, floor_tag
-from search.watching.store import Change, ClosePair, Floor, NewAlert, UpdatePair, WatchStore
+from search.watching.model import Entry, Pair
+from search.watching.reverse import Entering, Hit, floor_tag
+from search.watching.rules import Affected, Found, Seen, ranked_top, sound_alike_at_stake, transition
+from search.watching.store import Change, ClosePair, KeptFloor, Top, WatchStore
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """The scorer's own verdict on a written record (before any demotion), and the Chinese names a
-    match by reading stands for."""
-
-    match: Match
-    names: tuple[str, ...]
-    digest: str  # the written record's content digest (the load computed it)
-
-
-@dataclass(slots=True)
-class Affected:
-    """What a write concerns: entries to screen forward in full, and entries concerned only
-    because the scorer gave a verdict on written records (those verdicts, by record)."""
-
-    full: set[str] = field(default_factory=set)
-    ranked: set[str] = field(default_factory=set)  # a written record may outrank a paired one
-    direct: dict[str, dict[str, Found]] = field(default_factory=dict)
-
-    def merge(self, other: Affected) -> None:
-        self.full |= other.full
-        self.ranked |= other.ranked
-        for entry_id, found in other.direct.items():
-            self.direct.setdefault(entry_id, {}).update(found)
-
-    def __bool__(self) -> bool:
-        return bool(self.full or self.ranked or self.direct)
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """What the forward screening of one entry said about one record."""
-
-    verdict: str
-    match: Match
-    digest: str
-    weight: float  # summed weight of the keys the record shares with the entry
-    raw: str  # see Pair.raw, Pair.names
-    names: tuple[str, ...]
-
-
-def transition(old: Pair | None, entry: Entry, doc: str, seen: Seen | None, trigger: str) -> Change | None:
-    """The one rule: what a screening's verdict on (entry, record) changes.
-
-    - a new positive verdict alerts; a positive verdict on a pair that had none before too;
-    - the same verdict again alerts nobody, on the same record version or a changed one
-      (a reload of an unchanged file, or an edit that leaves the verdict as it was);
-    - a changed verdict (possible → match) alerts again and supersedes the earlier alert;
-    - a dismissed pair stays silent until the record changes;
-    - no verdict any more (the record changed away, or was withdrawn) closes the open alert."""
-    if seen is None:
-        if old is None:
-            return None
-        return ClosePair(entry.entry_id, doc, old.alert_seq, "the record no longer matches")
-    if old is not None:
-        dismissed_here = old.dismissed_digest is not None and old.dismissed_digest == seen.digest
-        unchanged = old.verdict == seen.verdict and (old.digest == seen.digest or old.dismissed_digest is None)
-        if dismissed_here or unchanged:
-            if (old.verdict, old.digest, old.weight, old.raw, old.names) == (
-                seen.verdict, seen.digest, seen.weight, seen.raw, seen.names
-            ):  # fmt: skip
-                return None
-            return UpdatePair(entry.entry_id, doc, seen.verdict, seen.digest, seen.weight, seen.raw, seen.names)
-    rec = seen.match.record
-    detail = {
-        "entry": {
-            k: v
-            for k, v in entry.to_dict().items()
-            if k in ("name", "entity_type", "id_number", "birth_date", "reference", "note")
-        },
-        "record": seen.match.to_dict(),
-        "trigger": trigger,
-    }
-    alert = Alert(0, entry.office, entry.list_id, entry.entry_id, rec.office, rec.record_id, seen.digest,
-                  seen.verdict, round(seen.match.decision.score, 4), "open", "", "", detail)  # fmt: skip
-    return NewAlert(alert, old.alert_seq if old is not None else None, seen.weight, seen.raw, seen.names)
-
-
-def _sound_alike_at_stake(kept: list[Pair], fresh: dict[str, Found]) -> bool:
-    """Could :func:`demote_sound_alike` decide this entry's answer? When it holds a match by
-    reading on a record without Chinese names and a possible on a record with some (the only kind
-    of pair that can sound alike; its names are kept with it). The pairs do not keep which names
-    sound alike, so such an entry is screened in full."""
-    read = any(p.raw is None or (p.raw == "reading" and not p.names) for p in kept) or any(
-        basis(f.match.decision) == "reading" and not f.names for f in fresh.values()
-    )
-    alike = any(p.raw is None or (p.raw == "possible" and p.names) for p in kept) or any(
-        f.match.decision.verdict == "possible" and f.names for f in fresh.values()
-    )
-    return read and alike
 
 
 class Watcher:
@@ -150,7 +67,7 @@ class Watcher:
         self._plans: dict[tuple[str, int], tuple[list[Lookup], list[KeyQuery]]] = {}
         self._normalized: dict[tuple[str, int], QueryPlan] = {}  # see adopt
         self._lock = threading.Lock()  # one reconcile at a time in this process
-        self._floors: list[Floor] = []  # looked up since the last _apply (see search.watching.reverse)
+        self._floors: list[KeptFloor] = []  # looked up or ranked since the last _apply (see screen)
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
     def forward(self, entry: Entry) -> dict[str, Seen]:
@@ -202,13 +119,14 @@ class Watcher:
         return looked
 
     def _floor(self, entry: Entry, etypes: list[str], cands: list[list[Candidate]]) -> None:
-        """Note each lookup's floor: its K-th candidate's weight (0 with fewer than K)."""
+        """Note each lookup's K best candidates and floor: its K-th candidate's weight (0 with fewer than K)."""
+        tag = floor_tag(entry, self.matcher.candidates)
+        for t, c in zip(etypes, cands, strict=True):
+            self._keep(entry.entry_id, t, tag, tuple((x.id, x.weight) for x in c))
+
+    def _keep(self, entry_id: str, etype: str, tag: str, top: Top) -> None:
         k = self.matcher.candidates
-        tag = floor_tag(entry, k)
-        self._floors.extend(
-            (entry.entry_id, t, tag, c[k - 1].weight if len(c) >= k else 0.0)
-            for t, c in zip(etypes, cands, strict=True)
-        )
+        self._floors.append((entry_id, etype, tag, top[k - 1][1] if len(top) >= k else 0.0, top[:k]))
 
     def _apply(self, changes: list[Change]) -> list[int]:
         with self._lock:
@@ -228,6 +146,17 @@ class Watcher:
         if len(self._normalized) > 50_000:
             self._normalized.clear()
         self._normalized.update(plans)
+
+    def _profiles(self, entry: Entry) -> tuple[EntityProfile, ...]:
+        """The entry normalized, without its keys (a short cut with the K best kept needs no lookup)."""
+        key = (entry.entry_id, entry.version)
+        hit = self._plans.get(key)
+        if hit is not None:
+            return tuple(lk.profile for lk in hit[0])
+        normalized = self._normalized.get(key)
+        if normalized is None:
+            normalized = self._normalized[key] = query_profiles(entry.query(), self.max_name_length)
+        return normalized.profiles
 
     def _plan(self, entry: Entry) -> tuple[list[Lookup], list[KeyQuery]]:
         key = (entry.entry_id, entry.version)
@@ -276,27 +205,58 @@ class Watcher:
         because a written record may outrank a paired one, takes a short cut (:meth:`_short_cut`)."""
         full = set(affected.full)
         changes: list[Change] = []
-        entries = self.watch.entries_by_id(sorted((set(affected.direct) | affected.ranked) - full))
+        short = sorted((set(affected.direct) | affected.ranked) - full)
+        entries = self.watch.entries_by_id(short)
+        kept = self.watch.tops(sorted((set(short) | set(affected.entering)) - full))
         pairs = self.watch.pairs_of_entries(list(entries))  # changed only by the _apply after the loop
         for entry_id, entry in entries.items():
-            found = self._short_cut(entry, pairs.get(entry_id, []), affected.direct.get(entry_id, {}), trigger)
+            top = self._ranked(entry, kept, affected.entering.get(entry_id))
+            found = self._short_cut(entry, pairs.get(entry_id, []), affected.direct.get(entry_id, {}), trigger, top)
             if found is None:
                 full.add(entry_id)
             else:
                 changes.extend(found)
+        k = self.matcher.candidates
+        for entry_id, e in affected.entering.items():
+            if entry_id not in full and entry_id not in entries:
+                for t, docs in e.docs.items():
+                    if (held := kept.get((entry_id, t))) is not None and held[0] == e.tag:
+                        self._keep(entry_id, t, e.tag, ranked_top(held[1], docs, k))
         new = self._apply(changes)
         return new + self.screen_ids(full, trigger)
 
-    def _short_cut(self, entry: Entry, pairs: list[Pair], found: dict[str, Found], trigger: str) -> list[Change] | None:
+    def _ranked(
+        self, entry: Entry, kept: dict[tuple[str, str], tuple[str, Top]], e: Entering | None
+    ) -> dict[str, Top] | None:
+        """The entry's K best candidates after a write, by entity type, from those kept and the
+        written records sharing at least the floor (``e``); None unless every type's are kept for
+        this entry version and these keys (the entry is then looked up)."""
+        k = self.matcher.candidates
+        tag = floor_tag(entry, k)
+        etypes = [p.entity_type for p in self._profiles(entry)]
+        if entry.keyed != QUERY_KEYS_VERSION or any(kept.get((entry.entry_id, t), ("",))[0] != tag for t in etypes):
+            return None
+        out: dict[str, Top] = {}
+        for t in etypes:
+            out[t] = ranked_top(kept[(entry.entry_id, t)][1], e.docs.get(t, {}) if e is not None else {}, k)
+            self._keep(entry.entry_id, t, tag, out[t])
+        return out
+
+    def _short_cut(
+        self, entry: Entry, pairs: list[Pair], found: dict[str, Found], trigger: str, top: dict[str, Top] | None
+    ) -> list[Change] | None:
         """/match's answer for the entry, rebuilt without scoring its candidates again: its top-K
-        candidates are looked up as /match looks them up; the written records among them take the
+        candidates (``top``, else looked up as /match looks them up); the written records among them take the
         scorer's verdicts, its paired records among them keep the scorer's verdicts kept with the
         pair, and a paired record no longer among them is closed, as /match no longer scores it.
         A romanized name's demotion is then decided over those verdicts as /match decides it. None
         when a pair predates the kept verdicts (the entry is then screened in full)."""
-        lookups, _ = self._plan(entry)
-        weights = {c.id: c.weight for cands in self._top_k(entry) for c in cands}
-        demoting = may_demote([lk.profile for lk in lookups])
+        profiles = self._profiles(entry)
+        if top is not None:
+            weights = {doc: w for t in top.values() for doc, w in t}
+        else:
+            weights = {c.id: c.weight for cands in self._top_k(entry) for c in cands}
+        demoting = may_demote(profiles)
         if demoting and any(p.raw is None for p in pairs):
             return None
         changes: list[Change] = []
@@ -308,7 +268,7 @@ class Watcher:
                 kept.append(p)
         paired = {p.doc for p in pairs}
         fresh = {doc: f for doc, f in sorted(found.items()) if doc in weights and doc not in paired}
-        if may_demote_sound_alike([lk.profile for lk in lookups]) and _sound_alike_at_stake(kept, fresh):
+        if may_demote_sound_alike(profiles) and sound_alike_at_stake(kept, fresh):
             return None
         names: list[str] = []
         if demoting:
@@ -351,11 +311,11 @@ class Watcher:
     def _rescore(self, entry: Entry, docs: list[str]) -> dict[str, Match]:
         """The scorer's verdicts on stored records for the entry (those still stored)."""
         out: dict[str, Match] = {}
-        lookups, _ = self._plan(entry)
+        profiles = self._profiles(entry)
         for doc, record in self.matcher.store.get_many(docs).items() if docs else ():
-            for lk in lookups:
-                if lk.profile.entity_type == record.entity_type:
-                    out[doc] = Match(record, score(lk.profile, self.matcher.profile_of(record)))
+            for p in profiles:
+                if p.entity_type == record.entity_type:
+                    out[doc] = Match(record, score(p, self.matcher.profile_of(record)))
                     break
         return out
 

@@ -79,7 +79,7 @@ class SQLiteWatch(SQLiteTables):
     """Watchlists, entries (with their keys and floors), pairs, alerts, webhooks and deliveries."""
 
     SCHEMA = _SCHEMA
-    ADDED_COLUMNS = (("watch_pairs", "raw", "TEXT"), ("watch_pairs", "names", "TEXT"))
+    ADDED_COLUMNS = (("watch_pairs", "raw", "TEXT"), ("watch_pairs", "names", "TEXT"), ("watch_floors", "top", "TEXT"))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -171,9 +171,18 @@ class SQLiteWatch(SQLiteTables):
             conn.execute("COMMIT")
         return Snapshot(entries, keys, floors)
 
-    def set_floors(self, floors: Sequence[ws.Floor]) -> None:
+    def set_floors(self, floors: Sequence[ws.KeptFloor]) -> None:
+        rows = [(e, t, tag, w, ws.top_text(top)) for e, t, tag, w, top in floors]
         with self._tx() as conn:
-            conn.executemany("INSERT OR REPLACE INTO watch_floors VALUES (?,?,?,?)", floors)
+            conn.executemany(
+                "INSERT OR REPLACE INTO watch_floors (entry_id, etype, tag, w, top) VALUES (?,?,?,?,?)", rows
+            )
+
+    def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, ws.Top]]:
+        rows = self._in(
+            "SELECT entry_id, etype, tag, top FROM watch_floors WHERE top IS NOT NULL AND", "entry_id", entry_ids
+        )
+        return {(e, t): (tag, ws.top_of(top)) for e, t, tag, top in rows}
 
     def entry_versions(self) -> dict[str, int]:
         rows = self._conn().execute("SELECT entry_id, json_extract(doc, '$.version') FROM watch_entries")
@@ -181,19 +190,19 @@ class SQLiteWatch(SQLiteTables):
 
     # -- pairs and alerts ----------------------------------------------------------------------
 
-    def _pairs_in(self, column: str, values: Sequence[str]) -> list[Pair]:
-        """The pairs whose ``column`` (entry_id or doc) is one of ``values``, 500 values a query."""
-        out: list[Pair] = []
+    def _in(self, select: str, column: str, values: Sequence[str], tail: str = "") -> Iterator[Any]:
+        """The rows of ``select … <column> IN (…) tail`` for ``values``, 500 values a query."""
         values = list(values)
         for i in range(0, len(values), 500):
             part = values[i : i + 500]
-            rows = self._conn().execute(
-                "SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, names FROM watch_pairs "
-                f"WHERE {column} IN ({','.join('?' * len(part))})",
-                part,
-            )
-            out.extend(_pair(r) for r in rows)
-        return out
+            yield from self._conn().execute(f"{select} {column} IN ({','.join('?' * len(part))}) {tail}", part)
+
+    def _pairs_in(self, column: str, values: Sequence[str]) -> list[Pair]:
+        """The pairs whose ``column`` (entry_id or doc) is one of ``values``."""
+        select = (
+            "SELECT entry_id, doc, verdict, digest, alert_seq, dismissed_digest, w, raw, names FROM watch_pairs WHERE"
+        )
+        return [_pair(r) for r in self._in(select, column, values)]
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]:
         return self._pairs_in("doc", docs)
@@ -205,17 +214,8 @@ class SQLiteWatch(SQLiteTables):
         return out
 
     def lightest_pairs(self, entry_ids: Sequence[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        ids = list(entry_ids)
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            rows = self._conn().execute(
-                f"SELECT entry_id, MIN(w) FROM watch_pairs WHERE entry_id IN ({','.join('?' * len(part))}) "
-                "GROUP BY entry_id",
-                part,
-            )
-            out.update((e, float(w)) for e, w in rows)
-        return out
+        rows = self._in("SELECT entry_id, MIN(w) FROM watch_pairs WHERE", "entry_id", entry_ids, "GROUP BY entry_id")
+        return {e: float(w) for e, w in rows}
 
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
         new: list[int] = []

@@ -8,6 +8,7 @@ alert, the pair state that says it was sent and its outbox rows are written toge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +23,12 @@ Keyed = tuple[str, int, str, int]
 # candidate of that type when it was last looked up, with the entry version, entry keys version,
 # records keys version and K it holds for (``v3:k3:r6:K50``); see search.watching.reverse.
 Floor = tuple[str, str, str, float]
+# An entry's K best candidates of one entity type as /match ranks them (key weight descending, then
+# document id): (document id, weight) each. Kept with its floor, so that a load's end can tell what
+# /match ranks after the load from the records the load wrote, without looking every entry up.
+Top = tuple[tuple[str, float], ...]
+# What set_floors keeps: a floor and the K best candidates it is the last of.
+KeptFloor = tuple[str, str, str, float, Top]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +114,13 @@ class WatchStore(Protocol):
         """Every entry's version (what changed since a snapshot)."""
         ...
 
-    def set_floors(self, floors: Sequence[Floor]) -> None:
-        """Keep these entries' floors (one per entry and entity type, replacing the one before)."""
+    def set_floors(self, floors: Sequence[KeptFloor]) -> None:
+        """Keep these entries' floors and K best candidates (one per entry and entity type, replacing
+        the one before; the last of several for one wins)."""
+        ...
+
+    def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, Top]]:
+        """The kept K best candidates of these entries, by (entry, entity type): with their tag."""
         ...
 
     def pairs_of_docs(self, docs: Sequence[str]) -> list[Pair]: ...
@@ -141,6 +153,15 @@ class WatchStore(Protocol):
     def next_due(self) -> float | None: ...
 
     def close(self) -> None: ...
+
+
+def top_text(top: Top) -> str:
+    """A kept top as both backends store it (JSON text)."""
+    return json.dumps(top, ensure_ascii=False, separators=(",", ":"))
+
+
+def top_of(text: str) -> Top:
+    return tuple((str(d), float(w)) for d, w in json.loads(text))
 
 
 def payload_of(alert: Alert) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from indexer.records import Record, record_profile
 from search.storage.base import Candidate, KeyQuery, RecordHook, Store, StoredRecord, UpsertResult, doc_id
 from search.watching.reverse import Hit, Plans, ReverseJudge, hits_of
-from search.watching.screen import Affected
+from search.watching.rules import Affected
 from search.watching.service import Watching
 
 logger = logging.getLogger(__name__)
@@ -102,8 +102,10 @@ class WatchedStore:
         hits = self._hits(written, judge if outside else None)
         affected = self.watching.watcher.affected_by(written, hits)
         affected.full |= lowered
+        if judge is not None:
+            affected.entering = judge.entering(written, hits)
         if self._depth:
-            self._pending.merge(affected)
+            self._pending.merge(affected, self.watching.watcher.matcher.candidates)
             self._counts.update(h.entry_id for found in hits for h in found)
         else:
             self.watching.watcher.screen(affected, "load")
@@ -162,6 +164,7 @@ class WatchedStore:
         if before is not None:
             now = self.watching.store.entry_versions()
             pending.full |= {e for e, v in now.items() if before.get(e) != v}
+            pending.entering = {e: x for e, x in pending.entering.items() if e in now}  # not one deleted since
         for entry_id in pending.full:
             pending.direct.pop(entry_id, None)
         pending.ranked -= pending.full
