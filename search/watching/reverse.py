@@ -113,10 +113,6 @@ class ReverseJudge:
         ids = self._plans if entry_ids is None else entry_ids
         return {(e, self._entries[e].version): self._plans[e] for e in ids}
 
-    @property
-    def _floors(self) -> dict[tuple[str, str], float]:
-        return self._valid_floors()
-
     def _valid_floors(self) -> dict[tuple[str, str], float]:
         """The floors that hold, by (entry, entity type), and the entries by id; built without the
         key table, which the writing process of a load does not need."""
@@ -151,16 +147,16 @@ class ReverseJudge:
 
     def floorless(self, entry_ids: set[str]) -> set[str]:
         """Those of the entries that keep no floor above 0."""
-        kept = {e for (e, _), w in self._floors.items() if w > 0}
+        kept = {e for (e, _), w in self._valid_floors().items() if w > 0}
         return {e for e in entry_ids if e not in kept and e in self._entries}
 
     def has_floors(self) -> bool:
-        return bool(self._floors)
+        return bool(self._valid_floors())
 
     def entering(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> dict[str, Entering]:
         """Of written records' hits, those an entry's kept K best may take in: sharing at least the
         entry's floor (which holds: the snapshot's entry is the one it was looked up for)."""
-        floors = self._floors
+        floors = self._valid_floors()
         out: dict[str, Entering] = {}
         for rec, found in zip(records, hits, strict=True):
             for h in found:
@@ -177,7 +173,7 @@ class ReverseJudge:
         when it is withdrawn): those it shared at least their floor with, and now less."""
         was = self._shared(before[1], before[0])
         now = self._shared(after[1], after[0]) if after is not None and after[0] == before[0] else {}
-        floors = self._floors
+        floors = self._valid_floors()
         # A floor of 0 (fewer than K candidates) too: the record sits among its kept K best.
         return {
             e
@@ -202,7 +198,7 @@ class ReverseJudge:
     def hits(self, record: Record, profile: EntityProfile, postings: bytes) -> list[Hit]:
         """The entries of other offices sharing keys with the record, each with its verdict."""
         shared = self._shared(postings, record.entity_type)
-        floors = self._floors
+        floors = self._valid_floors()
         out: list[Hit] = []
         for entry_id, weight in shared.items():
             entry = self._entries[entry_id]
