@@ -71,6 +71,12 @@ def _free_port() -> int:
         return port
 
 
+# Test clients drop an idle connection after 2 s, below the server's keep-alive of 5 s (uvicorn's
+# default): with both at 5 s, a request sent about 5 s after the last one (a load between them)
+# could meet the server closing that connection: "Connection reset by peer" (CI, 3 Dec night).
+KEEP_ALIVE_BELOW_SERVER = httpx.Limits(keepalive_expiry=2.0)
+
+
 class Server:
     def __init__(self, settings: Settings) -> None:
         self.port = _free_port()

@@ -22,7 +22,7 @@ from search.storage.factory import open_store
 from search.watching import elastic as elastic_watch
 from search.watching.factory import open_watching
 from tests.backends import Backend
-from tests.conftest import Server
+from tests.conftest import KEEP_ALIVE_BELOW_SERVER, Server
 from tests.test_cli import run
 
 NAMES = ["陈国伟", "陈国华", "陈明伟", "陈建伟", "陈国明", "黄国伟"]
@@ -56,7 +56,7 @@ def _watching(settings: Settings, first: Path, entries: list[dict[str, str]]) ->
     key, token = new_key("CN-HK", "analyst", "floors")
     access.add_key(key)
     access.close()
-    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60, limits=KEEP_ALIVE_BELOW_SERVER) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         r = c.post("/watchlists", json={"name": "floors"})
         r = c.post(f"/watchlists/{r.json()['list_id']}/entries", json={"entries": entries})

@@ -19,7 +19,7 @@ from search.access.keys import new_key
 from search.ingest import PARALLEL_FROM_BYTES
 from search.settings import Settings
 from tests.backends import Backend
-from tests.conftest import Server
+from tests.conftest import KEEP_ALIVE_BELOW_SERVER, Server
 from tests.test_cli import run
 
 KEYS = (("CN-HK", "analyst"), ("CN-HK", "office-admin"), ("CN-HK", "investigator"), ("CN-GD", "analyst"))
@@ -33,7 +33,12 @@ class Env:
     tokens: dict[str, str]
 
     def client(self, who: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        return httpx.Client(
+            base_url=self.url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            limits=KEEP_ALIVE_BELOW_SERVER,
+        )
 
     def load(self, *paths: Path) -> None:
         for p in paths:
