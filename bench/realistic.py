@@ -223,9 +223,27 @@ class Client:
         return (time.perf_counter() - t) * 1000
 
 
+def processes(pid: int) -> list[int]:
+    """The server's process and the request processes it forked (``--processes``)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def tree_cpu(pid: int) -> float:
+    return sum(cpu_seconds(p) for p in processes(pid))
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared by the forked processes counted once in all."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rss_mb(pid: int) -> float:
@@ -250,10 +268,10 @@ def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, st
         client.match(q)
     singles = queries[300:]
     by_form: dict[str, list[float]] = {f: [] for f in FORMS}
-    cpu0 = cpu_seconds(pid)
+    cpu0 = tree_cpu(pid)
     for form, q in singles:
         by_form[form].append(client.match(q))
-    cpu = cpu_seconds(pid) - cpu0
+    cpu = tree_cpu(pid) - cpu0
     every = [x for v in by_form.values() for x in v]
     print(f"single /match, one keep-alive connection, {len(every):,} queries: {quantiles(every)}")
     print(f"  server CPU per query: {cpu / len(every) * 1000:.2f} ms")
@@ -273,19 +291,25 @@ def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, st
         with lock:
             lat.extend(mine)
 
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    every_pid = processes(pid)
+    per0, t0 = [cpu_seconds(p) for p in every_pid], time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(seconds + 60)
     elapsed = time.perf_counter() - t0
-    cpu = cpu_seconds(pid) - cpu0
+    per = [cpu_seconds(p) - c for p, c in zip(every_pid, per0, strict=True)]
     print(
         f"8 concurrent connections, {elapsed:.0f} s: {len(lat) / elapsed:,.0f} queries/s, {quantiles(lat)}; "
-        f"server CPU per query {cpu / len(lat) * 1000:.2f} ms"
+        f"server CPU per query {sum(per) / len(lat) * 1000:.2f} ms"
     )
-    print(f"server RSS: {rss_mb(pid):.0f} MB")
+    if len(every_pid) > 1:  # the parent only watches; each request process's share shows the split
+        print("  CPU seconds per request process: " + ", ".join(f"{c:.1f}" for c in per[1:]))
+    print(
+        "server RSS: " + " + ".join(f"{rss_mb(p):.0f}" for p in every_pid) + " MB; "
+        f"PSS (shared pages counted once) {sum(pss_mb(p) for p in every_pid):.0f} MB in all"
+    )
 
 
 def main() -> None:
@@ -298,6 +322,7 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true", help="query the store of a previous run")
     parser.add_argument("--elasticsearch", action="store_true", help="a local one-node cluster instead of SQLite")
     parser.add_argument("--heap", default="1g", help="the Elasticsearch node's heap")
+    parser.add_argument("--processes", type=int, default=1, help="suspects serve's request processes")
     args = parser.parse_args()
     records = generate(args.folder, args.n)
     with contextlib.ExitStack() as stack:
@@ -327,7 +352,11 @@ def main() -> None:
         key, token = new_key("CN-GD", "system", "bench/realistic.py")
         access.add_key(key)
         access.close()
-        unlimited = {"SUSPECTS_RATE_LIMIT_BURST": "100000000", "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000"}
+        unlimited = {
+            "SUSPECTS_RATE_LIMIT_BURST": "100000000",
+            "SUSPECTS_RATE_LIMIT_PER_MINUTE": "100000000",
+            "SUSPECTS_SERVE_PROCESSES": str(args.processes),
+        }
         with served(stores["eleven"], args.port, **unlimited, **backend("eleven")) as server:
             query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds)
 

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
         "empty: none, the audit records the connecting address.",
     )
+    serve_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes `suspects serve` answers requests with, on one port (rate limits are shared by "
+        "all of them). One process matches on one core at a time: set it to the cores the server may use.",
+    )
     workers: int = Field(
         default=2,
         ge=1,

@@ -13,6 +13,7 @@ import click
 from api.cli.base import Context, fail, pass_ctx
 from api.cli.base import cli as group
 from indexer.intake.offices import load_profile
+from search.access.buckets import BucketTable
 from search.access.factory import open_access
 from search.access.keys import new_key
 from search.access.store import AuditEvent
@@ -46,11 +47,14 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     # command's start-up would pay (issue #15: commands start in < 0.5 s).
     import uvicorn
 
+    from api.cli import prefork  # forks uvicorn servers: the same reason as above
     from api.http.app import create_app  # the same reason: FastAPI is the bulk of those 0.3 s
 
     _few_malloc_arenas()
-    uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port,
+    # One table for the rate limits of every process of this server (search/access/buckets.py).
+    app = create_app(settings, buckets=BucketTable())
+    config = uvicorn.Config(
+        app, host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
         # Our logging (plain or JSON) for uvicorn's loggers too; api.access replaces its access log.
         log_config=None, access_log=False,
@@ -62,6 +66,13 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         # with a plain-text 400 before the app can give its JSON 405, and measured no faster.
         loop="uvloop" if _has_uvloop() else "asyncio", http="h11",
     )  # fmt: skip
+    if settings.serve_processes > 1:
+        prefork.serve(config, settings.serve_processes)
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # as uvicorn.run: the app's start-up failed
+        raise SystemExit(prefork.STARTUP_FAILURE)
 
 
 def _has_uvloop() -> bool:

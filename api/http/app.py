@@ -25,6 +25,7 @@ from api.http.models import ErrorResponse
 from api.http.state import State
 from api.web import pages, watch_pages
 from indexer.records import warm_up
+from search.access.buckets import BucketTable
 from search.access.factory import open_access
 from search.access.store import purge_expired
 from search.errors import StoreUnavailable
@@ -45,8 +46,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 STATIC = Path(pages.__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """Build the API. Tests pass their own settings (and may pass an open store)."""
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, buckets: BucketTable | None = None
+) -> FastAPI:
+    """Build the API. Tests pass their own settings (and may pass an open store); `suspects serve`
+    passes the rate limits' table when its processes share it."""
     cfg = settings or get_settings()
     metrics = Metrics()
 
@@ -63,7 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         async_es = (
             AsyncCandidates(cfg.es_url, cfg.es_index_prefix, cfg.es_timeout) if cfg.es_url and not store else None
         )
-        state = app.state.suspects = State(cfg, opened, access, jobs, metrics, async_es)
+        state = app.state.suspects = State(cfg, opened, access, jobs, metrics, async_es, buckets)
         try:
             purge_expired(access, cfg.audit_retention_days)
         except StoreUnavailable as exc:  # retried at the next start; requests still get 503s

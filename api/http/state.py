@@ -7,6 +7,7 @@ from typing import Any
 
 from api.http.metrics import Metrics
 from api.http.ratelimit import RateLimiter
+from search.access.buckets import BucketTable
 from search.access.keys import KeyVerifier, Principal
 from search.access.store import AccessStore, AuditEvent
 from search.matching.matcher import Matcher
@@ -32,6 +33,7 @@ class State:
         jobs: JobStore,
         metrics: Metrics,
         async_es: AsyncCandidates | None = None,
+        buckets: BucketTable | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -42,8 +44,10 @@ class State:
         self.access = access
         self.jobs = jobs
         self.runner = Runner(jobs, settings, self.matcher, access)
-        self.verifier = KeyVerifier(access, settings.auth_failures_per_minute)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        # One bucket table for both limits: shared by every process of the server (serve_processes).
+        buckets = buckets if buckets is not None else BucketTable()
+        self.verifier = KeyVerifier(access, settings.auth_failures_per_minute, buckets)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, buckets)
         self.async_es = async_es  # the async read path, with Elasticsearch
         self.files = FileWorker(settings)  # reads uploads in a child process
         self.deliverer: Deliverer | None = None
