@@ -1,7 +1,8 @@
 """The question itself over HTTP: ``POST /match``, one record with its matches, counts, health.
 
-Matching is CPU-bound Python: it runs in the thread pool; with Elasticsearch the cluster round trip
-for a batch's candidates is awaited on the event loop instead (one msearch).
+Matching is CPU-bound Python: a single query is matched on the event loop, a batch in the thread
+pool; with Elasticsearch the cluster round trip for a batch's candidates is awaited on the event
+loop instead (one msearch).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from search.storage.base import doc_id
 from search.uploads import give_back_memory
 
 router = APIRouter()
+# A request of this many queries is matched on the event loop itself, not in the thread pool
+# (SQLite only; Elasticsearch awaits the cluster). Matching holds the GIL either way, so the pool
+# bought no parallelism, only a hop (~0.25 ms) and contention: under 8 connections one process
+# spent 4.81 ms of CPU a query with its request threads taking turns, 2.88 ms matching inline
+# (238 → 343 queries/s; single p50 3.02–3.17 → 2.89 ms; bench/realistic.py, the million). A
+# batch still goes to the pool: it can take seconds, and the loop must go on accepting meanwhile.
+INLINE_QUERIES = 1
 # After a batch this large, the heap's free pages go back to the system (after the response).
 LARGE_BATCH = 100
 
@@ -58,7 +66,9 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
         return out
 
     try:
-        if state.async_es is None:
+        if state.async_es is None and len(queries) <= INLINE_QUERIES:
+            out = answer(state.matcher.match_many(queries, body.offices, body.limit))
+        elif state.async_es is None:
             out = await run_in_threadpool(lambda: answer(state.matcher.match_many(queries, body.offices, body.limit)))
         else:
             # Elasticsearch: CPU work in the thread pool, the cluster round trip on the loop.
