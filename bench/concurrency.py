@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import random
 import sqlite3
 import statistics
@@ -26,6 +27,7 @@ import httpx
 from serving import bench_key, served
 
 from indexer.synth.entities import Generator
+from search.storage.codec import decompress
 
 WARM_UP = 10.0  # seconds: the first requests read the store's pages from disk and fill the caches
 
@@ -39,11 +41,10 @@ def rss_mb(pid: int) -> float:
 
 def names_from(store: Path, n: int) -> list[str]:
     with contextlib.closing(sqlite3.connect(store)) as conn:  # closed, not just committed
-        rows = conn.execute(
-            "SELECT json_extract(body, '$.name') FROM records ORDER BY rid LIMIT ?", (n * 50,)
-        ).fetchall()
+        rows = conn.execute("SELECT body FROM records ORDER BY rid LIMIT ?", (n * 50,)).fetchall()
     rng = random.Random(1)
-    picked = [r[0] for r in rng.sample(rows, min(n, len(rows)))]
+    # Documents are stored deflated (search/storage/codec.py), so SQL's json_extract cannot read them.
+    picked = [json.loads(decompress(r[0]))["name"] for r in rng.sample(rows, min(n, len(rows)))]
     g = Generator(5)
     return picked + [g.person().han for _ in range(n)]
 
