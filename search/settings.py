@@ -1,8 +1,10 @@
-"""Settings: the one place the environment is read. Every field has a description, and
-tests/test_settings.py checks that the README's settings table lists every field."""
+"""Settings: the one place the environment is read (and, for a library that takes its
+configuration no other way, written). Every field has a description, and tests/test_settings.py
+checks that the README's settings table lists every field."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -168,3 +170,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests build their own ``Settings``)."""
     return Settings()
+
+
+def share_metrics(folder: Path) -> None:
+    """Have prometheus_client keep its values in files under ``folder``, which every request
+    process of one server writes and ``/metrics`` sums (its multiprocess mode). That library reads
+    the choice from the environment when it is first imported, and from nowhere else: call this
+    before importing it (`suspects serve` with several processes does, before the fork)."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)

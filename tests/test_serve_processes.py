@@ -1,5 +1,6 @@
 """`suspects serve` with several request processes on one port (``SUSPECTS_SERVE_PROCESSES``):
-each process answers, the rate limit holds for the server and not once per process, a stop
+each process answers, the rate limit holds for the server and not once per process, /metrics
+counts the requests of all of them, a stop
 signal stops every process, and a process that dies takes the server down rather than leave it
 answering at half its capacity unseen."""
 
@@ -44,6 +45,14 @@ def _socket_owner(port: int, client_port: int, pids: list[int]) -> int:
     raise AssertionError(f"no process holds socket {inode}")
 
 
+def _sample(exposition: str, name: str) -> float:
+    """The value of one sample in Prometheus text, 0 if absent."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def test_request_processes_share_one_port_and_one_rate_limit(backend: Backend, loaded: Settings) -> None:
     port = _free_port()
     proc = serve_process(
@@ -72,6 +81,16 @@ def test_request_processes_share_one_port_and_one_rate_limit(backend: Backend, l
         assert set(answered_by) == set(children), f"one process answered every connection: {answered_by}"
         # 8 admitted for the server as a whole (at 1 a minute, none refilled in the test's time).
         assert codes.count(200) == 8 and codes.count(429) == len(codes) - 8, codes
+        # /metrics counts every process's requests, whichever process answers it.
+        for _ in range(4):
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+                text = c.get("/metrics").text
+            counted = {
+                "200": _sample(text, 'suspects_http_requests_total{method="POST",route="/match",status="200"}'),
+                # refused before routing (api/http/limits.py), so under no route
+                "429": _sample(text, 'suspects_http_requests_total{method="POST",route="unmatched",status="429"}'),
+            }
+            assert counted == {"200": 8.0, "429": float(len(codes) - 8)}, counted
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
         assert not any(Path(f"/proc/{child}").exists() for child in children)  # reaped by the server

@@ -7,7 +7,8 @@ ms. The parent binds the socket, builds the app, and forks the processes, which 
 and run the app's lifespan on their own (store connections, threads, the screening runner and the
 webhook worker: both work through leases and claims, so two processes never run one job or send
 one delivery at once). The rate limits live in a table the parent maps before the fork
-(:mod:`search.access.buckets`), so they hold for the server, not per process.
+(:mod:`search.access.buckets`), so they hold for the server, not per process; the metrics go to
+files in a folder `suspects serve` makes for the run, which ``/metrics`` sums.
 
 The parent only watches: a signal to stop is passed on to every process, which finishes its
 requests in flight; a process that dies takes the others down with it (exit code 1), so that a

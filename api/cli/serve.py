@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.util
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import click
@@ -19,6 +21,7 @@ from search.access.keys import new_key
 from search.access.store import AuditEvent
 from search.clock import iso, now_utc
 from search.ingest import load_file
+from search.settings import share_metrics
 from search.storage.factory import open_records
 from search.watching.factory import open_writable
 
@@ -43,6 +46,12 @@ def _few_malloc_arenas() -> None:
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     open_records(settings).close()  # refuse a missing or empty store before binding the port
+    shared: Path | None = None
+    if settings.serve_processes > 1:
+        # Before prometheus_client is first imported (by the web stack below): the processes'
+        # counters go to files there, which /metrics sums.
+        shared = Path(tempfile.mkdtemp(prefix="suspects-metrics-"))
+        share_metrics(shared)
     # The web stack is imported only to serve: FastAPI and uvicorn cost 0.3 s that every other
     # command's start-up would pay (issue #15: commands start in < 0.5 s).
     import uvicorn
@@ -52,7 +61,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     _few_malloc_arenas()
     # One table for the rate limits of every process of this server (search/access/buckets.py).
-    app = create_app(settings, buckets=BucketTable())
+    app = create_app(settings, buckets=BucketTable(), metrics_folder=shared)
     config = uvicorn.Config(
         app, host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
@@ -66,8 +75,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         # with a plain-text 400 before the app can give its JSON 405, and measured no faster.
         loop="uvloop" if _has_uvloop() else "asyncio", http="h11",
     )  # fmt: skip
-    if settings.serve_processes > 1:
-        prefork.serve(config, settings.serve_processes)
+    if shared is not None:
+        try:
+            prefork.serve(config, settings.serve_processes)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
         return
     server = uvicorn.Server(config)
     server.run()

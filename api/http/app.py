@@ -47,12 +47,15 @@ STATIC = Path(pages.__file__).parent / "static"
 
 
 def create_app(
-    settings: Settings | None = None, store: Store | None = None, buckets: BucketTable | None = None
+    settings: Settings | None = None,
+    store: Store | None = None,
+    buckets: BucketTable | None = None,
+    metrics_folder: Path | None = None,
 ) -> FastAPI:
     """Build the API. Tests pass their own settings (and may pass an open store); `suspects serve`
-    passes the rate limits' table when its processes share it."""
+    passes the rate limits' table and the metrics' folder when its processes share them."""
     cfg = settings or get_settings()
-    metrics = Metrics()
+    metrics = Metrics(metrics_folder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,10 +26,18 @@ access_log = logging.getLogger("api.access")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class Metrics:
-    """The service's counters and histograms, in one registry."""
+# prometheus_client leaves this constructor unannotated; it registers a collector that sums the
+# values every process wrote under ``path`` into the registry it is given.
+_collect_shared = cast(Callable[[CollectorRegistry, str], None], MultiProcessCollector)
 
-    def __init__(self) -> None:
+
+class Metrics:
+    """The service's counters and histograms, in one registry. With ``shared`` (a folder made by
+    :func:`search.settings.share_metrics`), ``/metrics`` sums the values every request process of
+    the server wrote there, not only those of the process that answers."""
+
+    def __init__(self, shared: Path | None = None) -> None:
+        self.shared = shared
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "suspects_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
@@ -52,6 +64,14 @@ class Metrics:
         self.screening_rows = Counter(
             "suspects_screening_rows", "Watchlist rows submitted as screening jobs", registry=self.registry
         )
+
+    def exposition(self) -> bytes:
+        """The text ``/metrics`` answers."""
+        if self.shared is None:
+            return generate_latest(self.registry)
+        summed = CollectorRegistry()
+        _collect_shared(summed, str(self.shared))
+        return generate_latest(summed)
 
     def verdict(self, seen: int, total: int) -> None:
         if seen:
@@ -122,4 +142,4 @@ def install_metrics(app: FastAPI, metrics: Metrics) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
