@@ -331,7 +331,9 @@ def main() -> None:
             cluster = stack.enter_context(es_harness.running(1, heap=args.heap, folder=args.folder.resolve()))
             es_url = cluster.url
             print(f"Elasticsearch {es_harness.VERSION}, one node, heap {args.heap}")
-        stores = {name: args.folder / f"{name}-{args.n}.db" for name in ("one", "eleven")}
+        # A run on Elasticsearch keeps its own files: it must not delete a SQLite run's stores.
+        suffix = "-es" if args.elasticsearch else ""
+        stores = {name: args.folder / f"{name}-{args.n}{suffix}.db" for name in ("one", "eleven")}
         settings = {
             name: Settings(store=path, es_url=es_url, es_index_prefix=f"bench-{name}") for name, path in stores.items()
         }
