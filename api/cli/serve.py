@@ -7,6 +7,7 @@ import ctypes.util
 import importlib.util
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     shared: Path | None = None
     if settings.serve_processes > 1:
         # Before prometheus_client is first imported (by the web stack below): the processes'
-        # counters go to files there, which /metrics sums.
+        # counters go to files there, which /metrics sums. Imported already, it would not take it.
+        if "prometheus_client" in sys.modules:
+            fail("cannot share metrics between processes: prometheus_client was imported before serve")
         shared = Path(tempfile.mkdtemp(prefix="suspects-metrics-"))
         share_metrics(shared)
     # The web stack is imported only to serve: FastAPI and uvicorn cost 0.3 s that every other
