@@ -27,11 +27,12 @@ from search.uploads import give_back_memory
 
 router = APIRouter()
 # A request of this many queries is matched on the event loop itself, not in the thread pool
-# (with Elasticsearch, the cluster's round trips are still awaited or in the pool). Matching holds the GIL either way, so the pool
-# bought no parallelism, only a hop (~0.25 ms) and contention: under 8 connections one process
-# spent 4.81 ms of CPU a query with its request threads taking turns, 2.88 ms matching inline
-# (238 → 343 queries/s; single p50 3.02–3.17 → 2.89 ms; bench/realistic.py, the million). A
-# batch still goes to the pool: it can take seconds, and the loop must go on accepting meanwhile.
+# (with Elasticsearch the cluster's round trips are still awaited or in the pool). Matching holds
+# the GIL either way, so the pool bought no parallelism, only a hop (~0.25 ms) and contention:
+# under 8 connections one process spent 4.81 ms of CPU a query with its request threads taking
+# turns, 2.88 ms matching inline (238 → 343 queries/s; single p50 3.02–3.17 → 2.89 ms;
+# bench/realistic.py, the million). A batch still goes to the pool: it can take seconds, and the
+# loop must go on accepting meanwhile.
 INLINE_QUERIES = 1
 # After a batch this large, the heap's free pages go back to the system (after the response).
 LARGE_BATCH = 100
@@ -56,7 +57,6 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
         state.limiter.take(who.key_id, len(body.queries) - 1)
     t0 = time.perf_counter()
     queries = [Query(q.name, q.entity_type, q.query_id, q.id_number, q.birth_date, q.gender) for q in body.queries]
-
     terms = [t for q in body.queries for t in (q.name, q.id_number) if t]
 
     def answered(results: list[Result]) -> tuple[dict[str, Any], dict[str, Any]]:
