@@ -65,6 +65,11 @@ def unpack_postings(blob: bytes) -> list[tuple[int, int]]:
     return [(hi << 16 | lo, w) for hi, lo, w in _POSTING.iter_unpack(blob)]
 
 
+def posting_hashes(blob: bytes) -> list[int]:
+    """The hashes of :func:`pack_postings`, without their weights."""
+    return [hi << 16 | lo for hi, lo, _ in _POSTING.iter_unpack(blob)]
+
+
 _POSTING = struct.Struct(">IHB")  # a 48-bit hash as 32 + 16 bits, then the weight
 
 

@@ -34,7 +34,7 @@ from search.matching.demotion import pair_names
 from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.base import StoredRecord
-from search.storage.codec import unpack_postings
+from search.storage.codec import posting_hashes
 from search.watching.model import Entry
 from search.watching.store import Snapshot
 
@@ -101,7 +101,7 @@ class ReverseJudge:
 
     def __setstate__(self, state: tuple[Snapshot, int, int, int]) -> None:
         self.snapshot, self.max_name_length, self.k, self._home = state  # _home: the writing process
-        self._by_key: dict[tuple[int, str], list[tuple[str, int]]] | None = None
+        self._by_key: dict[str, dict[int, list[tuple[str, int]]]] | None = None
         self._held: dict[tuple[str, str], float] | None = None  # (entry, entity type) → floor, those that hold
         self._entries: dict[str, Entry] = {}
         self._plans: dict[str, QueryPlan] = {}
@@ -127,22 +127,30 @@ class ReverseJudge:
             }
         return self._held
 
-    def _table(self) -> dict[tuple[int, str], list[tuple[str, int]]]:
+    def _table(self) -> dict[str, dict[int, list[tuple[str, int]]]]:
+        """Entity type → key hash → the entries holding that key, with its weight."""
         if self._by_key is None:
             self._valid_floors()
-            table: dict[tuple[int, str], list[tuple[str, int]]] = {}
+            table: dict[str, dict[int, list[tuple[str, int]]]] = {}
             for entry_id, h, etype, w in self.snapshot.keys:
-                table.setdefault((h, etype), []).append((entry_id, w))
+                table.setdefault(etype, {}).setdefault(h, []).append((entry_id, w))
             self._by_key = table
         return self._by_key
 
     def _shared(self, postings: bytes, entity_type: str) -> dict[str, float]:
         """The entries sharing keys with a record: the summed weight of the shared keys."""
-        table = self._table()
+        # One dict per entity type, read with the record's hashes alone: 0.26-0.27 s for 30,000
+        # records of the realistic HK file against 0.33-0.35 s with a (hash, type) tuple a key
+        # (10,000 entries; the lookup runs on every written record).
+        table = self._table().get(entity_type)
         shared: dict[str, float] = {}
-        for h, _ in unpack_postings(postings):
-            for entry_id, w in table.get((h, entity_type), ()):
-                shared[entry_id] = shared.get(entry_id, 0.0) + w
+        if table is None:
+            return shared
+        for h in posting_hashes(postings):
+            found = table.get(h)
+            if found is not None:
+                for entry_id, w in found:
+                    shared[entry_id] = shared.get(entry_id, 0.0) + w
         return shared
 
     def floorless(self, entry_ids: set[str]) -> set[str]:
