@@ -20,7 +20,7 @@ from typing import Any
 from search.errors import NotFound
 from search.storage.elastic_client import unavailable
 from search.watching.elastic_outbox import PAGE, ElasticOutbox
-from search.watching.model import Alert, Entry, Pair, Watchlist
+from search.watching.model import Alert, Entry, Pair, Watchlist, Webhook
 from search.watching.store import (
     AlertFilter,
     Change,
@@ -243,9 +243,10 @@ class ElasticsearchWatch(ElasticOutbox):
 
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
         new: list[int] = []
+        hooks: dict[str, list[Webhook]] = {}  # by office, searched once a call
         for ch in changes:
             if isinstance(ch, NewAlert):
-                new.append(self._new_alert(ch, now))
+                new.append(self._new_alert(ch, now, hooks))
             elif isinstance(ch, UpdatePair):
                 pid = self._pair_id(ch.entry_id, ch.doc)
                 src = self._get("watch-pairs", pid)
@@ -265,7 +266,7 @@ class ElasticsearchWatch(ElasticOutbox):
         src.update(status="closed", updated_at=now, detail={**src["detail"], "closed_because": reason})
         self._put("alerts", str(seq), src)
 
-    def _new_alert(self, ch: NewAlert, now: str) -> int:
+    def _new_alert(self, ch: NewAlert, now: str, hooks: dict[str, list[Webhook]]) -> int:
         a = ch.alert
         if ch.supersedes is not None:
             self._close(ch.supersedes, "superseded by a newer alert", now)
@@ -286,7 +287,11 @@ class ElasticsearchWatch(ElasticOutbox):
             "detail": a.detail,
         }
         self._put("alerts", str(a.seq), doc)
-        self.queue(a, json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True), now)
+        targets = hooks.get(a.office)
+        if targets is None:
+            targets = hooks[a.office] = self.hooks(a.office)
+        if targets:
+            self.queue(a, json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True), now, targets)
         doc_key = f"{a.record_office}:{a.record_id}"
         pair = {
             "entry_id": a.entry_id,

@@ -9,6 +9,7 @@ entries, pairs and alerts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from elasticsearch import ConflictError, NotFoundError
@@ -84,9 +85,9 @@ class ElasticDocs(ElasticIndexes):
 class ElasticOutbox(ElasticDocs):
     """Webhooks and the deliveries owed to them."""
 
-    def queue(self, alert: Alert, body: str, now: str) -> None:
-        """One pending delivery of ``alert`` per webhook of its office."""
-        for hook in self.hooks(alert.office):
+    def queue(self, alert: Alert, body: str, now: str, hooks: Sequence[Webhook]) -> None:
+        """One pending delivery of ``alert`` per webhook of its office (``hooks``)."""
+        for hook in hooks:
             n = self._next("deliveries")
             doc = {
                 "delivery_id": n,

@@ -58,6 +58,9 @@ CREATE INDEX IF NOT EXISTS deliveries_office ON deliveries (office, delivery_id)
 
 _ALERT_COLS = "seq, office, list_id, entry_id, record_office, record_id, digest, verdict, score, status, created_at, updated_at, detail"
 _DELIVERY_COLS = "delivery_id, hook_id, office, alert_seq, url, payload, status, attempts, next_at, last_error, created_at, delivered_at"
+_DELIVER = "INSERT INTO deliveries (hook_id, office, alert_seq, url, payload, status, attempts, next_at, created_at) VALUES (?,?,?,?,?,'pending',0,0,?)"
+_HOOKS_OF = "SELECT hook_id, url FROM webhooks WHERE office = ?"
+_Hooks = dict[str, list[tuple[str, str]]]  # office → (hook_id, url) of its webhooks
 
 
 def _alert(row: Sequence[Any]) -> Alert:
@@ -221,10 +224,11 @@ class SQLiteWatch(SQLiteTables):
         new: list[int] = []
         if not changes:
             return new
+        hooks: _Hooks = {}  # by office, read once a transaction
         with self._tx() as conn:
             for ch in changes:
                 if isinstance(ch, NewAlert):
-                    new.append(self._new_alert(conn, ch, now))
+                    new.append(self._new_alert(conn, ch, now, hooks))
                 elif isinstance(ch, UpdatePair):
                     conn.execute(
                         "UPDATE watch_pairs SET verdict = ?, digest = ?, w = ?, raw = ?, names = ? "
@@ -248,7 +252,7 @@ class SQLiteWatch(SQLiteTables):
             (now, json.dumps(detail, ensure_ascii=False), seq),
         )
 
-    def _new_alert(self, conn: sqlite3.Connection, ch: NewAlert, now: str) -> int:
+    def _new_alert(self, conn: sqlite3.Connection, ch: NewAlert, now: str, hooks: _Hooks) -> int:
         a = ch.alert
         if ch.supersedes is not None:
             self._close(conn, ch.supersedes, "superseded by a newer alert", now)
@@ -265,13 +269,12 @@ class SQLiteWatch(SQLiteTables):
             (a.entry_id, doc, a.verdict, a.digest, seq, ch.weight, ch.raw, json.dumps(ch.names, ensure_ascii=False)),
         )
         a.seq, a.created_at, a.updated_at = seq, now, now
-        body = json.dumps(ws.payload_of(a), ensure_ascii=False, sort_keys=True)
-        for hook_id, url in conn.execute("SELECT hook_id, url FROM webhooks WHERE office = ?", (a.office,)).fetchall():
-            conn.execute(
-                "INSERT INTO deliveries (hook_id, office, alert_seq, url, payload, status, attempts, next_at, created_at) "
-                "VALUES (?,?,?,?,?,'pending',0,0,?)",
-                (hook_id, a.office, seq, url, body, now),
-            )
+        # Webhooks read once a transaction, a payload made only for them (a load writes thousands).
+        if (targets := hooks.get(a.office)) is None:
+            targets = hooks[a.office] = conn.execute(_HOOKS_OF, (a.office,)).fetchall()
+        if targets:
+            body = json.dumps(ws.payload_of(a), ensure_ascii=False, sort_keys=True)
+            conn.executemany(_DELIVER, [(hook_id, a.office, seq, url, body, now) for hook_id, url in targets])
         return seq
 
     def alerts(self, f: AlertFilter) -> list[Alert]:
