@@ -44,7 +44,8 @@ class Matcher:
         # The cache held 20,000 profiles until the load kept each record's profile in the store: its
         # hits then saved nothing measurable (2.18-2.29 ms of CPU a query with 20,000, 2.16-2.20 with
         # 1,000: 8,000 realistic queries on the million, in process), and it held about 55 MB in
-        # every request process (two processes: 490 MB PSS in all with 20,000, 379 MB with 1,000).
+        # every request process (two processes on the million: 494 MB PSS in all with 20,000, 387 MB
+        # with 1,000; bench/realistic.py --skip-load --processes 2).
         out: dict[str, tuple[Record, EntityProfile]] = {}
         missing = [c.id for c in cands if c.id not in self._cache and c.record is None]
         fetched = self.store.get_many(missing) if missing else {}
