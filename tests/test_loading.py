@@ -342,3 +342,30 @@ def test_a_load_through_the_watching_writer_keeps_the_backends_batch_size(tmp_pa
         assert store.write_batch == 2000
     finally:
         store.close()
+
+
+OFFICE_DATES = [
+    ("11/02/1971", "1971-02-11"),
+    ("1/2/1971", "1971-02-01"),
+    ("01/2/1971", "1971-02-01"),
+    ("29/02/2000", "2000-02-29"),
+    ("1971-02-11", "1971-02-11"),  # offices mix formats: the general parser reads the rest
+    ("1971年2月11日", "1971-02-11"),
+    ("31/02/1971", "not a date: '31/02/1971'"),
+    ("29/02/1900", "not a date: '29/02/1900'"),
+    ("11/02/71", "not a date: '11/02/71'"),
+    ("11/02/1971x", "not a date: '11/02/1971x'"),
+]
+
+
+def test_an_office_date_format_reads_padded_unpadded_and_other_dates(tmp_path: Path) -> None:
+    # The HK profile's DD/MM/YYYY: a zero-padded date takes a fast path, the rest strptime and
+    # then the general parser, as before it.
+    path = tmp_path / "hk.csv"
+    rows = "".join(f"r{i},P,CHAN Tai Man,{raw}\n" for i, (raw, _) in enumerate(OFFICE_DATES))
+    path.write_text("Ref No,Type,English Name,Date of Birth\n" + rows, encoding="utf-8")
+    got = [
+        item.birth_date if isinstance(item, Record) else item.reason
+        for _, item in read_records(path, None, load_profile("cn-hk"))
+    ]
+    assert got == [want for _, want in OFFICE_DATES]
