@@ -185,18 +185,17 @@ class Watcher:
         out.full = {p.entry_id for p in self.watch.pairs_of_docs([r.id for r in records])}
         sharing = sorted({h.entry_id for found in hits for h in found} - out.full)
         lightest = self.watch.lightest_pairs(sharing) if sharing else {}
+        full, ranked, never = out.full, out.ranked, float("inf")
         for rec, found in zip(records, hits, strict=True):
             record = None
-            for hit in found:
-                if hit.entry_id in out.full:
+            for entry_id, weight, decision, names in found:
+                if entry_id in full:
                     continue
-                if hit.weight >= lightest.get(hit.entry_id, float("inf")):
-                    out.ranked.add(hit.entry_id)
-                if hit.decision is not None:
+                if weight >= lightest.get(entry_id, never):
+                    ranked.add(entry_id)
+                if decision is not None:
                     record = record or rec.record
-                    out.direct.setdefault(hit.entry_id, {})[rec.id] = Found(
-                        Match(record, hit.decision), hit.names, rec.digest
-                    )
+                    out.direct.setdefault(entry_id, {})[rec.id] = Found(Match(record, decision), names, rec.digest)
         return out
 
     def screen(self, affected: Affected, trigger: str) -> list[int]:
