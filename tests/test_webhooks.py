@@ -95,7 +95,10 @@ def test_webhooks_are_signed_retried_and_delivered_once_per_alert(env: Env, tmp_
                 "the delivery log to say delivered",
             )
             log = admin.get("/webhooks/deliveries").json()
-            assert max(d["attempts"] for d in log) == 3  # two refusals, then delivered
+            # Two refusals, then delivered: each refusal cost the delivery that met it one more
+            # attempt. Which delivery meets which is the sender's race when a load raises several
+            # alerts (CI, Elasticsearch: two alerts, each refused once, 2 attempts each).
+            assert sum(d["attempts"] for d in log) == len(log) + 2 == len(rec.requests)
             # A tampered body or an old timestamp fails the receiver's check.
             headers, body = rec.requests[-1]
             assert not verify(
