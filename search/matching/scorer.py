@@ -50,6 +50,12 @@ class Feature:
     query: str | None = None
     candidate: str | None = None
 
+    def __reduce__(self) -> tuple[type[Feature], tuple[str, float | str, str, str | None, str | None]]:
+        # Rebuilt by its constructor: a slotted dataclass's own pickling walks its fields by
+        # name, and a load's writing process unpickles every verdict its workers reached (see
+        # Decision.__reduce__).
+        return Feature, (self.feature, self.value, self.detail, self.query, self.candidate)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"feature": self.feature, "value": self.value, "detail": self.detail}
         if self.query is not None:
@@ -70,6 +76,14 @@ class Decision:
     verdict: str = "none"
     doubt: str | None = None
     name_system: str | None = None  # how the names met: chars, latin, py, wg, ct
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[Decision], tuple[float, bool, list[Feature], str, str | None, str | None]]:
+        # The reverse lookup's verdicts travel from a load's workers to its writing process
+        # (search.watching.reverse.hits_of); the dataclass's own __setstate__ and fields() were
+        # 1.0 s of the writing process on the realistic HK file into the watched ten offices (py-spy).
+        return Decision, (self.score, self.match, self.features, self.verdict, self.doubt, self.name_system)
 
 
 def _name_feature(m: NameMatch) -> Feature:
