@@ -118,7 +118,7 @@ def test_an_entry_saved_before_the_neighbours_is_keyed_again_and_alerts(backend:
         for p in query_profiles(entry.query()).profiles
         for k, w in profile_keys(p).items()
     }
-    watching.store.put_entry(replace(entry, keyed=0), [(h, t, w) for (h, t), w in own.items()])
+    watching.store.put_entries([(replace(entry, keyed=0), [(h, t, w) for (h, t), w in own.items()], b"")])
     watching.store.close()
     records.close()
     gd = tmp_path / "cn-gd.csv"

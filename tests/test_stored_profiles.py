@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.keys import query_keys
+from indexer.keys import KEYS_VERSION, query_keys
 from indexer.records import EntityProfile, Record, record_profile
-from search.matching.query import Query, query_profile
+from search.matching.query import Query, query_profile, query_profiles
 from search.matching.real_names import people
 from search.matching.scorer import score
 from search.settings import Settings
@@ -86,6 +86,31 @@ def test_the_scorer_says_the_same_on_kept_profiles() -> None:
         for m, k in zip(made, kept, strict=True):
             assert k is not None
             assert score(q, k) == score(q, m)
+
+
+def test_an_entrys_kept_profiles_read_back_as_its_query_makes_them() -> None:
+    """A standing entry keeps the profiles its query is searched as (search.watching): a load's
+    workers read them instead of normalizing the entry, so they must be the query's own, for
+    entries of either type and of none (searched as a person and a company), with the fields a
+    watch entry carries."""
+    records = _records()
+    checked = 0
+    for i, rec in enumerate(records[::3]):
+        etype = (rec.entity_type, None)[i % 2]
+        q = Query(rec.name, etype, f"we_{i}", rec.id_number, rec.birth_date, rec.gender)
+        made = query_profiles(q)
+        blob = profiles.pack_profiles(f"we_{i}", rec.name, made.profiles, made.assumed)
+        kept = profiles.unpack_profiles(blob, f"we_{i}", rec.name)
+        assert kept is not None, rec
+        assert tuple(settled(p) for p in kept[0]) == tuple(settled(p) for p in made.profiles), rec
+        assert kept[1] == made.assumed
+        checked += len(made.profiles)
+    assert checked > 400
+    # Kept by another keys version (the normalizer may have changed since): not read.
+    assert not profiles.profiles_current(bytes((KEYS_VERSION + 1,)) + blob[1:])
+    assert profiles.unpack_profiles(bytes((KEYS_VERSION + 1,)) + blob[1:], "we_0", records[0].name) is None
+    assert profiles.unpack_profiles(blob[:-5], "we_0", records[0].name) is None  # cut short
+    assert not profiles.profiles_current(b"") and not profiles.profiles_current(None)
 
 
 def test_a_blob_of_another_format_is_not_read() -> None:

@@ -13,11 +13,12 @@ servers never send one twice at once.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from search.errors import NotFound
+from search.errors import NotFound, StoreUnavailable
 from search.storage.elastic_client import unavailable
 from search.watching.elastic_outbox import PAGE, ElasticOutbox
 from search.watching.model import Alert, Entry, Pair, Watchlist, Webhook
@@ -27,8 +28,8 @@ from search.watching.store import (
     ClosePair,
     KeptFloor,
     Keyed,
+    KeyedEntry,
     NewAlert,
-    Posting,
     Snapshot,
     Top,
     UpdatePair,
@@ -107,16 +108,31 @@ class ElasticsearchWatch(ElasticOutbox):
     def delete_list(self, list_id: str) -> None:
         self._delete("watchlists", list_id)
 
-    def put_entry(self, entry: Entry, postings: Sequence[Posting]) -> None:
-        doc = {
-            "entry_id": entry.entry_id,
-            "list_id": entry.list_id,
-            "office": entry.office,
-            "doc": json.dumps(entry.stored(), ensure_ascii=False),
-            "keys": [f"{etype}:{h}" for h, etype, _ in postings],
-            "weights": [w for _, _, w in postings],
-        }
-        self._put("watch-entries", entry.entry_id, doc)
+    def put_entries(self, entries: Sequence[KeyedEntry]) -> None:
+        """One bulk request of 500 entries at a time, refreshed at once (as set_floors): one
+        ``refresh=wait_for`` an entry waited up to a second each, and a re-key after an upgrade
+        puts every entry again."""
+        self._ensure()
+        ops: list[dict[str, Any]] = []
+        for entry, postings, kept in entries:
+            ops.append({"index": {"_index": self.index("watch-entries"), "_id": entry.entry_id}})
+            ops.append(
+                {
+                    "entry_id": entry.entry_id,
+                    "list_id": entry.list_id,
+                    "office": entry.office,
+                    "doc": json.dumps(entry.stored(), ensure_ascii=False),
+                    "keys": [f"{etype}:{h}" for h, etype, _ in postings],
+                    "weights": [w for _, _, w in postings],
+                    "kept": base64.b64encode(kept).decode("ascii"),  # a binary field: base64 in JSON
+                }
+            )
+        for i in range(0, len(ops), 1000):
+            with unavailable():
+                resp = self.es.bulk(operations=ops[i : i + 1000], refresh=True)
+            refused = [item["index"] for item in resp["items"] if item["index"].get("error")]
+            if refused:
+                raise StoreUnavailable(f"Elasticsearch refused {len(refused)} watch entries: {refused[0]['error']}")
 
     def get_entry(self, entry_id: str) -> Entry | None:
         src = self._get("watch-entries", entry_id)
@@ -165,14 +181,17 @@ class ElasticsearchWatch(ElasticOutbox):
     def snapshot(self) -> Snapshot:
         entries: list[Entry] = []
         keys: list[Keyed] = []
-        for src in self._every_entry(["entry_id", "doc", "keys", "weights"]):
+        kept: dict[str, bytes] = {}
+        for src in self._every_entry(["entry_id", "doc", "keys", "weights", "kept"]):
             entries.append(Entry(**json.loads(src["doc"])))
+            if src.get("kept"):
+                kept[src["entry_id"]] = base64.b64decode(src["kept"])
             for key, w in zip(src["keys"], src["weights"], strict=True):
                 etype, h = key.split(":")
                 keys.append((src["entry_id"], int(h), etype, int(w)))
         floors = self._every_entry(["entry_id", "etype", "tag", "w"], "watch-floors")
         return Snapshot(
-            tuple(entries), tuple(keys), tuple((f["entry_id"], f["etype"], f["tag"], f["w"]) for f in floors)
+            tuple(entries), tuple(keys), tuple((f["entry_id"], f["etype"], f["tag"], f["w"]) for f in floors), kept
         )
 
     def set_floors(self, floors: Sequence[KeptFloor]) -> None:

@@ -36,6 +36,7 @@ from search.matching.query import QueryPlan, query_profiles
 from search.matching.scorer import Decision, score
 from search.storage.base import StoredRecord
 from search.storage.codec import posting_hashes
+from search.storage.profiles import unpack_profiles
 from search.watching.model import Entry
 from search.watching.store import Snapshot
 
@@ -91,12 +92,14 @@ def floor_tag(entry: Entry, k: int) -> str:
 
 class ReverseJudge:
     """The standing entries' verdicts on each record a load writes (a ``RecordHook``). Pickled to
-    each worker as its snapshot; the lookup table and the entries' profiles are built there.
+    each worker as its snapshot; the lookup table is built there, and the entries' profiles are
+    read there from those the watch store keeps with each entry (``Snapshot.kept``).
 
-    An entry normalized in a worker travels back to the writing process once, with the first
-    record it judged there, so that the load's end does not normalize it yet again: with 10,000
-    entries that was 4.3 s of an 18,158-row office load, in the one process the end waits for
-    (py-spy), against about 0.6 s to read 10,000 plans back (pickle)."""
+    An entry kept without them (by an older version, until the next write re-keys it) is
+    normalized in the worker, and travels back to the writing process once, with the first record
+    it judged there, so that the load's end does not normalize it yet again: with 10,000 entries
+    that was 4.3 s of an 18,158-row office load, in the one process the end waits for (py-spy),
+    against about 0.6 s to read 10,000 plans back (pickle)."""
 
     def __init__(self, snapshot: Snapshot, max_name_length: int, k: int) -> None:
         self.__setstate__((snapshot, max_name_length, k, os.getpid()))
@@ -113,10 +116,12 @@ class ReverseJudge:
         self._unsent: list[str] = []  # normalized in a worker, not yet sent back
 
     def plans(self, entry_ids: Iterable[str] | None = None) -> Plans:
-        """The entries' query plans normalized in this process (those of ``entry_ids``, else all),
-        by (entry, version)."""
-        ids = self._plans if entry_ids is None else entry_ids
-        return {(e, self._entries[e].version): self._plans[e] for e in ids}
+        """The entries' query plans by (entry, version): those of ``entry_ids`` (read from the
+        snapshot's kept profiles, else normalized), else all this process has made."""
+        if entry_ids is None:
+            return {(e, self._entries[e].version): p for e, p in self._plans.items()}
+        self._valid_floors()  # the entries by id
+        return {(e, x.version): self._plan(x) for e in entry_ids if (x := self._entries.get(e)) is not None}
 
     def _valid_floors(self) -> dict[tuple[str, str], float]:
         """The floors that hold, by (entry, entity type), and the entries by id; built without the
@@ -203,9 +208,14 @@ class ReverseJudge:
     def _plan(self, entry: Entry) -> QueryPlan:
         found = self._plans.get(entry.entry_id)
         if found is None:
-            found = self._plans[entry.entry_id] = query_profiles(entry.query(), self.max_name_length)
-            if os.getpid() != self._home:
-                self._unsent.append(entry.entry_id)
+            blob = self.snapshot.kept.get(entry.entry_id)
+            kept = unpack_profiles(blob, entry.entry_id, entry.name) if blob is not None else None
+            if kept is not None:
+                found = self._plans[entry.entry_id] = QueryPlan(*kept)
+            else:  # an entry kept by an older version (rekey gives it this version's at the next write)
+                found = self._plans[entry.entry_id] = query_profiles(entry.query(), self.max_name_length)
+                if os.getpid() != self._home:
+                    self._unsent.append(entry.entry_id)
         return found
 
     def _profile(self, entry: Entry, entity_type: str) -> EntityProfile | None:

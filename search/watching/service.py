@@ -20,6 +20,7 @@ from search.errors import InvalidInput, NotFound, SuspectsError
 from search.matching.query import query_profiles
 from search.screening.watchlist import BadRow, read_watchlist
 from search.storage.codec import key_hash
+from search.storage.profiles import pack_profiles, profiles_current
 from search.watching.model import (
     ALERT_STATUSES,
     Alert,
@@ -38,18 +39,17 @@ MAX_ENTRIES_PER_OFFICE = 100_000
 logger = logging.getLogger(__name__)
 
 
-def entry_postings(entry: Entry, max_name_length: int) -> list[Posting]:
-    """An entry's blocking keys as the store keeps them: those /match computes for it."""
+def keyed_entry(entry: Entry, max_name_length: int) -> tuple[Entry, list[Posting], bytes]:
+    """What ``put_entries`` stores: the entry marked with this version's query keys, its blocking keys
+    (those /match computes for it) and the profiles it is searched as, packed."""
+    plan = query_profiles(entry.query(), max_name_length)
     out: dict[tuple[int, str], int] = {}
-    for p in query_profiles(entry.query(), max_name_length).profiles:
+    for p in plan.profiles:
         for key, w in query_keys(p).items():
             out[(key_hash(key), p.entity_type)] = round(w)
-    return [(h, etype, w) for (h, etype), w in out.items()]
-
-
-def keyed_entry(entry: Entry, max_name_length: int) -> tuple[Entry, list[Posting]]:
-    """The entry marked with this version's query keys, and those keys: what ``put_entry`` stores."""
-    return replace(entry, keyed=QUERY_KEYS_VERSION), entry_postings(entry, max_name_length)
+    postings = [(h, etype, w) for (h, etype), w in out.items()]
+    kept = pack_profiles(entry.entry_id, entry.name, plan.profiles, plan.assumed)
+    return replace(entry, keyed=QUERY_KEYS_VERSION), postings, kept
 
 
 class Watching:
@@ -109,8 +109,7 @@ class Watching:
     def add(self, office: str, list_id: str, entries: list[Entry]) -> list[int]:
         """Store entries and screen them at once (the owner starts from the current state)."""
         self.get_list(office, list_id)
-        for e in entries:
-            self.store.put_entry(*keyed_entry(e, self.max_name_length))
+        self.store.put_entries([keyed_entry(e, self.max_name_length) for e in entries])
         return self.watcher.screen_entries(entries, "entry")
 
     def upload(self, office: str, list_id: str, path: Path, max_rows: int) -> dict[str, object]:
@@ -182,23 +181,24 @@ class Watching:
             updated_at=iso(now_utc()),
         )
         check_entry(new, self.max_name_length)
-        self.store.put_entry(*keyed_entry(new, self.max_name_length))
+        self.store.put_entries([keyed_entry(new, self.max_name_length)])
         return new, self.watcher.screen_entries([new], "entry")
 
     def remove(self, office: str, entry_id: str) -> None:
         self.watcher.entry_removed(self.entry(office, entry_id))
 
-    def rekey(self, entries: Iterable[Entry]) -> int:
-        """Give entries whose stored keys an older version computed this version's; how many.
+    def rekey(self, entries: Iterable[Entry], kept: dict[str, bytes]) -> int:
+        """Give entries whose stored keys or kept profiles (``kept``, by entry) an older version
+        computed this version's; how many.
 
         A write finds the entries it concerns through their stored keys; /match for an entry looks
         up the keys this version computes. When a query's keys grow (3 Dec: the spelling
         neighbours, 2 Dec: the Wade-Giles fuzzy key), an entry saved before would not alert on a
         record reachable only through a new key while /match for it reports that record. Run at
         the start of each write (a few milliseconds an entry, once per entry after an upgrade)."""
-        stale = [e for e in entries if e.keyed != QUERY_KEYS_VERSION]
-        for e in stale:
-            self.store.put_entry(*keyed_entry(e, self.max_name_length))
+        stale = [e for e in entries if e.keyed != QUERY_KEYS_VERSION or not profiles_current(kept.get(e.entry_id))]
+        for start in range(0, len(stale), 500):
+            self.store.put_entries([keyed_entry(e, self.max_name_length) for e in stale[start : start + 500]])
         if stale:
             logger.info("re-keyed %d standing entries for query keys version %d", len(stale), QUERY_KEYS_VERSION)
         return len(stale)

@@ -17,7 +17,7 @@ from search.errors import NotFound
 from search.storage.sqlite_conn import SQLiteTables
 from search.watching import store as ws
 from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
-from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Posting, Snapshot, UpdatePair
+from search.watching.store import AlertFilter, Change, ClosePair, NewAlert, Snapshot, UpdatePair
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watchlists (
@@ -82,7 +82,12 @@ class SQLiteWatch(SQLiteTables):
     """Watchlists, entries (with their keys and floors), pairs, alerts, webhooks and deliveries."""
 
     SCHEMA = _SCHEMA
-    ADDED_COLUMNS = (("watch_pairs", "raw", "TEXT"), ("watch_pairs", "names", "TEXT"), ("watch_floors", "top", "TEXT"))
+    ADDED_COLUMNS = (
+        ("watch_pairs", "raw", "TEXT"),
+        ("watch_pairs", "names", "TEXT"),
+        ("watch_floors", "top", "TEXT"),
+        ("watch_entries", "kept", "BLOB"),
+    )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -121,18 +126,18 @@ class SQLiteWatch(SQLiteTables):
         with self._tx() as conn:
             conn.execute("DELETE FROM watchlists WHERE list_id = ?", (list_id,))
 
-    def put_entry(self, entry: Entry, postings: Sequence[Posting]) -> None:
-        doc = json.dumps(entry.stored(), ensure_ascii=False)
+    def put_entries(self, entries: Sequence[ws.KeyedEntry]) -> None:
         with self._tx() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO watch_entries VALUES (?,?,?,?)",
-                (entry.entry_id, entry.list_id, entry.office, doc),
-            )
-            conn.execute("DELETE FROM watch_postings WHERE entry_id = ?", (entry.entry_id,))
-            conn.executemany(
-                "INSERT OR REPLACE INTO watch_postings VALUES (?,?,?,?)",
-                [(h, etype, entry.entry_id, w) for h, etype, w in postings],
-            )
+            for entry, postings, kept in entries:
+                conn.execute(
+                    "INSERT OR REPLACE INTO watch_entries (entry_id, list_id, office, doc, kept) VALUES (?,?,?,?,?)",
+                    (entry.entry_id, entry.list_id, entry.office, json.dumps(entry.stored(), ensure_ascii=False), kept),
+                )
+                conn.execute("DELETE FROM watch_postings WHERE entry_id = ?", (entry.entry_id,))
+                conn.executemany(
+                    "INSERT OR REPLACE INTO watch_postings VALUES (?,?,?,?)",
+                    [(h, etype, entry.entry_id, w) for h, etype, w in postings],
+                )
 
     def get_entry(self, entry_id: str) -> Entry | None:
         row = self._conn().execute("SELECT doc FROM watch_entries WHERE entry_id = ?", (entry_id,)).fetchone()
@@ -143,17 +148,8 @@ class SQLiteWatch(SQLiteTables):
         return [_entry(r[0]) for r in rows]
 
     def entries_by_id(self, entry_ids: Sequence[str]) -> dict[str, Entry]:
-        out: dict[str, Entry] = {}
-        ids = list(entry_ids)
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            rows = self._conn().execute(
-                f"SELECT doc FROM watch_entries WHERE entry_id IN ({','.join('?' * len(part))})", part
-            )
-            for (doc,) in rows:
-                e = _entry(doc)
-                out[e.entry_id] = e
-        return out
+        found = (_entry(doc) for (doc,) in self._in("SELECT doc FROM watch_entries WHERE", "entry_id", entry_ids))
+        return {e.entry_id: e for e in found}
 
     def all_entry_ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT entry_id FROM watch_entries ORDER BY rowid")]
@@ -167,12 +163,13 @@ class SQLiteWatch(SQLiteTables):
         conn = self._conn()
         conn.execute("BEGIN")  # one read transaction: the entries and keys of one moment
         try:
-            entries = tuple(_entry(r[0]) for r in conn.execute("SELECT doc FROM watch_entries"))
+            rows = list(conn.execute("SELECT entry_id, doc, kept FROM watch_entries"))
             keys = tuple(conn.execute("SELECT entry_id, h, etype, w FROM watch_postings"))
             floors = tuple(conn.execute("SELECT entry_id, etype, tag, w FROM watch_floors"))
         finally:
             conn.execute("COMMIT")
-        return Snapshot(entries, keys, floors)
+        kept = {e: blob for e, _, blob in rows if blob is not None}
+        return Snapshot(tuple(_entry(doc) for _, doc, _ in rows), keys, floors, kept)
 
     def set_floors(self, floors: Sequence[ws.KeptFloor]) -> None:
         rows = [(e, t, tag, w, ws.top_text(top)) for e, t, tag, w, top in floors]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from search.watching.model import Alert, Delivery, Entry, Pair, Watchlist, Webhook
 
 # An entry's blocking keys as stored: (key hash, entity type, weight).
 Posting = tuple[int, str, int]
+# An entry as put_entries stores it: the entry, its blocking keys, its profiles packed.
+KeyedEntry = tuple[Entry, Sequence[Posting], bytes]
 # (entry id, key hash, entity type, weight): one of an entry's blocking keys, as stored.
 Keyed = tuple[str, int, str, int]
 # (entry id, entity type, what it was computed for, weight): the key weight of an entry's K-th
@@ -39,6 +41,7 @@ class Snapshot:
     entries: tuple[Entry, ...]
     keys: tuple[Keyed, ...]
     floors: tuple[Floor, ...] = ()
+    kept: dict[str, bytes] = field(default_factory=dict)  # entry → its profiles, packed (put_entries)
 
     def versions(self) -> dict[str, int]:
         return {e.entry_id: e.version for e in self.entries}
@@ -99,7 +102,11 @@ class WatchStore(Protocol):
     def lists(self, office: str) -> list[Watchlist]: ...
     def delete_list(self, list_id: str) -> None: ...
 
-    def put_entry(self, entry: Entry, postings: Sequence[Posting]) -> None: ...
+    def put_entries(self, entries: Sequence[KeyedEntry]) -> None:
+        """Store entries, each with its blocking keys and its profiles packed (search.storage.profiles),
+        in one go: a watchlist's upload, a re-key after an upgrade."""
+        ...
+
     def get_entry(self, entry_id: str) -> Entry | None: ...
     def entries(self, list_id: str) -> list[Entry]: ...
     def entries_by_id(self, entry_ids: Sequence[str]) -> dict[str, Entry]: ...

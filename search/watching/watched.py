@@ -57,7 +57,7 @@ class WatchedStore:
     def _snapshot_judge(self) -> ReverseJudge | None:
         if self._versions is None:
             snap = self.watching.store.snapshot()
-            if self.watching.rekey(snap.entries):
+            if self.watching.rekey(snap.entries, snap.kept):
                 snap = self.watching.store.snapshot()
             self._versions = snap.versions()
             k = self.watching.watcher.matcher.candidates
@@ -157,6 +157,8 @@ class WatchedStore:
         workers judged the records without them, or with their old names) screened in full."""
         pending, self._pending = self._pending, Affected()
         if self._judge is not None:
+            # The entries the end screens, from the kept profiles (the workers read their own).
+            self.watching.watcher.adopt(self._judge.plans(set(pending.direct) | pending.ranked | pending.full))
             self.watching.watcher.adopt(self._judge.plans())
         self.watching.watcher.adopt(self._shipped)
         self._shipped = {}
