@@ -83,15 +83,21 @@ class Backend:
         return settings
 
     def drop_all(self) -> None:
-        """Delete every index this backend made (names resolved first: wildcard deletes are refused
-        by default, action.destructive_requires_name)."""
-        if not self.is_es or not self.prefixes:
+        """Delete every index this backend made and has not dropped yet."""
+        self.drop_since(0)
+
+    def drop_since(self, count: int) -> None:
+        """Delete the indexes of the prefixes made after the first ``count`` (names resolved
+        first: wildcard deletes are refused by default, action.destructive_requires_name)."""
+        made, self.prefixes[count:] = self.prefixes[count:], []
+        if not self.is_es or not made:
             return
         es = make_client(self.es_url, 60)
         try:
-            names = list(es.indices.get(index=",".join(f"{p}-*" for p in self.prefixes), expand_wildcards="all"))
+            pattern = ",".join(f"{p}-*" for p in made)
+            names = list(es.indices.get(index=pattern, expand_wildcards="all", ignore_unavailable=True))
             for start in range(0, len(names), 50):
-                es.indices.delete(index=",".join(names[start : start + 50]))
+                es.indices.delete(index=",".join(names[start : start + 50]), ignore_unavailable=True)
         finally:
             es.close()
 

@@ -169,6 +169,21 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     found.drop_all()
 
 
+@pytest.fixture(autouse=True)
+def drop_test_indexes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A store-dependent test's own Elasticsearch indexes are deleted when it ends (those of
+    session and module fixtures, made before it starts, stay). Kept until the session ended, they
+    passed the node's default 1,000 shards with 11 tests to go (4 Dec); each index is a shard and
+    an unassigned replica on the test node's heap."""
+    if "backend" not in request.fixturenames:
+        yield
+        return
+    backend: Backend = request.getfixturevalue("backend")
+    before = len(backend.prefixes)
+    yield
+    backend.drop_since(before)
+
+
 @pytest.fixture(scope="session")
 def loaded(backend: Backend, sample_files: dict[str, Path], loaded_store_path: Path) -> Settings:
     """The sample offices loaded once per backend, shared by read-only tests."""

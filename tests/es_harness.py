@@ -221,10 +221,6 @@ class Cluster:
             "xpack.security.enabled": "false",  # no TLS or passwords on loopback tests
             # A nearly full disk must not turn the test indexes read-only.
             "cluster.routing.allocation.disk.threshold_enabled": "false",
-            # Each test's prefix keeps its indexes (one shard and one unassigned replica each) until
-            # the session ends; on 4 Dec (day) the suite passed the default 1,000 a node with 11
-            # tests to go, which then failed to create theirs ("maximum normal shards open").
-            "cluster.max_shards_per_node": "3000",
         }
         if len(self.nodes) == 1:
             settings["discovery.type"] = "single-node"
