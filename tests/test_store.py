@@ -1,5 +1,6 @@
 """The Store contract on both backends, through the store API itself: what a load makes visible at
-once, odd record ids, unchanged reloads, withdrawal, and candidates in the same order."""
+once, odd record ids, unchanged reloads, withdrawal, and candidates in the same order; and through
+`suspects load`, which row of a record id a reload keeps."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from search.storage.base import prepare
 from search.storage.codec import decompress, key_hash, unpack_postings
 from search.storage.factory import open_store
 from tests.backends import Backend
+
+SUSPECTS = str(Path(sys.executable).with_name("suspects"))
 
 ODD_IDS = ["a/b", "x?y#z", "with space", "percent%2Fslash", "中文编号", "dots..", "colon:inside"]
 
@@ -70,6 +73,31 @@ def test_a_tie_across_the_cut_keeps_the_lowest_ids(backend: Backend, tmp_path: P
         assert [c.id for c in cands] == ["CN-HK:best", "CN-GD:t0", "CN-GD:t1", "CN-GD:t2"]
         plain = store.candidates(profile_keys(profile("person", "陈大文")), "person", None, 3)
         assert [c.id for c in plain] == ["CN-GD:t0", "CN-GD:t1", "CN-GD:t2"]
+    finally:
+        store.close()
+
+
+def test_a_row_superseding_an_earlier_batch_wins_on_reload(backend: Backend, tmp_path: Path) -> None:
+    """The last row of a record id wins even when it equals what was stored before the load: it
+    was compared with that digest, taken for unchanged and skipped, and the earlier row (2,101
+    rows before it, in another batch) stayed in the store while the report called it superseded."""
+    settings = backend.settings(tmp_path / "store")
+    env = backend.env(settings)
+    header = "record_id,entity_type,name\n"
+    before, again = tmp_path / "before.csv", tmp_path / "again.csv"
+    before.write_text(header + "a,person,陈大文\n", encoding="utf-8")
+    fillers = "".join(f"f{i},person,王{i}\n" for i in range(2100))
+    again.write_text(header + "a,person,陈大武\n" + fillers + "a,person,陈大文\n", encoding="utf-8")
+    for path in (before, again):
+        done = subprocess.run(
+            [SUSPECTS, "load", str(path), "--office", "CN-GD"], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+    assert "superseded by line 2103" in done.stdout + done.stderr
+    store = open_store(settings)
+    try:
+        assert store.get_many(["CN-GD:a"])["CN-GD:a"].name == "陈大文"
+        assert store.counts() == {"CN-GD": {"person": 2101}}
     finally:
         store.close()
 
