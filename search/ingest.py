@@ -11,8 +11,9 @@ import csv
 import logging
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, overload
@@ -213,6 +214,31 @@ def _batches(
         yield list(batch.values())
 
 
+def _with_digests(
+    store: Store, batches: Iterator[list[Record]]
+) -> Iterator[tuple[list[Record], list[str], dict[str, str]]]:
+    """Each batch with the digests stored for its records. Where the store allows
+    (``threaded_digests``: a network round trip), a batch's lookup runs on a thread while the
+    next batch is read: Elasticsearch answered 2,000 ids in about 45 ms, 4 s of a 7.9 s reload
+    of an unchanged 181,383-row file, all of it spent waiting before (bench/realistic.py)."""
+    if not store.threaded_digests:
+        for batch in batches:
+            ids = [doc_id(r.office, r.record_id) for r in batch]
+            yield batch, ids, store.digests(ids)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests") as lookups:
+        ahead: deque[tuple[list[Record], list[str], Future[dict[str, str]]]] = deque()
+        for batch in batches:
+            ids = [doc_id(r.office, r.record_id) for r in batch]
+            ahead.append((batch, ids, lookups.submit(store.digests, ids)))
+            if len(ahead) > 1:
+                done, done_ids, known = ahead.popleft()
+                yield done, done_ids, known.result()
+        while ahead:
+            done, done_ids, known = ahead.popleft()
+            yield done, done_ids, known.result()
+
+
 def load_file(
     store: Store,
     path: Path,
@@ -242,9 +268,7 @@ def load_file(
         of the first load's time, bench/realistic.py). A record superseding an earlier row of the
         file is compared at its write instead: skipped here for equalling what was stored before
         the load, it left the earlier row's content in the store."""
-        for batch in batches:
-            ids = [doc_id(r.office, r.record_id) for r in batch]
-            known = store.digests(ids)
+        for batch, ids, known in _with_digests(store, batches):
             todo = [
                 r
                 for r, i in zip(batch, ids, strict=True)

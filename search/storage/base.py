@@ -143,6 +143,12 @@ class Store(Protocol):
         upsert; read at each use, since a backend may change it inside ``bulk()``."""
         ...
 
+    @property
+    def threaded_digests(self) -> bool:
+        """May :meth:`digests` run on another thread while a load reads its file? (A network
+        round trip is then hidden behind the reading; a SQLite connection is its thread's.)"""
+        ...
+
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         """Insert or replace records by (office, record_id), in one transaction per batch."""
         ...

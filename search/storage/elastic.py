@@ -58,6 +58,7 @@ class ElasticsearchStore:
     """Records and keys in an Elasticsearch index behind an alias."""
 
     write_batch = 2000  # one mget of digests, then bulk requests of BULK_CHUNK
+    threaded_digests = True  # the client is thread-safe; a load looks digests up while it reads on
 
     def __init__(
         self,

@@ -67,6 +67,7 @@ class SQLiteStore:
     # wrote ~100 MB a batch (an 82,000-row file 56 s vs 17 s bulk, bench/realistic.py); 20,000 a batch
     # into a store with records touch them ten times less often. A bulk load into an empty one appends.
     write_batch = 2000
+    threaded_digests = False  # a local read, and a pooled connection stays on its thread
 
     def __init__(self, path: Path | str, pool_size: int = 4) -> None:
         self.path = Path(path)

@@ -49,6 +49,10 @@ class WatchedStore:
         file into the full store: 44.4 s, 26.8 s with the wrapper reading it through)."""
         return self.inner.write_batch
 
+    @property
+    def threaded_digests(self) -> bool:
+        return self.inner.threaded_digests
+
     def record_hook(self) -> RecordHook | None:
         """The standing entries' verdicts on each record, from a snapshot of the entries taken now
         (once per outermost bulk()); None when there are no entries."""
