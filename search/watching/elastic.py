@@ -127,12 +127,7 @@ class ElasticsearchWatch(ElasticOutbox):
                     "kept": base64.b64encode(kept).decode("ascii"),  # a binary field: base64 in JSON
                 }
             )
-        for i in range(0, len(ops), 1000):
-            with unavailable():
-                resp = self.es.bulk(operations=ops[i : i + 1000], refresh=True)
-            refused = [item["index"] for item in resp["items"] if item["index"].get("error")]
-            if refused:
-                raise StoreUnavailable(f"Elasticsearch refused {len(refused)} watch entries: {refused[0]['error']}")
+        self._bulk(ops, 500, "watch entries")
 
     def get_entry(self, entry_id: str) -> Entry | None:
         src = self._get("watch-entries", entry_id)
@@ -206,9 +201,18 @@ class ElasticsearchWatch(ElasticOutbox):
         # may stand above a lowered K-th weight), and waiting for the periodic refresh added up to
         # a second to every screening, past the web page's 5 s for a new entry's alerts. A bulk
         # request of 2,000 floors: each holds its 50 best candidates (about 2 KB).
-        for i in range(0, len(ops), 4000):
+        self._bulk(ops, 2000, "floors")
+
+    def _bulk(self, ops: list[dict[str, Any]], per_request: int, what: str) -> None:
+        """Index documents (``ops``: action and source, in turn) ``per_request`` at a time, each
+        request refreshed at once; a document the node refuses raises (it was silently dropped
+        from a floors request before: a floor lost without a word)."""
+        for i in range(0, len(ops), 2 * per_request):
             with unavailable():
-                self.es.bulk(operations=ops[i : i + 4000], refresh=True)
+                resp = self.es.bulk(operations=ops[i : i + 2 * per_request], refresh=True)
+            refused = [item["index"] for item in resp["items"] if item["index"].get("error")]
+            if refused:
+                raise StoreUnavailable(f"Elasticsearch refused {len(refused)} {what}: {refused[0]['error']}")
 
     def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, Top]]:
         out: dict[tuple[str, str], tuple[str, Top]] = {}
