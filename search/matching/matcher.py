@@ -48,10 +48,11 @@ class Matcher:
         # with 1,000; bench/realistic.py --skip-load --processes 2).
         out: dict[str, tuple[Record, EntityProfile]] = {}
         missing = [c.id for c in cands if c.id not in self._cache and c.record is None]
-        fetched = self.store.get_many(missing) if missing else {}
-        for c in cands:
+        fetched = self.store.fetch(missing) if missing else {}
+        for cand in cands:
+            c = cand if cand.record is not None else fetched.get(cand.id, cand)
             hit = self._cache.get(c.id)
-            rec = c.record or fetched.get(c.id)
+            rec = c.record
             if hit is not None and (rec is None or hit[0] == rec):
                 self._cache.move_to_end(c.id)
                 out[c.id] = hit
@@ -60,13 +61,17 @@ class Matcher:
                 continue  # withdrawn between retrieval and fetch
             # The profile the load kept with the record, read back in a quarter of the time of
             # normalizing the record again (search/storage/profiles.py).
-            kept = c.profile if c.record is not None else None
+            kept = c.profile
             entry = (rec, kept if kept is not None else record_profile(rec))
             self._cache[c.id] = entry
             out[c.id] = entry
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
+
+    def stored(self, ids: Sequence[str]) -> dict[str, tuple[Record, EntityProfile]]:
+        """Stored records by document id with their profiles (those still stored)."""
+        return self._profiles([Candidate(doc, 0.0) for doc in ids])
 
     def clear(self) -> None:
         """Drop every cached profile (after a load changed records)."""

@@ -199,6 +199,11 @@ class Store(Protocol):
         """Records by document id (missing ids are left out)."""
         ...
 
+    def fetch(self, ids: Iterable[str]) -> dict[str, Candidate]:
+        """:meth:`get_many` with the profile the load kept for each record (weight 0): what the
+        scorer needs without normalizing the record again."""
+        ...
+
     def has_records(self) -> bool:
         """Does the store hold any record? (Cheap: the server asks it at start-up.)"""
         ...

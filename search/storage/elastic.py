@@ -276,12 +276,15 @@ class ElasticsearchStore:
         return candidates_from_msearch(resp)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        return {d: c.record for d, c in self.fetch(ids).items() if c.record is not None}
+
+    def fetch(self, ids: Iterable[str]) -> dict[str, Candidate]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
         with self._unavailable():
             resp = self.es.mget(index=self.alias, ids=wanted)
-        return {d["_id"]: record_of(d["_source"]) for d in resp["docs"] if d.get("found")}
+        return {d["_id"]: candidate_of({**d, "_score": 0.0}) for d in resp["docs"] if d.get("found")}
 
     def has_records(self) -> bool:
         try:

@@ -318,18 +318,17 @@ class SQLiteStore:
         )
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        return {d: c.record for d, c in self.fetch(ids).items() if c.record is not None}
+
+    def fetch(self, ids: Iterable[str]) -> dict[str, Candidate]:
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        out: dict[str, Record] = {}
+        out: dict[str, Candidate] = {}
         with self._connection() as conn:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                rows = conn.execute(
-                    f"SELECT doc_id, body FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-                for doc, body in rows:
-                    out[doc] = _record(body)
+                q = f"SELECT doc_id, body, profile FROM records WHERE doc_id IN ({','.join('?' * len(chunk))})"
+                for doc, body, kept in conn.execute(q, chunk):
+                    out[doc] = _candidate(doc, 0.0, body, kept)
         return out
 
     def keys_of(self, office: str, record_id: str) -> dict[str, float]:

@@ -228,6 +228,9 @@ class WatchedStore:
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         return self.inner.get_many(ids)
 
+    def fetch(self, ids: Iterable[str]) -> dict[str, Candidate]:
+        return self.inner.fetch(ids)
+
     def has_records(self) -> bool:
         return self.inner.has_records()
 
