@@ -103,6 +103,8 @@ def ranked_top(top: Top, written: dict[str, float], k: int) -> Top:
     """/match's K best after a write: the K best before it, with the written records that share at
     least the K-th's weight, ranked (a write that lowers a kept candidate's weight screens the entry
     in full instead: ReverseJudge.lowered)."""
+    if not written:
+        return top[:k]  # kept in that order
     both = dict(top)
     both.update(written)
     return tuple(sorted(both.items(), key=by_rank)[:k])
