@@ -32,10 +32,15 @@ class Affected:
     ranked: set[str] = field(default_factory=set)  # a written record may outrank a paired one
     direct: dict[str, dict[str, Found]] = field(default_factory=dict)
     entering: dict[str, Entering] = field(default_factory=dict)  # see Watcher.screen
+    # Paired records written again, by entry, each sharing at least the weight its pair was
+    # ranked at: the written record's new verdict replaces the pair's (see Watcher.affected_by).
+    rewritten: dict[str, set[str]] = field(default_factory=dict)
 
     def merge(self, other: Affected, k: int) -> None:
         self.full |= other.full
         self.ranked |= other.ranked
+        for entry_id, docs in other.rewritten.items():
+            self.rewritten.setdefault(entry_id, set()).update(docs)
         for entry_id, found in other.direct.items():
             self.direct.setdefault(entry_id, {}).update(found)
         for entry_id, e in other.entering.items():
@@ -46,7 +51,14 @@ class Affected:
                 mine.merge(e, k)
 
     def __bool__(self) -> bool:
-        return bool(self.full or self.ranked or self.direct or self.entering)
+        return bool(self.full or self.ranked or self.direct or self.entering or self.rewritten)
+
+    def drop_full(self) -> None:
+        """Entries screened in full need no short cut."""
+        for entry_id in self.full:
+            self.direct.pop(entry_id, None)
+            self.rewritten.pop(entry_id, None)
+        self.ranked -= self.full
 
 
 @dataclass(frozen=True, slots=True)

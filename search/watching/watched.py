@@ -135,13 +135,13 @@ class WatchedStore:
             floorless = self._floorless()
             pending = self._take_pending()
             self.watching.watcher.screen(pending, "load")
-            floorless -= pending.full | pending.ranked | set(pending.direct)  # their floors were looked up
+            floorless -= pending.full | pending.ranked | set(pending.direct) | set(pending.rewritten)  # looked up
             self.watching.watcher.look_up_floors(floorless)
             logger.info(
                 "screened the standing entries the load concerns (%d in full, %d by short cut; %d floors "
                 "looked up) in %.1f s",
                 len(pending.full),
-                len((set(pending.direct) | pending.ranked) - pending.full),
+                len((set(pending.direct) | pending.ranked | set(pending.rewritten)) - pending.full),
                 len(floorless),
                 time.perf_counter() - t0,
             )
@@ -162,7 +162,8 @@ class WatchedStore:
         pending, self._pending = self._pending, Affected()
         if self._judge is not None:
             # The entries the end screens, from the kept profiles (the workers read their own).
-            self.watching.watcher.adopt(self._judge.plans(set(pending.direct) | pending.ranked | pending.full))
+            concerned = set(pending.direct) | pending.ranked | pending.full | set(pending.rewritten)
+            self.watching.watcher.adopt(self._judge.plans(concerned))
             self.watching.watcher.adopt(self._judge.plans())
         self.watching.watcher.adopt(self._shipped)
         self._shipped = {}
@@ -171,9 +172,7 @@ class WatchedStore:
             now = self.watching.store.entry_versions()
             pending.full |= {e for e, v in now.items() if before.get(e) != v}
             pending.entering = {e: x for e, x in pending.entering.items() if e in now}  # not one deleted since
-        for entry_id in pending.full:
-            pending.direct.pop(entry_id, None)
-        pending.ranked -= pending.full
+        pending.drop_full()
         return pending
 
     def _flush_after_failure(self) -> None:
