@@ -37,16 +37,17 @@ def _load(env: Env, path: Path) -> str:
 
 
 def test_a_reload_changing_paired_records_alerts_as_match_says(env: Env, tmp_path: Path) -> None:
-    def row(rid: str, name: str, id_number: str = "", address: str = "福州") -> dict[str, str]:
-        return {"office": "CN-FJ", "record_id": rid, "entity_type": "person", "name": name,
+    def row(rid: str, name: str, id_number: str = "", address: str = "福州", kind: str = "person") -> dict[str, str]:
+        return {"office": "CN-FJ", "record_id": rid, "entity_type": kind, "name": name,
                 "id_number": id_number, "address": address}  # fmt: skip
 
-    first = [row("R1", "陈国伟"), row("R2", "林建文"), row("R3", "黄志强"), row("R4", "吴家俊")]
+    first = [row("R1", "陈国伟"), row("R2", "林建文"), row("R3", "黄志强"), row("R4", "吴家俊"), row("R5", "郑秀文")]
     wanted = [
         {"name": "陈国伟", "id_number": ID_ONE},
         {"name": "林建文", "id_number": ID_TWO},
         {"name": "黄志强", "id_number": ID_THREE},
         {"name": "吴家俊"},
+        {"name": "郑秀文"},  # no entity type: looked up as a person and as a company
     ]
     with env.client("CN-HK/analyst") as c:
         lid = _new_list(c)
@@ -55,16 +56,17 @@ def test_a_reload_changing_paired_records_alerts_as_match_says(env: Env, tmp_pat
         entries = r.json()["entries"]
         _load(env, _file(tmp_path, first))
         before = {a["record_id"]: a for a in _alerts(c, status="open")}
-        assert {"R1", "R2", "R3", "R4"} <= set(before), before
+        assert {"R1", "R2", "R3", "R4", "R5"} <= set(before), before
 
         changed = [
             row("R1", "陈国伟", address="厦门"),  # the same keys, the same verdict
             row("R2", "林建文", OTHER),  # another ID number than the entry's: no verdict any more
             row("R3", "黄志强", ID_THREE),  # the entry's ID number: more shared weight, still a match
             row("R4", "吴嘉俊"),  # another character: less shared weight, the entry looked up again
+            row("R5", "郑秀文", kind="company"),  # another entity type: it leaves the person candidates
         ]
         log = _load(env, _file(tmp_path, changed))
-        assert "(1 in full, 3 by short cut" in log, log
+        assert "(2 in full, 3 by short cut" in log, log
 
         alerts = {a["record_id"]: a for a in _alerts(c)}
         assert alerts["R1"]["alert_id"] == before["R1"]["alert_id"] and alerts["R1"]["status"] == "open"

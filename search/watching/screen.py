@@ -172,7 +172,9 @@ class Watcher:
                 hit = self._plans[key] = self.matcher.plan([entry.query()], [o for o in OFFICES if o != entry.office])
         return hit
 
-    def affected_by(self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]]) -> Affected:
+    def affected_by(
+        self, records: Sequence[StoredRecord], hits: Sequence[list[Hit]], retyped: set[str] | None = None
+    ) -> Affected:
         """The entries whose /match answer a written batch may have changed, given the reverse
         lookup's hits on each record (:mod:`search.watching.reverse`): an entry with a pair on one
         of the records, screened in full unless the record still shares at least the weight the
@@ -180,7 +182,8 @@ class Watcher:
         verdict, or none, replaces the pair's: ``rewritten``); an entry sharing keys with one of
         them at least as heavily as with a record it has a pair on (a new candidate ranked above an
         alerted one can push it past the top-K cut); an entry the scorer gives a verdict on a
-        record, with that verdict (see :meth:`screen`)."""
+        record, with that verdict (see :meth:`screen`). ``retyped``: records whose entity type
+        changed, which leave the K best of their old type (their entries are screened in full)."""
         out = Affected()
         if not records:
             return out
@@ -189,7 +192,7 @@ class Watcher:
         # the end of the HK file's 5 %-changed reload into the watched ten offices, 5.8 s of 12.9.
         shares = {(h.entry_id, rec.id): h.weight for rec, found in zip(records, hits, strict=True) for h in found}
         for p in self.watch.pairs_of_docs([r.id for r in records]):
-            if shares.get((p.entry_id, p.doc), -1.0) < p.weight:
+            if shares.get((p.entry_id, p.doc), -1.0) < p.weight or (retyped and p.doc in retyped):
                 out.full.add(p.entry_id)
             else:
                 out.rewritten.setdefault(p.entry_id, set()).add(p.doc)

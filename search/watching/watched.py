@@ -80,31 +80,34 @@ class WatchedStore:
             self._shipped.update(plans)
         return out
 
-    def _lowered(self, judge: ReverseJudge | None, records: Sequence[StoredRecord]) -> set[str]:
+    def _lowered(self, judge: ReverseJudge | None, records: Sequence[StoredRecord]) -> tuple[set[str], set[str]]:
         """The entries whose K best candidates these writes may change by lowering a stored
-        record's key weight (see search.watching.reverse): screened in full."""
+        record's key weight (see search.watching.reverse): screened in full; and the records whose
+        entity type changes (an entry paired with one is screened in full too: the record leaves
+        its K best of that type, whatever it shares with the entry now)."""
         if judge is None:
-            return set()
+            return set(), set()
         stored = self.inner.stored_postings([r.id for r in records])
         changed = [(r, old) for r in records if (old := stored.get(r.id)) and old != (r.entity_type, r.postings)]
+        retyped = {r.id for r, old in changed if old[0] != r.entity_type}
         if not changed or not judge.has_floors():  # a new record lowers nothing: no key table built for it
-            return set()
+            return set(), retyped
         out: set[str] = set()
         for r, old in changed:
             out |= judge.lowered(r.office, old, (r.entity_type, r.postings))
-        return out
+        return out, retyped
 
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         outside = self._versions is None  # a write outside a load: judged here, from a snapshot taken now
         judge = self._snapshot_judge() if outside else self._judge
         if outside:
             self._versions, self._judge = None, None
-        lowered = self._lowered(judge, records)
+        lowered, retyped = self._lowered(judge, records)
         result = self.inner.upsert(records)
         refused = {doc for doc, _ in result.failed}
         written = [r for r in records if r.id not in refused]
         hits = self._hits(written, judge if outside else None)
-        affected = self.watching.watcher.affected_by(written, hits)
+        affected = self.watching.watcher.affected_by(written, hits, retyped)
         affected.full |= lowered
         if judge is not None:
             affected.entering = judge.entering(written, hits)
