@@ -86,7 +86,7 @@ def _floors(settings: Settings) -> list[float]:
     watching = open_watching(settings, records)
     assert watching is not None
     try:
-        return [w for _, _, _, w in watching.store.snapshot().floors]
+        return [w for _, _, _, w, _ in watching.store.snapshot().floors]
     finally:
         watching.store.close()
         records.close()
@@ -208,6 +208,36 @@ def test_the_kept_best_candidates_are_those_match_looks_up_after_every_load(sett
         kept, looked = _kept_and_looked_up(settings)
         assert kept == looked
         _alerts_equal_match(c)
+
+
+def test_a_tie_with_the_kth_candidate_ranks_by_document_id(settings: Settings, tmp_path: Path) -> None:
+    """Ten namesakes share exactly the same keys with the entry: /match's five best are the five
+    first document ids. A namesake written later by an office named before enters them (and the
+    fifth drops out: its alert closes); one by an office named after does not, and is not scored.
+    The floor keeps the fifth candidate's document id, and the alerts stay /match's answer."""
+    rows = [(f"D{i:02d}", "陈国伟", "") for i in range(10)]
+    with _watching(
+        settings, _file(tmp_path / "gd.csv", "CN-GD", rows), [{"name": "陈国伟", "entity_type": "person"}]
+    ) as c:
+        assert {d for _, d, _ in _alerts_equal_match(c)} == {f"CN-GD:D0{i}" for i in range(5)}
+        assert _lasts(settings) == ["CN-GD:D04"], "the floor should keep its K-th candidate's document id"
+        _load(settings, _file(tmp_path / "yn.csv", "CN-YN", [("Y00", "陈国伟", "")]))
+        assert {d for _, d, _ in _alerts_equal_match(c)} == {f"CN-GD:D0{i}" for i in range(5)}
+        _load(settings, _file(tmp_path / "fj.csv", "CN-FJ", [("F00", "陈国伟", "")]))
+        after = {d for _, d, _ in _alerts_equal_match(c)}
+        assert after == {"CN-FJ:F00", *(f"CN-GD:D0{i}" for i in range(4))}
+        assert _lasts(settings) == ["CN-GD:D03"]
+
+
+def _lasts(settings: Settings) -> list[str]:
+    records = open_store(settings)
+    watching = open_watching(settings, records)
+    assert watching is not None
+    try:
+        return [last for _, _, _, _, last in watching.store.snapshot().floors]
+    finally:
+        watching.store.close()
+        records.close()
 
 
 def _entry_id(c: httpx.Client, name: str) -> str:

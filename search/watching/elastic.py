@@ -33,6 +33,7 @@ from search.watching.store import (
     Snapshot,
     Top,
     UpdatePair,
+    last_of,
     payload_of,
     top_of,
     top_text,
@@ -184,9 +185,12 @@ class ElasticsearchWatch(ElasticOutbox):
             for key, w in zip(src["keys"], src["weights"], strict=True):
                 etype, h = key.split(":")
                 keys.append((src["entry_id"], int(h), etype, int(w)))
-        floors = self._every_entry(["entry_id", "etype", "tag", "w"], "watch-floors")
+        floors = self._every_entry(["entry_id", "etype", "tag", "w", "last"], "watch-floors")
         return Snapshot(
-            tuple(entries), tuple(keys), tuple((f["entry_id"], f["etype"], f["tag"], f["w"]) for f in floors), kept
+            tuple(entries),
+            tuple(keys),
+            tuple((f["entry_id"], f["etype"], f["tag"], f["w"], f.get("last", "")) for f in floors),
+            kept,
         )
 
     def set_floors(self, floors: Sequence[KeptFloor]) -> None:
@@ -196,7 +200,16 @@ class ElasticsearchWatch(ElasticOutbox):
         ops: list[dict[str, Any]] = []
         for entry_id, etype, tag, w, top in floors:
             ops.append({"index": {"_index": self.index("watch-floors"), "_id": f"{entry_id}:{etype}"}})
-            ops.append({"entry_id": entry_id, "etype": etype, "tag": tag, "w": w, "top": top_text(top)})
+            ops.append(
+                {
+                    "entry_id": entry_id,
+                    "etype": etype,
+                    "tag": tag,
+                    "w": w,
+                    "top": top_text(top),
+                    "last": last_of(w, top),
+                }
+            )
         # refresh=True, not wait_for: the next load's snapshot must read them (a floor it misses
         # may stand above a lowered K-th weight), and waiting for the periodic refresh added up to
         # a second to every screening, past the web page's 5 s for a new entry's alerts. A bulk

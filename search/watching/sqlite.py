@@ -86,6 +86,7 @@ class SQLiteWatch(SQLiteTables):
         ("watch_pairs", "raw", "TEXT"),
         ("watch_pairs", "names", "TEXT"),
         ("watch_floors", "top", "TEXT"),
+        ("watch_floors", "last", "TEXT"),
         ("watch_entries", "kept", "BLOB"),
     )
 
@@ -165,17 +166,17 @@ class SQLiteWatch(SQLiteTables):
         try:
             rows = list(conn.execute("SELECT entry_id, doc, kept FROM watch_entries"))
             keys = tuple(conn.execute("SELECT entry_id, h, etype, w FROM watch_postings"))
-            floors = tuple(conn.execute("SELECT entry_id, etype, tag, w FROM watch_floors"))
+            floors = tuple(conn.execute("SELECT entry_id, etype, tag, w, COALESCE(last, '') FROM watch_floors"))
         finally:
             conn.execute("COMMIT")
         kept = {e: blob for e, _, blob in rows if blob is not None}
         return Snapshot(tuple(_entry(doc) for _, doc, _ in rows), keys, floors, kept)
 
     def set_floors(self, floors: Sequence[ws.KeptFloor]) -> None:
-        rows = [(e, t, tag, w, ws.top_text(top)) for e, t, tag, w, top in floors]
+        rows = [(e, t, tag, w, ws.top_text(top), ws.last_of(w, top)) for e, t, tag, w, top in floors]
         with self._tx() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO watch_floors (entry_id, etype, tag, w, top) VALUES (?,?,?,?,?)", rows
+                "INSERT OR REPLACE INTO watch_floors (entry_id, etype, tag, w, top, last) VALUES (?,?,?,?,?,?)", rows
             )
 
     def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, ws.Top]]:

@@ -21,10 +21,11 @@ Posting = tuple[int, str, int]
 KeyedEntry = tuple[Entry, Sequence[Posting], bytes]
 # (entry id, key hash, entity type, weight): one of an entry's blocking keys, as stored.
 Keyed = tuple[str, int, str, int]
-# (entry id, entity type, what it was computed for, weight): the key weight of an entry's K-th
+# (entry id, entity type, what it was computed for, weight, last): the key weight of an entry's K-th
 # candidate of that type when it was last looked up, with the entry version, entry keys version,
-# records keys version and K it holds for (``v3:k3:r6:K50``); see search.watching.reverse.
-Floor = tuple[str, str, str, float]
+# records keys version and K it holds for (``v3:k3:r6:K50``), and that candidate's document id
+# ("" with fewer than K, or kept before it was); see search.watching.reverse.
+Floor = tuple[str, str, str, float, str]
 # An entry's K best candidates of one entity type as /match ranks them (key weight descending, then
 # document id): (document id, weight) each. Kept with its floor, so that a load's end can tell what
 # /match ranks after the load from the records the load wrote, without looking every entry up.
@@ -160,6 +161,12 @@ class WatchStore(Protocol):
     def next_due(self) -> float | None: ...
 
     def close(self) -> None: ...
+
+
+def last_of(weight: float, top: Top) -> str:
+    """The document id of a floor's K-th candidate: the last of its kept K best (``top``, at most K),
+    when the floor is that candidate's weight (0 with fewer than K candidates: no last)."""
+    return top[-1][0] if weight > 0 and top and top[-1][1] == weight else ""
 
 
 def top_text(top: Top) -> str:
