@@ -21,6 +21,7 @@ from search.settings import Settings
 from search.storage.factory import open_store
 from search.watching import elastic as elastic_watch
 from search.watching.factory import open_watching
+from search.watching.store import Floor
 from tests.backends import Backend
 from tests.conftest import KEEP_ALIVE_BELOW_SERVER, Server
 from tests.test_cli import run
@@ -81,15 +82,20 @@ def _alerts_equal_match(c: httpx.Client) -> set[tuple[str, str, str]]:
     return got
 
 
-def _floors(settings: Settings) -> list[float]:
+def _snapshot_floors(settings: Settings) -> tuple[Floor, ...]:
+    """The floors a load's snapshot reads: (entry, entity type, tag, K-th weight, K-th document id)."""
     records = open_store(settings)
     watching = open_watching(settings, records)
     assert watching is not None
     try:
-        return [w for _, _, _, w, _ in watching.store.snapshot().floors]
+        return watching.store.snapshot().floors
     finally:
         watching.store.close()
         records.close()
+
+
+def _floors(settings: Settings) -> list[float]:
+    return [w for _, _, _, w, _ in _snapshot_floors(settings)]
 
 
 def test_records_below_the_cut_are_not_scored_and_alerts_still_equal_match(settings: Settings, tmp_path: Path) -> None:
@@ -230,14 +236,7 @@ def test_a_tie_with_the_kth_candidate_ranks_by_document_id(settings: Settings, t
 
 
 def _lasts(settings: Settings) -> list[str]:
-    records = open_store(settings)
-    watching = open_watching(settings, records)
-    assert watching is not None
-    try:
-        return [last for _, _, _, _, last in watching.store.snapshot().floors]
-    finally:
-        watching.store.close()
-        records.close()
+    return [last for _, _, _, _, last in _snapshot_floors(settings)]
 
 
 def _entry_id(c: httpx.Client, name: str) -> str:
