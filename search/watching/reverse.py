@@ -18,8 +18,9 @@ below the floor while no stored record loses weight: a record that ranks below i
 weight, or as much with a later document id) is not among the K, and is not scored. A write that
 lowers a stored record's weight for an entry it was at or above the floor of (a change, a
 withdrawal) may let another record into the K: that entry is screened in full
-(:meth:`ReverseJudge.lowered`), which looks its floor up anew. On the realistic million, 75 % of the (entry, record) pairs that share
-keys lie beyond the entry's 50 best (1,000 watchlist queries): the reverse lookup scored each.
+(:meth:`ReverseJudge.lowered`), which looks its floor up anew. On the realistic million, 75 % of
+the (entry, record) pairs that share keys lie beyond the entry's 50 best (1,000 watchlist
+queries): the reverse lookup scored each.
 """
 
 from __future__ import annotations

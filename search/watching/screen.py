@@ -8,10 +8,10 @@ in the load's worker processes. An entry that had a verdict on a written record 
 less key weight with it is then screened forward by the matcher itself; one with a new verdict,
 with a paired record written again at no less weight, or outranked, takes the short cut of
 :meth:`Watcher._short_cut`, which rebuilds /match's answer from the candidates' ranks, the written
-records' new verdicts and the verdicts kept with its other pairs. So an alert exists exactly when /match for the entry (partner
-offices, every candidate) reports the record, including the top-K candidate cut and the demotion
-of a spelling that fits several Chinese names (bench/watching.py compares the two on 10,000
-entries). What each verdict changes is the rule of :mod:`search.watching.rules`.
+records' new verdicts and the verdicts kept with its other pairs. So an alert exists exactly
+when /match for the entry (partner offices, every candidate) reports the record, including the
+top-K candidate cut and the demotion of a spelling that fits several Chinese names
+(bench/watching.py compares the two on 10,000 entries). What each verdict changes is the rule of :mod:`search.watching.rules`.
 
 The candidates' ranks: each entry keeps its K best candidates of each type with its floor (the
 K-th's weight). Writing records only adds candidates or raises their weights, unless a write
