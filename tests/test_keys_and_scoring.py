@@ -168,7 +168,7 @@ def test_keys_are_bounded_typed_and_never_surname_only() -> None:
 
 @pytest.mark.parametrize(
     ("query", "record"),
-    [("Li Ding", "李婷"), ("Hou Bingning", "侯萍宁"), ("Li Ci", "李子")],
+    [("Li Ding", "李婷"), ("Hou Bing-ning", "侯萍宁"), ("Li Ci", "李子")],
 )
 def test_a_pinyin_name_read_as_cantonese_through_an_initial_hong_kong_does_not_write_is_not_confirmed(
     query: str, record: str
@@ -180,4 +180,34 @@ def test_a_pinyin_name_read_as_cantonese_through_an_initial_hong_kong_does_not_w
 
 @pytest.mark.parametrize(("query", "record"), [("Chan Bo Ling", "陳寶玲"), ("Li Ding", "李丁"), ("Ho Bing", "何炳")])
 def test_initials_people_do_write_for_the_character_still_match(query: str, record: str) -> None:
+    assert score(profile("person", query), profile("person", record)).match
+
+
+@pytest.mark.parametrize(
+    ("query", "record", "why"),
+    [
+        # Jun and Chun share one Cantonese skeleton, but Hong Kong and Macau write 春 Chun.
+        ("Li Jun", "李春", "jun is not how Hong Kong or Macau writes 李春"),
+        # "Panyu" is a pinyin given name: Hong Kong writes one syllable a word (Pan Yu, Pan-yu).
+        ("Tong Panyu", "董攀瑜", "panyu is one word of two syllables"),
+    ],
+)
+def test_a_pinyin_name_read_as_cantonese_through_a_spelling_hong_kong_does_not_write_is_not_confirmed(
+    query: str, record: str, why: str
+) -> None:
+    decision = score(profile("person", query), profile("person", record))
+    assert decision.verdict == "possible" and why in (decision.doubt or "")
+
+
+@pytest.mark.parametrize(
+    ("query", "record"),
+    [
+        ("Chan Tai-man", "陳大文"),
+        ("Tong Pan-yu", "董攀瑜"),
+        ("Chiang Lai-wan", "蔣麗芸"),  # a Mandarin surname in a Hong Kong name (LegCo, Wikidata)
+        ("CHIO Lung Ho", "趙龍可"),  # Macau's 趙 Chio: no listed syllable, but a listed skeleton
+        ("CHEANG Hoi", "鄭凱"),
+    ],
+)
+def test_hong_kong_and_macau_spellings_of_the_characters_still_match(query: str, record: str) -> None:
     assert score(profile("person", query), profile("person", record)).match

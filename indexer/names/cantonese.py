@@ -336,6 +336,18 @@ def _load_surname_spellings() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=20_000)
+def written_spellings(ch: str) -> frozenset[str]:
+    """How Hong Kong and Macau write one (Simplified) character in names: the spellings of its
+    first readings, those the chunlaw and surname tables list for it, and their Macau forms.
+    Narrower than the skeletons of :func:`char_keys`, which also merge spellings nobody writes
+    for it (春 Chun and Jun: one skeleton)."""
+    trad = _s2hk().convert(ch)
+    listed = [s for r in jyutping_readings().get(trad, ())[:READINGS_KEPT] for s in hk_spellings(r)]
+    listed += [*chunlaw_spellings().get(ch, ()), *_load_surname_spellings().get(ch, ())]
+    return frozenset(listed) | {_macau(s) for s in listed}
+
+
 # Options kept per character: the first reading's two commonest spellings, the second reading's
 # commonest, then the chunlaw table's spellings (香 Heung *and* Hong, 平 Ping and Peng).
 MAX_CHAR_KEYS = 4

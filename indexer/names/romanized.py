@@ -268,17 +268,36 @@ def full_systems(name: LatinName) -> frozenset[str]:
 
     def reads(system: str) -> bool:
         if system == "ct":
-            # Hong Kong and Macau write one syllable a word or hyphenated part ("Chan Tai-man",
-            # "Chan Tai Man"), a compound surname aside ("Au-Yeung", "Szeto"): "Jiang" read as
-            # ji-ang is pinyin, not Cantonese, and so it must be compared (tw→tw "Jiang Wan-an" and
-            # "Chiang Wan-an" met only as Cantonese, two guesses).
-            return all(
-                _compound_surname(t) or all(p in LATIN_ALIASES or one_cantonese_syllable(p) for p in t.split("-") if p)
-                for t in name.tokens
-            )
+            return not not_cantonese_words(name)
         return all(plausible(_segment_hyphenated(t, system)) for t in name.tokens)
 
     return frozenset(s for s in ("py", "wg", "ct") if reads(s))
+
+
+def not_cantonese_words(name: LatinName) -> tuple[str, ...]:
+    """The words of a name as Hong Kong and Macau never write them. They write one syllable a
+    word or hyphenated part ("Chan Tai-man", "Chan Tai Man"), a compound surname aside
+    ("Au-Yeung", "Szeto"): "Jiang" read as ji-ang is pinyin, not Cantonese, and so it must be
+    compared (tw→tw "Jiang Wan-an" and "Chiang Wan-an" met only as Cantonese, two guesses)."""
+    return tuple(
+        t
+        for t in name.tokens
+        if not (_compound_surname(t) or all(p in LATIN_ALIASES or one_cantonese_syllable(p) for p in t.split("-") if p))
+    )
+
+
+def joined_words(name: LatinName) -> tuple[str, ...]:
+    """Words (or hyphenated parts) of two or more pinyin or Wade-Giles syllables that are no
+    Cantonese syllable, not even by skeleton (Macau's 趙 Chio, 鄭 Cheang are): "Panyu" is
+    pinyin's way of writing a given name, never Hong Kong's. A Mandarin surname in a Hong Kong
+    name ("Chiang Lai-wan", 蔣麗芸) is one syllable, and not one of these."""
+
+    def joined(part: str) -> bool:
+        if part in LATIN_ALIASES or one_cantonese_syllable(part) or cantonese.skeleton(part) in cantonese.skeletons():
+            return False
+        return any(len(segment(part, system) or ()) >= 2 for system in ("py", "wg"))
+
+    return tuple(p for t in name.tokens if not _compound_surname(t) for p in t.split("-") if p and joined(p))
 
 
 def uses_personal(name: LatinName, system: str) -> bool:
@@ -337,6 +356,21 @@ def _drop_titles(raw: str, tokens: list[str]) -> list[str]:
             break
         out.pop(0)
     return out
+
+
+@lru_cache(maxsize=20_000)
+def unwritten_syllables(raw: str, han: str) -> tuple[str, ...]:
+    """The one-syllable words (or hyphenated parts) of a romanized name, as written, that Hong
+    Kong and Macau write for none of the characters ``han`` (Simplified): "Li Jun" read as
+    Cantonese meets 李春 only because its skeleton merges Jun with Chun, the spelling of 春."""
+    written = frozenset().union(*(cantonese.written_spellings(ch) for ch in han))
+    out: list[str] = []
+    for token in parse_latin(raw).tokens:
+        for part in token.lower().split("-"):
+            seg = segment(part, "ct") if part else None
+            if seg is not None and len(seg) == 1 and seg[0] not in written:
+                out.append(seg[0])
+    return tuple(out)
 
 
 # Initials Hong Kong spellings do not write: Jyutping b, d, g are written p, t, k; z and c are

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexer.names import romanized
-from indexer.names.cantonese import chunlaw_spellings
 from indexer.names.companies import CompanyForm
 from indexer.names.persons import NameForm, Reading
 from search.matching.syllables import (
@@ -71,17 +70,29 @@ def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm |
         # Not for a name that reads whole only as Cantonese: a typo'd pinyin name often does.
         written = "/".join(SYSTEM_LABELS[s] for s in sorted(mandarin_written))
         steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
-        voiced = romanized.not_hong_kong_syllables(form.original) if system == "ct" else ()
-        if voiced and other is not None and other.han:
-            listed = {s for ch in other.han for s in chunlaw_spellings().get(ch, ())}
-            voiced = tuple(s for s in voiced if s not in listed)
-        if voiced:
-            # Hong Kong spellings write Cantonese b, d, g as p, t, k (婷 Ting) and z, c as ch, ts
-            # (子 Tsz); such initials appear only where people write them for a character (寶 Bo,
-            # 丁 Ding: the chunlaw table). A pinyin name's "Ding" or "Ci" read as Cantonese meets
-            # 婷 or 子 only by that merge as well (synthetic pinyin_wg_collision: "Li Ding" matched
-            # 李婷, "Hou Bingning" 侯萍宁, "Li Ci" 李子).
-            steps.append(f"{form.original}: {voiced[0]} is not how Hong Kong writes Cantonese")
+        if system == "ct" and form.parsed is not None:
+            # A word of two syllables is pinyin's way, never Hong Kong's or Macau's ("Tong Panyu"
+            # as Cantonese met 董攀瑜: synthetic pinyin_wg_collision, seeds 53, 83, 97, 109).
+            steps.extend(
+                f"{form.original}: {w} is one word of two syllables, which Hong Kong does not write"
+                for w in romanized.joined_words(form.parsed)[:1]
+            )
+        if system == "ct":
+            # Cantonese skeletons merge spellings nobody writes for a character: a pinyin name's
+            # "Jun" or "Tong" read as Cantonese meets 春 (Chun) or 東 (Tung) only by that merge
+            # (synthetic pinyin_wg_collision and romanized_one_syllable_off: "Li Jun" matched
+            # 李春, "Ma Tong" 马东). Hong Kong writes Cantonese b, d, g as p, t, k (婷 Ting) and
+            # z, c as ch, ts (子 Tsz), unless its tables list the spelling for the character (寶
+            # Bo, 丁 Ding): "Li Ding" matched 李婷, "Li Ci" 李子, before.
+            voiced = romanized.not_hong_kong_syllables(form.original)
+            han = other.han if other is not None else ""
+            unwritten = romanized.unwritten_syllables(form.original, han) if han else voiced
+            if unwritten:
+                steps.append(
+                    f"{form.original}: {unwritten[0]} is not how Hong Kong writes Cantonese"
+                    if unwritten[0] in voiced
+                    else f"{form.original}: {unwritten[0]} is not how Hong Kong or Macau writes {han}"
+                )
     if reading in g.surname_last:
         steps.append(f"{form.original}: surname taken to be the last word")
     if system != "ct" and reading in g.secondary:
