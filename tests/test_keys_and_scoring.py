@@ -211,3 +211,11 @@ def test_a_pinyin_name_read_as_cantonese_through_a_spelling_hong_kong_does_not_w
 )
 def test_hong_kong_and_macau_spellings_of_the_characters_still_match(query: str, record: str) -> None:
     assert score(profile("person", query), profile("person", record)).match
+
+
+def test_a_letter_typed_twice_in_a_one_letter_syllable_is_worth_a_look() -> None:
+    # Wade-Giles i (怡 yi) typed "Ii": one slip, as "Weii" for wei is.
+    decision = score(profile("person", "Liu Ii"), profile("person", "刘怡"))
+    assert decision.verdict == "possible"
+    assert score(profile("person", "Liu Ii"), profile("person", "刘艺")).verdict == "possible"
+    assert score(profile("person", "Liu Ii"), profile("person", "刘安")).verdict == "none"
