@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from indexer.names import cantonese, neighbours, romanized
+from indexer.names import cantonese, mandarin, neighbours, romanized
 from indexer.names.companies import CompanyForm
 from indexer.names.persons import NameForm, join_surname
 from indexer.records import EntityProfile
@@ -64,7 +64,8 @@ KEYS_VERSION = 6
 # again (the watching service's ``rekey``). 1 (3 Dec): the spelling neighbours. 2 (3 Dec, later): slips.
 # 3 (3 Dec): neighbours two swapped vowels or an h or s away; the slips of KEYS_VERSION 6; a name
 # is wholly Cantonese only with one syllable a word or part (fewer Cantonese neighbours).
-QUERY_KEYS_VERSION = 3
+# 4 (4 Dec): an English brand's keys for every way its pinyin splits (Jilian: ji-li-an too).
+QUERY_KEYS_VERSION = 4
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"
@@ -210,6 +211,24 @@ def profile_keys(p: EntityProfile) -> dict[str, float]:
 MAX_NEIGHBOUR_KEYS = 48
 
 
+def _brand_splits(form: CompanyForm) -> list[str]:
+    """An English brand's Wade-Giles keys for every way its joined pinyin splits: "Jilian" is kept
+    as ji-lian, but 吉丽安 is ji-li-an, and their keys (chilien, chilian) differ while the
+    scorer finds the two the same (synthetic company_english_trade_word, seeds 61, 71, 83: 4
+    such pairs scored 0.96 and never found)."""
+    if not form.brand_latin:
+        return []
+    industries = sorted(form.industries) or ["-"]
+    region = form.region.city or form.region.name if form.region is not None else ""
+    keys: list[str] = []
+    for split in romanized.pinyin_splits(form.brand_latin):
+        joined = "".join(mandarin.coarse(s) for s in split)
+        keys.extend(f"cbw:{joined}|{ind}" for ind in industries)
+        if region:
+            keys.append(f"cbr:cbw|{joined}|{region}")
+    return keys
+
+
 def _neighbour_keys(form: NameForm) -> list[str]:
     if form.han:
         # A Chinese name's own readings do not widen: on the 100k realistic workload that cost
@@ -240,7 +259,11 @@ def query_keys(p: EntityProfile) -> dict[str, float]:
     spelled another way, a Mandarin surname before a Cantonese given name), each weighted as its
     type. Records never store these: only the query side widens."""
     out = profile_keys(p)
-    extra = dict.fromkeys(k for form in p.names for k in _neighbour_keys(form) if k not in out)
+    widened = [
+        *(k for form in p.names for k in _neighbour_keys(form)),
+        *(k for c in p.companies for k in _brand_splits(c)),
+    ]
+    extra = dict.fromkeys(k for k in widened if k not in out)
     for key in list(extra)[:MAX_NEIGHBOUR_KEYS]:
         out[key] = KEY_WEIGHTS[key[: key.index(":")]]
     return out

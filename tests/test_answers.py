@@ -286,3 +286,18 @@ def test_forwarded_for_is_not_believed_by_default(backend: Backend, loaded: Sett
     r = run("audit", "--q", "张三丰", "--csv", store=loaded)
     rows = [row for row in csv.reader(r.stdout.splitlines()[1:]) if row[2] == "match"]
     assert rows and rows[0][6] == "127.0.0.1", rows
+
+
+def test_an_english_brand_is_found_however_its_pinyin_splits(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """ "Jilian" reads ji-lian, 吉丽安 ji-li-an: the query looks up both splits (both backends)."""
+    store_copy = backend.copy(loaded, sample_files, tmp_path)
+    src = tmp_path / "jx.csv"
+    src.write_text("record_id,name,entity_type\nJX-1,新余市吉丽安激光有限责任公司,company\n", encoding="utf-8")
+    r = run("load", str(src), "--office", "CN-JX", store=store_copy)
+    assert r.returncode == 0, r.stderr
+    r = run("search", "Xinyu Jilian Lasers Co., Ltd.", "--json", store=store_copy)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["seen"] is True and [m["record_id"] for m in body["matches"]] == ["JX-1"], body

@@ -330,6 +330,34 @@ def _lenient_pinyin(token: str) -> tuple[str, ...] | None:
     return _segment(token.replace("'", "").replace("-", ""), mandarin.PINYIN_SYLLABLES, False, False)
 
 
+@lru_cache(maxsize=20_000)
+def pinyin_splits(word: str, limit: int = 6) -> tuple[tuple[str, ...], ...]:
+    """Up to ``limit`` ways to split one word into pinyin syllables, ignoring the apostrophe rule
+    (a brand never writes it), fewest syllables first: "jilian" is ji-lian *and* ji-li-an (吉丽安),
+    "lianan" lian-an and li-an-an. :func:`readings` keeps the fewest only."""
+    n = len(word)
+    if n == 0 or n > _SPLIT_LETTERS:
+        return ()
+    # tails[i]: splits of word[i:], each capped so that a long word stays cheap.
+    tails: list[list[tuple[str, ...]]] = [[] for _ in range(n + 1)]
+    tails[n] = [()]
+    for i in range(n - 1, -1, -1):
+        found = [
+            (word[i:j], *rest)
+            for j in range(i + 1, min(n, i + 6) + 1)
+            if word[i:j] in mandarin.PINYIN_SYLLABLES and word[i:j] not in _NOT_IN_BRANDS
+            for rest in tails[j]
+        ]
+        tails[i] = sorted(found, key=len)[: limit * 2]
+    return tuple(sorted(tails[0], key=len)[:limit])
+
+
+# Longer words are not split every way: a brand word is two to four syllables.
+_SPLIT_LETTERS = 24
+# Pinyin syllables no brand is written with (嗯 n, ng; 呣 m): "longai" is not lo-n-gai.
+_NOT_IN_BRANDS = frozenset({"n", "ng", "m", "hm", "hng"})
+
+
 # Compound surnames as Hong Kong and Macau write them, hyphenated or not (歐陽 Au-Yeung, 司徒 Sze-To).
 _COMPOUND_LATIN = frozenset({"auyeung", "szeto", "seto", "sheungkwun", "wongfu", "chukot", "ouyeung"})
 
