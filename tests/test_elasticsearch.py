@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from elasticsearch import BadRequestError
 
 from indexer.intake.offices import load_profile
 from indexer.keys import profile_keys
@@ -30,6 +31,7 @@ from search.matching.query import Query
 from search.settings import Settings
 from search.storage.base import Store
 from search.storage.elastic import ElasticsearchStore
+from search.storage.elastic_client import ensure_indexes, load_mapping
 from search.storage.sqlite import SQLiteStore
 from tests.backends import Backend
 from tests.conftest import Server, wait_until
@@ -182,3 +184,24 @@ def test_cluster_outage_is_503_then_recovers_without_restart(
         relay.restore()
         wait_until(lambda: c.get("/readyz").status_code == 200, 30, "ready again after the cluster came back")
         assert c.post("/match", json=body).json()["results"][0]["seen"]  # same process, no restart
+
+
+def test_an_index_gains_the_fields_its_mapping_file_added(es_store: ElasticsearchStore) -> None:
+    """An index made before its mapping file gained a field (watch-floors ``last``, 4 Dec) gets
+    the field when a store opens it, and a missing index is created: one read of every mapping."""
+    es = es_store.es
+    old, missing = f"{es_store.prefix}-old-floors", f"{es_store.prefix}-new-floors"
+    body = load_mapping("watch-floors")
+    before = {k: v for k, v in body["mappings"]["properties"].items() if k != "last"}
+    es.indices.create(index=old, settings=body["settings"], mappings={"dynamic": "strict", "properties": before})
+    try:
+        with pytest.raises(BadRequestError):  # strict: the field is refused before
+            es.index(index=old, id="x", document={"entry_id": "e", "last": "CN-GD:1"})
+        ensure_indexes(es, {old: "watch-floors", missing: "watch-floors"})
+        for index in (old, missing):
+            props = es.indices.get_mapping(index=index).body[index]["mappings"]["properties"]
+            assert set(props) == set(body["mappings"]["properties"]), props
+        es.index(index=old, id="x", document={"entry_id": "e", "last": "CN-GD:1"}, refresh=True)
+        ensure_indexes(es, {old: "watch-floors"})  # again: nothing to add, nothing refused
+    finally:
+        es.indices.delete(index=[old, missing], ignore_unavailable=True)

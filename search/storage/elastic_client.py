@@ -67,12 +67,17 @@ def load_mapping(name: str) -> dict[str, Any]:
 def ensure_indexes(es: Elasticsearch, indexes: Mapping[str, str]) -> None:
     """Create each ``index`` from its mapping file (``{index: mapping name}``); an index that exists
     gets the fields its mapping file gained since (an additive change Elasticsearch applies in place;
-    a strict mapping would refuse documents carrying them)."""
+    a strict mapping would refuse documents carrying them). One request reads every mapping: a
+    check and a put per index were 28 requests in every command that opens a store (about 0.2 s
+    of each office file's load on a local node)."""
     with unavailable():
+        found = es.indices.get_mapping(index=list(indexes), ignore_unavailable=True, allow_no_indices=True).body
         for index, name in indexes.items():
             body = load_mapping(name)
-            if es.indices.exists(index=index):
-                es.indices.put_mapping(index=index, properties=body["mappings"]["properties"])
+            if index in found:
+                wanted = body["mappings"]["properties"]
+                if _missing(wanted, found[index].get("mappings", {}).get("properties", {})):
+                    es.indices.put_mapping(index=index, properties=wanted)
                 continue
             try:
                 es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
@@ -80,6 +85,17 @@ def ensure_indexes(es: Elasticsearch, indexes: Mapping[str, str]) -> None:
                 # Another thread or server created it between the check and the create: fine.
                 if exc.error != "resource_already_exists_exception":
                     raise
+
+
+def _missing(wanted: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
+    """Does the mapping file name a field (at any depth) the index lacks?"""
+    for field, spec in wanted.items():
+        if field not in have:
+            return True
+        inner = spec.get("properties")
+        if inner and _missing(inner, have[field].get("properties", {})):
+            return True
+    return False
 
 
 class ElasticIndexes:
