@@ -60,3 +60,9 @@ SEGMENTS = [
 @pytest.mark.parametrize(("token", "system", "expected"), SEGMENTS)
 def test_segment(token: str, system: str, expected: tuple[str, ...] | None) -> None:
     assert segment(token, system) == expected
+
+
+def test_a_dotted_hon_drops_the_title_not_the_surname_hon() -> None:
+    assert parse_latin("Hon. HON Kam Yum").tokens == ("hon", "kam", "yum")
+    assert parse_latin("HON Kam Yum").tokens == ("hon", "kam", "yum")
+    assert parse_latin("Hon. Lee Wai-king").tokens == ("lee", "wai-king")

@@ -374,14 +374,18 @@ def _compound_surname(token: str) -> bool:
 
 def _drop_titles(raw: str, tokens: list[str]) -> list[str]:
     """Leading titles and honorifics removed. "Hon" is also a surname (韓, "HON Po"): it is a
-    title only written "Hon." with its dot."""
+    title only written "Hon." with its dot, and each "Hon." drops one: "Hon. HON Kam Yum" lost
+    its surname too (synthetic titled_name, seeds 53 and 83)."""
     out = list(tokens)
+    dotted_hon = len(re.findall(r"\bHon\.", raw, re.IGNORECASE))
     while len(out) > 1:
         word = out[0].lower()
         if word not in TITLES:
             break
-        if word == "hon" and not re.search(r"\bHon\.", raw, re.IGNORECASE):
-            break
+        if word == "hon":
+            if not dotted_hon:
+                break
+            dotted_hon -= 1
         out.pop(0)
     return out
 
