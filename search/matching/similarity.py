@@ -79,11 +79,11 @@ def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm |
             )
         if system == "ct":
             # Cantonese skeletons merge spellings nobody writes for a character: a pinyin name's
-            # "Jun" or "Tong" read as Cantonese meets 春 (Chun) or 東 (Tung) only by that merge
-            # (synthetic pinyin_wg_collision and romanized_one_syllable_off: "Li Jun" matched
-            # 李春, "Ma Tong" 马东). Hong Kong writes Cantonese b, d, g as p, t, k (婷 Ting) and
-            # z, c as ch, ts (子 Tsz), unless its tables list the spelling for the character (寶
-            # Bo, 丁 Ding): "Li Ding" matched 李婷, "Li Ci" 李子, before.
+            # "Jun" read as Cantonese meets 春 (Chun, Tsun) only by that merge (synthetic
+            # romanized_one_syllable_off, seed 83: "Li Jun" matched 李春; "Ma Tong" still meets
+            # 马东, Tong being how Macau writes 東). Hong Kong writes Cantonese b, d, g as p, t,
+            # k (婷 Ting) and z, c as ch, ts (子 Tsz), unless its tables list the spelling for the
+            # character (寶 Bo, 丁 Ding): "Li Ding" matched 李婷, "Li Ci" 李子, before.
             voiced = romanized.not_hong_kong_syllables(form.original)
             han = other.han if other is not None else ""
             unwritten = romanized.unwritten_syllables(form.original, han) if han else voiced
