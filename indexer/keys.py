@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from indexer.names import cantonese, mandarin, neighbours, romanized
-from indexer.names.companies import CompanyForm
+from indexer.names.companies import CompanyForm, pinyin_splits
 from indexer.names.persons import NameForm, join_surname
 from indexer.records import EntityProfile
 
@@ -174,19 +174,25 @@ def _name_keys(form: NameForm, birth_date: str | None, keys: list[str]) -> None:
 
 def _company_keys(form: CompanyForm, keys: list[str]) -> None:
     keys.append("cn:" + form.folded)
-    industries = sorted(form.industries) or ["-"]
-    region = form.region.city or form.region.name if form.region is not None else ""
     if form.brand:
-        for ind in industries:
-            keys.append(f"cb:{form.brand}|{ind}")
+        keys.extend(f"cb:{form.brand}|{ind}" for ind in _industries(form))
         keys.append("cbh:" + form.brand)
     for system, readings in (("cbw", form.wg), ("cbc", form.ct)):
         for reading in readings:
-            joined = "".join(reading)
-            for ind in industries:
-                keys.append(f"{system}:{joined}|{ind}")
-            if region:
-                keys.append(f"cbr:{system}|{joined}|{region}")
+            keys.extend(_brand_reading_keys(form, system, "".join(reading)))
+
+
+def _industries(form: CompanyForm) -> list[str]:
+    return sorted(form.industries) or ["-"]
+
+
+def _brand_reading_keys(form: CompanyForm, system: str, joined: str) -> list[str]:
+    """A brand reading's keys: with each industry, and with the region if the name has one."""
+    keys = [f"{system}:{joined}|{ind}" for ind in _industries(form)]
+    region = form.region.city or form.region.name if form.region is not None else ""
+    if region:
+        keys.append(f"cbr:{system}|{joined}|{region}")
+    return keys
 
 
 def profile_keys(p: EntityProfile) -> dict[str, float]:
@@ -218,15 +224,8 @@ def _brand_splits(form: CompanyForm) -> list[str]:
     such pairs scored 0.96 and never found)."""
     if not form.brand_latin:
         return []
-    industries = sorted(form.industries) or ["-"]
-    region = form.region.city or form.region.name if form.region is not None else ""
-    keys: list[str] = []
-    for split in romanized.pinyin_splits(form.brand_latin):
-        joined = "".join(mandarin.coarse(s) for s in split)
-        keys.extend(f"cbw:{joined}|{ind}" for ind in industries)
-        if region:
-            keys.append(f"cbr:cbw|{joined}|{region}")
-    return keys
+    splits = pinyin_splits(form.brand_latin)
+    return [k for split in splits for k in _brand_reading_keys(form, "cbw", "".join(mandarin.coarse(s) for s in split))]
 
 
 def _neighbour_keys(form: NameForm) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from indexer.names import cantonese, company_terms, mandarin, regions, romanized
 from indexer.names.ranked import ranked_product
@@ -251,3 +252,29 @@ def legal_suffix(raw: str) -> str:
     while len(words) > 1 and words[-1] in company_terms.LEGAL_TOKENS_LATIN:
         tail.insert(0, words.pop())
     return "" if tail == ["co"] else " ".join(tail)
+
+
+@lru_cache(maxsize=20_000)
+def pinyin_splits(word: str, limit: int = 6) -> tuple[tuple[str, ...], ...]:
+    """Up to ``limit`` ways to split one word into pinyin syllables, ignoring the apostrophe rule
+    (a brand never writes it), fewest syllables first: "jilian" is ji-lian *and* ji-li-an (吉丽安),
+    "lianan" lian-an and li-an-an. :func:`romanized.readings` keeps the fewest only."""
+    n = len(word)
+    if n == 0 or n > _SPLIT_LETTERS:
+        return ()
+    # tails[i]: splits of word[i:], each capped so that a long word stays cheap.
+    tails: list[list[tuple[str, ...]]] = [[] for _ in range(n + 1)]
+    tails[n] = [()]
+    for i in range(n - 1, -1, -1):
+        found = [
+            (word[i:j], *rest)
+            for j in range(i + 1, min(n, i + 6) + 1)
+            if word[i:j] in mandarin.PINYIN_SYLLABLES and word[i:j] not in mandarin.INTERJECTIONS
+            for rest in tails[j]
+        ]
+        tails[i] = sorted(found, key=len)[: limit * 2]
+    return tuple(sorted(tails[0], key=len)[:limit])
+
+
+# Longer words are not split every way: a brand word is two to four syllables.
+_SPLIT_LETTERS = 24

@@ -141,7 +141,10 @@ def _load_wade_giles() -> dict[str, str]:
 
 
 WADE_GILES: dict[str, str] = _load_wade_giles()
-PINYIN_SYLLABLES: frozenset[str] = frozenset(WADE_GILES) | {"n", "ng", "m", "hm", "hng", "ei"}
+# Pinyin syllables no given name or brand uses (嗯 n, ng; 呣 m): a typo or a split that lands on
+# one is still a typo ("longai" is not lo-n-gai).
+INTERJECTIONS = frozenset({"n", "ng", "m", "hm", "hng"})
+PINYIN_SYLLABLES: frozenset[str] = frozenset(WADE_GILES) | INTERJECTIONS | {"ei"}
 
 
 def wg_strip(wg: str) -> str:

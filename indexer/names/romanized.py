@@ -280,12 +280,16 @@ def not_cantonese_words(name: LatinName) -> tuple[str, ...]:
     ("Au-Yeung", "Szeto"): "Jiang" read as ji-ang is pinyin, not Cantonese, and so it must be
     compared (tw→tw "Jiang Wan-an" and "Chiang Wan-an" met only as Cantonese, two guesses)."""
     return tuple(
-        t
-        for t in name.tokens
-        if not (_compound_surname(t) or all(p in LATIN_ALIASES or one_cantonese_syllable(p) for p in t.split("-") if p))
+        t for t in name.tokens if not (_compound_surname(t) or all(_cantonese_part(p) for p in t.split("-") if p))
     )
 
 
+def _cantonese_part(part: str) -> bool:
+    """A word or hyphenated part Hong Kong writes: one listed Cantonese syllable, or an alias."""
+    return part in LATIN_ALIASES or one_cantonese_syllable(part)
+
+
+@lru_cache(maxsize=10_000)
 def joined_words(name: LatinName) -> tuple[str, ...]:
     """Words (or hyphenated parts) of two or more pinyin or Wade-Giles syllables that are no
     Cantonese syllable, not even by skeleton (Macau's 趙 Chio, 鄭 Cheang are): "Panyu" is
@@ -293,7 +297,7 @@ def joined_words(name: LatinName) -> tuple[str, ...]:
     name ("Chiang Lai-wan", 蔣麗芸) is one syllable, and not one of these."""
 
     def joined(part: str) -> bool:
-        if part in LATIN_ALIASES or one_cantonese_syllable(part) or cantonese.skeleton(part) in cantonese.skeletons():
+        if _cantonese_part(part) or cantonese.skeleton(part) in cantonese.skeletons():
             return False
         return any(len(segment(part, system) or ()) >= 2 for system in ("py", "wg"))
 
@@ -328,34 +332,6 @@ def strict_cantonese(part: str) -> tuple[str, ...] | None:
 def _lenient_pinyin(token: str) -> tuple[str, ...] | None:
     """Pinyin syllables of a word that ignores the apostrophe rule, or None."""
     return _segment(token.replace("'", "").replace("-", ""), mandarin.PINYIN_SYLLABLES, False, False)
-
-
-@lru_cache(maxsize=20_000)
-def pinyin_splits(word: str, limit: int = 6) -> tuple[tuple[str, ...], ...]:
-    """Up to ``limit`` ways to split one word into pinyin syllables, ignoring the apostrophe rule
-    (a brand never writes it), fewest syllables first: "jilian" is ji-lian *and* ji-li-an (吉丽安),
-    "lianan" lian-an and li-an-an. :func:`readings` keeps the fewest only."""
-    n = len(word)
-    if n == 0 or n > _SPLIT_LETTERS:
-        return ()
-    # tails[i]: splits of word[i:], each capped so that a long word stays cheap.
-    tails: list[list[tuple[str, ...]]] = [[] for _ in range(n + 1)]
-    tails[n] = [()]
-    for i in range(n - 1, -1, -1):
-        found = [
-            (word[i:j], *rest)
-            for j in range(i + 1, min(n, i + 6) + 1)
-            if word[i:j] in mandarin.PINYIN_SYLLABLES and word[i:j] not in _NOT_IN_BRANDS
-            for rest in tails[j]
-        ]
-        tails[i] = sorted(found, key=len)[: limit * 2]
-    return tuple(sorted(tails[0], key=len)[:limit])
-
-
-# Longer words are not split every way: a brand word is two to four syllables.
-_SPLIT_LETTERS = 24
-# Pinyin syllables no brand is written with (嗯 n, ng; 呣 m): "longai" is not lo-n-gai.
-_NOT_IN_BRANDS = frozenset({"n", "ng", "m", "hm", "hng"})
 
 
 # Compound surnames as Hong Kong and Macau write them, hyphenated or not (歐陽 Au-Yeung, 司徒 Sze-To).

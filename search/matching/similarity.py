@@ -70,14 +70,14 @@ def _provenance(form: NameForm, reading: Reading, system: str, other: NameForm |
         # Not for a name that reads whole only as Cantonese: a typo'd pinyin name often does.
         written = "/".join(SYSTEM_LABELS[s] for s in sorted(mandarin_written))
         steps.append(f"{form.original}: written in {written}, read as {SYSTEM_LABELS[system]}")
-        if system == "ct" and form.parsed is not None:
+        if system == "ct":
             # A word of two syllables is pinyin's way, never Hong Kong's or Macau's ("Tong Panyu"
             # as Cantonese met 董攀瑜: synthetic pinyin_wg_collision, seeds 53, 83, 97, 109).
-            steps.extend(
-                f"{form.original}: {w} is one word of two syllables, which Hong Kong does not write"
-                for w in romanized.joined_words(form.parsed)[:1]
-            )
-        if system == "ct":
+            joined = romanized.joined_words(form.parsed) if form.parsed is not None else ()
+            if joined:
+                steps.append(
+                    f"{form.original}: {joined[0]} is one word of two syllables, which Hong Kong does not write"
+                )
             # Cantonese skeletons merge spellings nobody writes for a character: a pinyin name's
             # "Jun" read as Cantonese meets 春 (Chun, Tsun) only by that merge (synthetic
             # romanized_one_syllable_off, seed 83: "Li Jun" matched 李春; "Ma Tong" still meets

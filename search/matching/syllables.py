@@ -11,14 +11,12 @@ import jellyfish
 
 from indexer.keys import fuzzy
 from indexer.names.cantonese import skeletons
-from indexer.names.mandarin import COARSE_SYLLABLES, PINYIN_SYLLABLES, coarse
+from indexer.names.mandarin import COARSE_SYLLABLES, INTERJECTIONS, PINYIN_SYLLABLES, coarse
 from indexer.names.persons import Reading
 
 # Weight of the joined-spelling similarity of two given names of equally many syllables.
 JOINED_DISCOUNT = 0.875  # dev seeds 7, 11: latin_typo recall 0.965 / 0.935, one-syllable-off FA 0.02 / 0.02
 
-# Pinyin syllables no given name uses (嗯 ng, 呣 m): a typo that segments into one is still a typo.
-INTERJECTIONS = frozenset({"n", "ng", "m", "hm", "hng"})
 
 # One real syllable for another weighs as two guesses on its own (see similarity.guesses).
 DIFFERENT_SYLLABLE = "differs by a whole syllable"
