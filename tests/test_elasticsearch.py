@@ -205,3 +205,33 @@ def test_an_index_gains_the_fields_its_mapping_file_added(es_store: Elasticsearc
         ensure_indexes(es, {old: "watch-floors"})  # again: nothing to add, nothing refused
     finally:
         es.indices.delete(index=[old, missing], ignore_unavailable=True)
+
+
+def test_a_big_load_pauses_refresh_and_restores_it_a_small_one_leaves_it(
+    es_store: ElasticsearchStore, tmp_path: Path
+) -> None:
+    """Refresh pauses once a load has written ``pause_refresh_from`` records, and is restored
+    (and run) when the load ends; a smaller load never touches the setting."""
+
+    def interval() -> str | None:
+        body = es_store.es.indices.get_settings(index=es_store.alias).body
+        [settings] = body.values()
+        found: str | None = settings["settings"]["index"].get("refresh_interval")
+        return found
+
+    seen: list[str | None] = []
+    src = tmp_path / "gd.csv"
+    src.write_text("record_id,name\n" + "".join(f"P{i},陈大文{i}\n" for i in range(30)), encoding="utf-8")
+    es_store.pause_refresh_from = 10
+    try:
+        load_file(es_store, src, "CN-GD", load_profile("cn-gd"), None, 1, progress=lambda _: seen.append(interval()))
+    finally:
+        es_store.pause_refresh_from = ElasticsearchStore.pause_refresh_from
+    assert seen and seen[-1] == "-1", seen  # paused while the load wrote
+    assert interval() == "1s"  # restored after it
+    assert Matcher(es_store).match(Query("陈大文29")).matches  # and refreshed: the last record is found
+    small = tmp_path / "small.csv"
+    small.write_text("record_id,name\nS1,陈小文\n", encoding="utf-8")
+    seen.clear()
+    load_file(es_store, small, "CN-GD", load_profile("cn-gd"), None, 1, progress=lambda _: seen.append(interval()))
+    assert seen == ["1s"] and interval() == "1s"

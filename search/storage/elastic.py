@@ -52,8 +52,6 @@ SCHEMA_VERSION = 2
 # 100 MB http.max_content_length and in the 5-15 MB band Elastic recommends when raised to 5,000;
 # 500 keeps a rejected chunk's retry cheap and the client's memory flat.
 BULK_CHUNK = 500
-# Records a bulk load writes before it pauses the index's refresh (see ElasticsearchStore.bulk).
-PAUSE_REFRESH_FROM = 20_000
 _KEYED = re.compile(r"-records-v\d+-k(\d+)-")
 NDJSON = {"accept": "application/json", "content-type": "application/x-ndjson"}
 
@@ -63,6 +61,7 @@ class ElasticsearchStore:
 
     write_batch = 2000  # one mget of digests, then bulk requests of BULK_CHUNK
     threaded_digests = True  # the client is thread-safe; a load looks digests up while it reads on
+    pause_refresh_from = 20_000  # records a bulk load writes before it pauses refresh (see bulk)
 
     def __init__(
         self,
@@ -197,7 +196,7 @@ class ElasticsearchStore:
     @contextmanager
     def bulk(self) -> Iterator[None]:
         """Bulk load into the live index (or the new index while a reindex fills it), refreshed
-        after. Refresh pauses only once the load has written :data:`PAUSE_REFRESH_FROM` records:
+        after. Refresh pauses only once the load has written :attr:`pause_refresh_from` records:
         pausing and restoring it are two cluster-state updates (0.27 and 0.29 s on a local node
         busy with another load), paid by every file's load, while a 5 %-changed reload of an
         office file writes a few thousand records."""
@@ -220,7 +219,7 @@ class ElasticsearchStore:
         if self._bulk_written is None or self._write_index is not None:
             return  # not in a bulk load, or a reindex's new index, which never refreshes until done
         self._bulk_written += n
-        if self._paused is None and self._bulk_written >= PAUSE_REFRESH_FROM:
+        if self._paused is None and self._bulk_written >= self.pause_refresh_from:
             with self._unavailable():
                 self.es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
             self._paused = index
