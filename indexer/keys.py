@@ -57,7 +57,8 @@ MAX_KEYS = 64
 # profile holds bumps this too, so that no store serves profiles another version made. 6 (3 Dec):
 # slip keys also for a one-word given name that reads only by splitting off a one- or two-letter
 # syllable ("Hsio" for 曉 hsiao), and for a Wade-Giles surname before a Cantonese-looking slip.
-KEYS_VERSION = 6
+# 7 (5 Dec): Wade-Giles szu read as ssu (思), as the Chinese form's reading spells it.
+KEYS_VERSION = 7
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
@@ -65,7 +66,9 @@ KEYS_VERSION = 6
 # 3 (3 Dec): neighbours two swapped vowels or an h or s away; the slips of KEYS_VERSION 6; a name
 # is wholly Cantonese only with one syllable a word or part (fewer Cantonese neighbours).
 # 4 (4 Dec): an English brand's keys for every way its pinyin splits (Jilian: ji-li-an too).
-QUERY_KEYS_VERSION = 4
+# 5 (5 Dec): a personal spelling's own neighbours as written ("Jui-yuh": yueh, not only yu's);
+# the szu of KEYS_VERSION 7.
+QUERY_KEYS_VERSION = 5
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"
@@ -244,6 +247,8 @@ def _neighbour_keys(form: NameForm) -> list[str]:
     for system in (s for s in ("ct", "wg") if s in full):
         for reading in form.readings(system)[:1]:
             keys.extend(f"{system}:{_bag(r)}" for r in neighbours.reading_neighbours(reading, system))
+    for named in neighbours.personal_neighbour_names(form.parsed):
+        keys.extend(f"wg:{_bag(join_surname(r, n))}" for r, n in romanized.readings(named, "wg")[:1])
     for order in romanized.orders(form.parsed):
         token = order[0].lower()
         for reading in form.ct[:2]:

@@ -301,3 +301,24 @@ def test_an_english_brand_is_found_however_its_pinyin_splits(
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
     assert body["seen"] is True and [m["record_id"] for m in body["matches"]] == ["JX-1"], body
+
+
+def test_taiwan_szu_and_a_slipped_personal_spelling_are_found(
+    backend: Backend, loaded: Settings, sample_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Wade-Giles writes 思 ssu or szu: a record "Wu Szu-yao" is 吳思瑤 from either side, a match.
+    "Cheng Jui-yuh" is 程瑞悦 (yüeh) with a letter dropped, where "yuh" is the personal spelling
+    of yu: found, and only worth a look (both backends)."""
+    store_copy = backend.copy(loaded, sample_files, tmp_path)
+    src = tmp_path / "tw.csv"
+    src.write_text("record_id,name,entity_type\nTW-1,Wu Szu-yao,person\nTW-2,程瑞悦,person\n", encoding="utf-8")
+    r = run("load", str(src), "--office", "CN-FJ", store=store_copy)
+    assert r.returncode == 0, r.stderr
+    r = run("search", "吳思瑤", "--type", "person", "--json", store=store_copy)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert [m["record_id"] for m in body["matches"]] == ["TW-1"], body
+    r = run("search", "Cheng Jui-yuh", "--type", "person", "--json", store=store_copy)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert not body["matches"] and [m["record_id"] for m in body["possible"]] == ["TW-2"], body

@@ -196,3 +196,24 @@ def slipped_names(name: romanized.LatinName) -> list[romanized.LatinName]:
         token = "-".join([*split[i][:j], syllable, *split[i][j + 1 :]])
         out.append(replace(name, tokens=(*name.tokens[:i], token, *name.tokens[i + 1 :])))
     return out
+
+
+def personal_neighbour_names(name: romanized.LatinName) -> list[romanized.LatinName]:
+    """The name with one given-name part that reads only as a personal spelling ("Yuh" for 玉 yu)
+    replaced by each Wade-Giles syllable one vowel or final edit from it as written ("yueh").
+
+    A personal spelling may itself be a slip: "Cheng Jui-yuh" is 程瑞悦 (yüeh) with its e dropped,
+    but the part reads as the listed spelling of yu, so it had no slip keys, and its reading's
+    neighbours (of "yu") are two edits from yueh: a sure "not seen" (bench/accuracy.py
+    wade_giles_typo, seed 109). The written part is one edit away. Query side only."""
+    split = [tok.replace("'", "").replace(":", "").split("-") for tok in name.tokens]
+    out: list[romanized.LatinName] = []
+    for i, parts in enumerate(split):
+        for j, part in enumerate(parts):
+            surname = i == name.surname_index or (name.surname_index is None and len(parts) == 1)
+            if surname or part not in romanized.PERSONAL_SPELLINGS or not romanized.personal_read(part, "wg"):
+                continue  # a surname's personal spelling (Lee) is the surname table's business
+            for syllable in syllable_neighbours(part, "wg"):
+                token = "-".join([*parts[:j], syllable, *parts[j + 1 :]])
+                out.append(replace(name, tokens=(*name.tokens[:i], token, *name.tokens[i + 1 :])))
+    return out

@@ -28,6 +28,11 @@ LATIN_ALIASES: dict[str, tuple[str, ...]] = {
     "owyang": ("ou", "yang"),
 }
 
+# Wade-Giles's own second spelling of a syllable, read as the first: 思 si is ssu or szu (research
+# note §2.1's table: "si=ssu (also szu)"; Szechwan), and Taiwan writes szu at least as often
+# ("Szu-yu"). "Wu Szu-yao" met 吳思瑤 only as a different syllable (0.78, possible, no shared key).
+WG_VARIANTS: dict[str, str] = {"szu": "ssu"}
+
 
 def _load_personal_spellings() -> dict[str, str]:
     """Taiwan and Hong Kong personal spellings → the pinyin syllable they write (data/
@@ -86,7 +91,7 @@ def segment(token: str, system: str) -> tuple[str, ...] | None:
             continue
         if found is None:
             return None
-        out.extend(found)
+        out.extend((WG_VARIANTS.get(x, x) for x in found) if system == "wg" else found)
     return tuple(out) if out else None
 
 
@@ -307,11 +312,12 @@ def joined_words(name: LatinName) -> tuple[str, ...]:
 def uses_personal(name: LatinName, system: str) -> bool:
     """Does reading the name in ``system`` go through a personal spelling (Lee for li)?"""
     parts = [p for t in name.tokens for p in t.replace("'", "").split("-") if p]
-    return any(p in PERSONAL_SPELLINGS and _personal_read(p, system) for p in parts)
+    return any(p in PERSONAL_SPELLINGS and personal_read(p, system) for p in parts)
 
 
 @lru_cache(maxsize=5_000)
-def _personal_read(part: str, system: str) -> bool:
+def personal_read(part: str, system: str) -> bool:
+    """Does ``part`` read in ``system`` only through its personal spelling (not as one syllable)?"""
     inventory = mandarin.PINYIN_SYLLABLES if system == "py" else mandarin.COARSE_SYLLABLES
     return len(_segment(part, inventory, False, system == "py") or ()) != 1
 
@@ -332,6 +338,16 @@ def strict_cantonese(part: str) -> tuple[str, ...] | None:
 def _lenient_pinyin(token: str) -> tuple[str, ...] | None:
     """Pinyin syllables of a word that ignores the apostrophe rule, or None."""
     return _segment(token.replace("'", "").replace("-", ""), mandarin.PINYIN_SYLLABLES, False, False)
+
+
+@lru_cache(maxsize=20_000)
+def apostrophe_dropped(word: str) -> bool:
+    """Does the word read as two pinyin syllables only when its apostrophe is put back ("Zhongao"
+    zhong'ao, "Gaian" gai'an)? Such a word is a name, not a slip of the keyboard."""
+    if segment(word, "py") is not None:
+        return False
+    seg = _lenient_pinyin(word)
+    return seg is not None and len(seg) == 2 and not any(x in mandarin.INTERJECTIONS for x in seg)
 
 
 # Compound surnames as Hong Kong and Macau write them, hyphenated or not (歐陽 Au-Yeung, 司徒 Sze-To).
