@@ -219,3 +219,16 @@ def test_a_letter_typed_twice_in_a_one_letter_syllable_is_worth_a_look() -> None
     assert decision.verdict == "possible"
     assert score(profile("person", "Liu Ii"), profile("person", "刘艺")).verdict == "possible"
     assert score(profile("person", "Liu Ii"), profile("person", "刘安")).verdict == "none"
+
+
+def test_a_word_written_without_its_apostrophe_is_syllables_not_a_slip() -> None:
+    # "Zhongao" is zhong'ao: against 王冲澳 (chong ao) it is another syllable, two guesses, not one slip.
+    other = score(profile("person", "Wang Zhongao"), profile("person", "王冲澳"))
+    assert other.verdict == "possible" and "differs by a whole syllable" in (other.doubt or ""), other
+    assert score(profile("person", "Wang Zhongao"), profile("person", "王中奥")).match
+
+
+def test_wade_giles_szu_is_ssu() -> None:
+    # 思 si is Wade-Giles ssu or szu (Szechwan): one spelling, not another syllable.
+    assert score(profile("person", "Wu Szu-yao"), profile("person", "吳思瑤")).match
+    assert score(profile("person", "Wu Ssu-yao"), profile("person", "吳思瑤")).match

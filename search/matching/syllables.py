@@ -13,6 +13,7 @@ from indexer.keys import fuzzy
 from indexer.names.cantonese import skeletons
 from indexer.names.mandarin import COARSE_SYLLABLES, INTERJECTIONS, PINYIN_SYLLABLES, coarse
 from indexer.names.persons import Reading
+from indexer.names.romanized import apostrophe_dropped
 
 # Weight of the joined-spelling similarity of two given names of equally many syllables.
 JOINED_DISCOUNT = 0.875  # dev seeds 7, 11: latin_typo recall 0.965 / 0.935, one-syllable-off FA 0.02 / 0.02
@@ -147,7 +148,9 @@ def reading_steps(a: Reading, b: Reading, system: str = "any") -> tuple[str, ...
             # Only the joined spelling brings them close. If every syllable on both sides is a
             # real one, it is another syllable (晶 jing for 明 ming: another character), not a
             # slip of the keyboard, and it weighs as two guesses.
-            real = all(is_syllable(x) and x not in INTERJECTIONS for x in (*ga, *gb))
+            # A word written without its apostrophe is real syllables too: "Wang Zhongao" (zhong'ao)
+            # met 王冲澳 chong ao as one slip, a match (pinyin_wg_collision, seed 7 of 5 Dec).
+            real = all((is_syllable(x) and x not in INTERJECTIONS) or apostrophe_dropped(x) for x in (*ga, *gb))
             what = DIFFERENT_SYLLABLE if real else "taken for a slip"
             steps.append(f"spelling {''.join(ga)}/{''.join(gb)} {what}")
     return tuple(steps)
