@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+from indexer.names.cantonese import written_spellings
 from indexer.names.mandarin import (
     COARSE_SYLLABLES,
     COARSE_TO_PINYIN,
@@ -82,11 +83,28 @@ def rare_reading_other_name(g: Generator, r: random.Random) -> Pair | None:
         for alt in rs[1:2]
         if alt != gv[i]
     ]
+    # Not a spelling the record has in another system: "Ma Tuwen" is Wade-Giles for 马杜文 (du is
+    # tu) and "Gu Dai" how Hong Kong writes 顾大, so neither is another person's name (seeds 41,
+    # 53, 61, 109, 113 counted such pairs as false alarms). A joined two-syllable given name is
+    # never Hong Kong's way ("Panyu"), so only a one-syllable one can be its spelling.
+    spots = [
+        (i, alt)
+        for i, alt in spots
+        if coarse(alt) != coarse(gv[i])
+        and not _written_in_cantonese([s.lower(), *gv[:i], alt, *gv[i + 1 :]], [p.surname.simplified, *p.given])
+    ]
     if not spots:
         return None
     i, alt = r.choice(spots)
     given = [*gv[:i], alt, *gv[i + 1 :]]
     return Pair("rare_reading_other_name", False, _query(f"{s} {_cap(''.join(given))}"), _record(p))
+
+
+def _written_in_cantonese(syllables: list[str], chars: list[str]) -> bool:
+    """Is every syllable a spelling Hong Kong or Macau writes for the character it stands for?"""
+    if len(chars) != 2 or len(chars[0]) != 1 or len(syllables) != 2:
+        return False  # a compound surname or two given syllables written as one word
+    return all(x in written_spellings(ch) for x, ch in zip(syllables, chars, strict=True))
 
 
 def pinyin_wg_collision(g: Generator, r: random.Random) -> Pair | None:
