@@ -40,3 +40,13 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("elastic_transport", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The Elasticsearch client logs each failed attempt with the connection error's traceback: an
+    # unreachable cluster printed 60 lines before a command's one-line error. The line is kept.
+    handler.addFilter(_client_retries_without_traceback)
+
+
+def _client_retries_without_traceback(record: logging.LogRecord) -> bool:
+    if record.name.startswith("elastic_transport"):
+        record.exc_info = None
+        record.exc_text = None
+    return True

@@ -20,7 +20,7 @@ import pytest
 from elasticsearch import BadRequestError
 
 from indexer.intake.offices import load_profile
-from indexer.keys import profile_keys
+from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import profile
 from indexer.synth.pairs import generate_pairs
 from search.access.elastic import ElasticsearchAccess
@@ -32,6 +32,7 @@ from search.settings import Settings
 from search.storage.base import Store
 from search.storage.elastic import ElasticsearchStore
 from search.storage.elastic_client import ensure_indexes, load_mapping
+from search.storage.elastic_rekey import documents
 from search.storage.sqlite import SQLiteStore
 from tests.backends import Backend
 from tests.conftest import Server, wait_until
@@ -235,3 +236,37 @@ def test_a_big_load_pauses_refresh_and_restores_it_a_small_one_leaves_it(
     seen.clear()
     load_file(es_store, small, "CN-GD", load_profile("cn-gd"), None, 1, progress=lambda _: seen.append(interval()))
     assert seen == ["1s"] and interval() == "1s"
+
+
+def test_rekey_keys_every_document_again_into_a_new_index(
+    es_store: ElasticsearchStore, sample_files: dict[str, Path]
+) -> None:
+    """``suspects rekey`` on Elasticsearch: every record is keyed again from the document the index
+    keeps (no office file), into a new index swapped in behind the alias. A record whose stored keys
+    no longer find it (as an older keys version's would not) is found again, and every document
+    comes over unchanged, across more than one page of the read (batch 500)."""
+    es_store.reindex(lambda s: _load_all(s, sample_files))
+    es = es_store.es
+    [before_index] = es_store.alias_target()
+    total = int(es.count(index=es_store.alias)["count"])
+    hit = Matcher(es_store).match(Query("CHAN Tai Man", birth_date="1971-02-11")).matches[0].record
+    doc = f"{hit.office}:{hit.record_id}"
+    # Keys an older version made that no query of this version looks up.
+    es.update(index=before_index, id=doc, doc={"keys": ["n:stale"]}, refresh=True)
+    keyed = {
+        c.id for c in es_store.candidates(profile_keys(profile(hit.entity_type, hit.name)), hit.entity_type, None, 50)
+    }
+    assert doc not in keyed
+
+    sources = {d: s for chunk in documents(es, es_store.alias, 500) for s in chunk if (d := s["doc_id"])}
+    done = es_store.rekey(workers=2)
+    assert done.records == total == len(sources) and done.was == KEYS_VERSION
+    [after_index] = es_store.alias_target()
+    assert after_index != before_index and f"-k{KEYS_VERSION}-" in after_index
+    assert not es.indices.exists(index=before_index)
+    again = {d: s for chunk in documents(es, es_store.alias, 500) for s in chunk if (d := s["doc_id"])}
+    assert again == sources  # every record, as it was stored
+    keyed = {
+        c.id for c in es_store.candidates(profile_keys(profile(hit.entity_type, hit.name)), hit.entity_type, None, 50)
+    }
+    assert doc in keyed

@@ -185,6 +185,7 @@ def test_every_request_body_matches_the_specification(
         target.upsert(prepared)
 
     store.reindex(fill)
+    assert store.rekey(workers=1).records == len(prepared)  # reads its documents page by page
     store.candidates(profile_keys(profile("person", "Chen Dawen")), "person", ["CN-GD", "CN-HK"], 50)
     store.candidates_many([(profile_keys(profile("person", "陈大文")), "person")] * 3, None, 50)
     assert store.counts() == {"CN-GD": {"person": 1, "company": 1}, "CN-HK": {"person": 1}}
@@ -193,6 +194,7 @@ def test_every_request_body_matches_the_specification(
     kinds = validate_all(captured)
     assert set(kinds) == set(BODY_SCHEMAS), kinds
     assert kinds["create"] >= 2 and kinds["update_aliases"] >= 1
+    assert any(isinstance(body, dict) and "search_after" in body for _, _, body in captured)
 
 
 def test_specification_rejects_a_wrong_body() -> None:

@@ -153,7 +153,10 @@ def reindex(ctx: Context, files: tuple[Path, ...], office: str | None) -> None:
     click.echo(f"alias {ctx.settings.es_index_prefix}-records now points at {name}")
 
 
-@group.command(help="SQLite: key every stored record again with this version's keys, in place (after an upgrade).")
+@group.command(
+    help="Key every stored record again with this version's keys (after an upgrade), from the stored documents: "
+    "SQLite in place, Elasticsearch into a new index swapped in with no downtime."
+)
 @pass_ctx
 def rekey(ctx: Context) -> None:
     done = rekey_records(ctx.settings)

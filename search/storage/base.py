@@ -134,6 +134,16 @@ class UpsertResult:
     failed: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Rekeyed:
+    """What a rekey did (``suspects rekey``, either backend): records keyed again, from which keys
+    version, in how long."""
+
+    records: int
+    was: int
+    seconds: float
+
+
 class Store(Protocol):
     """What the service needs from a storage backend."""
 
@@ -193,6 +203,11 @@ class Store(Protocol):
     def reindex(self, load: Callable[[Store], None]) -> str:
         """Full reload with no downtime: ``load`` fills a new index that then replaces the live one.
         Returns the new index's name; raises InvalidInput where the backend cannot (SQLite)."""
+        ...
+
+    def rekey(self, workers: int, progress: Callable[[int], None] | None = None) -> Rekeyed:
+        """Key every stored record again with this version's keys, from the stored documents
+        (SQLite in place; Elasticsearch into a new index swapped in, as :meth:`reindex`)."""
         ...
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:

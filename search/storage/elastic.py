@@ -28,8 +28,8 @@ from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoun
 
 from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import Record, record_profile
-from search.errors import Busy, StoreUnavailable
-from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id
+from search.errors import Busy, NoRecords, StoreUnavailable
+from search.storage.base import Candidate, KeyQuery, Rekeyed, Store, StoredRecord, UpsertResult, doc_id
 from search.storage.codec import pack_postings
 from search.storage.elastic_bodies import (
     candidate_of,
@@ -41,6 +41,7 @@ from search.storage.elastic_bodies import (
     record_of,
 )
 from search.storage.elastic_client import load_mapping, make_client, unavailable
+from search.storage.elastic_rekey import rekey
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,15 @@ class ElasticsearchStore:
         finally:
             with self._unavailable():
                 self.es.delete(index=self.lock_index, id="reindex", refresh=True)
+
+    def rekey(self, workers: int, progress: Callable[[int], None] | None = None) -> Rekeyed:
+        """Key every stored record again with this version's keys, from the documents the index
+        keeps, into a new index swapped in with no downtime (:mod:`.elastic_rekey`)."""
+        with self._unavailable():
+            was = self.keyed_with()
+            if was is None:
+                raise NoRecords(f"the index {self.alias} holds no records: load office files first")
+            return rekey(self.es, self.alias, self.reindex, was, workers, progress)
 
     def withdraw(self, office: str, record_id: str) -> bool:
         with self._unavailable():

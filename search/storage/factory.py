@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from indexer.keys import KEYS_VERSION
-from search.errors import InvalidInput, NoRecords, StaleKeys
+from search.errors import NoRecords, StaleKeys
 from search.settings import Settings
-from search.storage.base import Store
+from search.storage.base import Rekeyed, Store
 from search.storage.sqlite import SQLiteStore
-from search.storage.sqlite_rekey import Rekeyed
 
 
 def open_store(settings: Settings) -> Store:
@@ -45,25 +44,23 @@ def open_records(settings: Settings) -> Store:
     keyed = store.keyed_with()
     if keyed is not None and keyed != KEYS_VERSION:
         store.close()
-        again = "load the office files again (suspects reindex FILE...)" if settings.es_url else "run suspects rekey"
         raise StaleKeys(
             f"the records in the store ({where}) were keyed by keys version {keyed}, this version keys names "
-            f"with version {KEYS_VERSION} and could miss them: {again}"
+            f"with version {KEYS_VERSION} and could miss them: run suspects rekey"
         )
     return store
 
 
 def rekey_records(settings: Settings, progress: Callable[[int], None] | None = None) -> Rekeyed:
-    """SQLite: key the stored records again with this version's keys, in place, keeping everything
-    else the file holds (watchlists, alerts, API keys, audit). On Elasticsearch ``reindex`` does it."""
+    """Key the stored records again with this version's keys, from the documents the store keeps:
+    SQLite in place, keeping everything else the file holds (watchlists, alerts, API keys, audit);
+    Elasticsearch into a new index swapped in behind the alias (no office file needed)."""
     if settings.es_url:
-        raise InvalidInput(
-            "rekey is for the SQLite store; on Elasticsearch, suspects reindex FILE... keys the records again",
-            field="es_url",
-        )
-    if not settings.store.exists():
+        store = open_store(settings)
+    elif not settings.store.exists():
         raise NoRecords(f"no store at {settings.store}: load office files first (suspects load FILE...)")
-    store = SQLiteStore(settings.store)
+    else:
+        store = SQLiteStore(settings.store)
     try:
         return store.rekey(settings.workers, progress)
     finally:

@@ -25,11 +25,11 @@ import pydantic_core
 from indexer.keys import KEYS_VERSION
 from indexer.records import Record
 from search.errors import InvalidInput, StoreUnavailable
-from search.storage.base import Candidate, KeyQuery, Store, StoredRecord, UpsertResult, doc_id, prepare
+from search.storage.base import Candidate, KeyQuery, Rekeyed, Store, StoredRecord, UpsertResult, doc_id, prepare
 from search.storage.codec import decompress, key_hash, unpack_postings
 from search.storage.sqlite_conn import connect, schema_version
 from search.storage.sqlite_load import STAGING, finish_staged, is_staging, load_lock
-from search.storage.sqlite_rekey import Rekeyed, rekey
+from search.storage.sqlite_rekey import rekey
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 
 from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import Record, record_profile
+from search.storage.base import Rekeyed
 from search.storage.codec import decompress, pack_postings, unpack_postings
 from search.storage.profiles import pack as pack_profile
 from search.storage.sqlite_conn import immediate, settle
@@ -39,15 +39,6 @@ CREATE TABLE rekey_records (rid INTEGER PRIMARY KEY, postings BLOB NOT NULL, pro
 """
 
 Keyed = list[tuple[int, bytes, bytes]]  # (rid, packed postings, packed profile)
-
-
-@dataclass(frozen=True, slots=True)
-class Rekeyed:
-    """What a rekey did: records keyed again, from which keys version, in how long."""
-
-    records: int
-    was: int
-    seconds: float
 
 
 def _chunks(conn: sqlite3.Connection, size: int) -> Iterator[list[tuple[int, bytes]]]:

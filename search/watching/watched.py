@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from indexer.records import Record, record_profile
-from search.storage.base import Candidate, KeyQuery, RecordHook, Store, StoredRecord, UpsertResult, doc_id
+from search.storage.base import Candidate, KeyQuery, RecordHook, Rekeyed, Store, StoredRecord, UpsertResult, doc_id
 from search.watching.reverse import Hit, Plans, ReverseJudge, hits_of
 from search.watching.rules import Affected
 from search.watching.service import Watching
@@ -226,6 +226,11 @@ class WatchedStore:
         name = self.inner.reindex(load)
         self.watching.rescreen()
         return name
+
+    def rekey(self, workers: int, progress: Callable[[int], None] | None = None) -> Rekeyed:
+        done = self.inner.rekey(workers, progress)
+        self.watching.rescreen()  # the new keys can put other records among an entry's candidates
+        return done
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         return self.inner.get_many(ids)
