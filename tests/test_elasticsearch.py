@@ -21,15 +21,16 @@ from elasticsearch import BadRequestError
 
 from indexer.intake.offices import load_profile
 from indexer.keys import KEYS_VERSION, profile_keys
-from indexer.records import profile
+from indexer.records import Record, profile
 from indexer.synth.pairs import generate_pairs
 from search.access.elastic import ElasticsearchAccess
 from search.access.keys import new_key
+from search.errors import Busy
 from search.ingest import load_file
 from search.matching.matcher import Matcher
 from search.matching.query import Query
 from search.settings import Settings
-from search.storage.base import Store
+from search.storage.base import Store, prepare
 from search.storage.elastic import ElasticsearchStore
 from search.storage.elastic_client import ensure_indexes, load_mapping
 from search.storage.elastic_rekey import documents
@@ -270,3 +271,21 @@ def test_rekey_keys_every_document_again_into_a_new_index(
         c.id for c in es_store.candidates(profile_keys(profile(hit.entity_type, hit.name)), hit.entity_type, None, 50)
     }
     assert doc in keyed
+
+
+def test_a_write_while_another_process_reindexes_is_refused_not_lost(es_store: ElasticsearchStore) -> None:
+    """Another process's reindex or rekey holds the lock while it fills a new index; a load or a
+    withdrawal here would land in the old index and vanish at the swap (a withdrawn record would
+    come back). Both are refused with a clear error while the lock is held, and work after."""
+    record = prepare(Record(office="CN-GD", record_id="LOCK-1", entity_type="person", name="陈锁文"))
+    es_store.upsert([record])
+    es = es_store.es
+    es.create(index=es_store.lock_index, id="reindex", document={"since": 0.0}, refresh=True)
+    try:
+        with pytest.raises(Busy, match="reindex or rekey"):
+            es_store.upsert([record])
+        with pytest.raises(Busy, match="reindex or rekey"):
+            es_store.withdraw("CN-GD", "LOCK-1")
+    finally:
+        es.delete(index=es_store.lock_index, id="reindex", refresh=True)
+    assert es_store.withdraw("CN-GD", "LOCK-1")

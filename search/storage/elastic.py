@@ -145,6 +145,7 @@ class ElasticsearchStore:
     def upsert(self, records: Sequence[StoredRecord]) -> UpsertResult:
         if self._write_index is None:
             self.ensure_index()
+            self._refuse_during_reindex()
         target = self._target()
         existing = self.digests([r.id for r in records])  # none while a reindex fills a new index
         todo = [r for r in records if existing.get(r.id) != r.digest]
@@ -269,7 +270,16 @@ class ElasticsearchStore:
                 raise NoRecords(f"the index {self.alias} holds no records: load office files first")
             return rekey(self.es, self.alias, self.reindex, was, workers, progress)
 
+    def _refuse_during_reindex(self) -> None:
+        """A write into the live index while another process fills a new one would be lost at the
+        swap (a withdrawn record would come back): refused, one lookup of the lock per batch."""
+        with self._unavailable():
+            running = bool(self.es.exists(index=self.lock_index, id="reindex"))
+        if running:
+            raise Busy("a reindex or rekey is filling a new index: write again when it has finished")
+
     def withdraw(self, office: str, record_id: str) -> bool:
+        self._refuse_during_reindex()
         with self._unavailable():
             try:
                 self.es.delete(index=self.alias, id=doc_id(office, record_id), refresh="wait_for")
