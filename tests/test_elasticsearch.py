@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from search.settings import Settings
 from search.storage.base import Store, prepare
 from search.storage.elastic import ElasticsearchStore
 from search.storage.elastic_client import ensure_indexes, load_mapping
+from search.storage.elastic_lock import LOCK_ID, STALE_AFTER
 from search.storage.elastic_rekey import documents
 from search.storage.sqlite import SQLiteStore
 from tests.backends import Backend
@@ -276,16 +278,31 @@ def test_rekey_keys_every_document_again_into_a_new_index(
 def test_a_write_while_another_process_reindexes_is_refused_not_lost(es_store: ElasticsearchStore) -> None:
     """Another process's reindex or rekey holds the lock while it fills a new index; a load or a
     withdrawal here would land in the old index and vanish at the swap (a withdrawn record would
-    come back). Both are refused with a clear error while the lock is held, and work after."""
+    come back). Both are refused while the lock has a heartbeat. A lock whose holder was killed
+    (no heartbeat for STALE_AFTER) blocks nothing, and the next reindex takes it over."""
     record = prepare(Record(office="CN-GD", record_id="LOCK-1", entity_type="person", name="陈锁文"))
     es_store.upsert([record])
     es = es_store.es
-    es.create(index=es_store.lock_index, id="reindex", document={"since": 0.0}, refresh=True)
+
+    def lock(beat: float) -> None:
+        es.index(index=es_store.lock_index, id=LOCK_ID, document={"since": beat, "beat": beat}, refresh=True)
+
+    def fill(target: Store) -> None:
+        target.upsert([record])
+
+    lock(time.time())
     try:
         with pytest.raises(Busy, match="reindex or rekey"):
             es_store.upsert([record])
         with pytest.raises(Busy, match="reindex or rekey"):
             es_store.withdraw("CN-GD", "LOCK-1")
+        with pytest.raises(Busy, match="another reindex or rekey"):
+            es_store.reindex(fill)
+        lock(time.time() - STALE_AFTER - 1)  # its holder was killed long ago
+        assert es_store.upsert([record]).unchanged == 1
+        es_store.reindex(fill)  # takes the stale lock over
+        assert not es.exists(index=es_store.lock_index, id=LOCK_ID)  # released by the reindex
     finally:
-        es.delete(index=es_store.lock_index, id="reindex", refresh=True)
+        if es.exists(index=es_store.lock_index, id=LOCK_ID):  # left by a failure above: later tests write
+            es.delete(index=es_store.lock_index, id=LOCK_ID, refresh=True)
     assert es_store.withdraw("CN-GD", "LOCK-1")

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from indexer.keys import KEYS_VERSION, profile_keys
 from indexer.records import Record, record_profile
@@ -41,6 +41,7 @@ from search.storage.elastic_bodies import (
     record_of,
 )
 from search.storage.elastic_client import load_mapping, make_client, unavailable
+from search.storage.elastic_lock import ReindexLock
 from search.storage.elastic_rekey import rekey
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class ElasticsearchStore:
         self.alias = f"{prefix}-records"
         self.lock_index = f"{prefix}-locks"
         self.es = client or make_client(url, timeout)
+        self._lock = ReindexLock(self.es, self.lock_index)
         self._write_index: str | None = None  # set while a reindex loads into a new index
         self._alias_ready = False  # the alias is known to exist (it is never removed, only moved)
         self._bulk_written: int | None = None  # records a bulk load has written (None: not in one)
@@ -146,6 +148,9 @@ class ElasticsearchStore:
         if self._write_index is None:
             self.ensure_index()
             self._refuse_during_reindex()
+        else:
+            with self._unavailable():
+                self._lock.beat()
         target = self._target()
         existing = self.digests([r.id for r in records])  # none while a reindex fills a new index
         todo = [r for r in records if existing.get(r.id) != r.digest]
@@ -230,10 +235,7 @@ class ElasticsearchStore:
         """Full reload with no downtime: ``load`` fills a new index; the alias then moves to it in
         one atomic call and the old index is deleted. Raises Busy if another reindex holds the lock."""
         with self._unavailable():
-            try:
-                self.es.create(index=self.lock_index, id="reindex", document={"since": time.time()}, refresh=True)
-            except ConflictError as exc:
-                raise Busy("another reindex is running (lock document present)") from exc
+            self._lock.acquire()
         try:
             mapping = load_mapping("records")
             name = self.new_index_name()
@@ -259,7 +261,7 @@ class ElasticsearchStore:
             return name
         finally:
             with self._unavailable():
-                self.es.delete(index=self.lock_index, id="reindex", refresh=True)
+                self._lock.release()
 
     def rekey(self, workers: int, progress: Callable[[int], None] | None = None) -> Rekeyed:
         """Key every stored record again with this version's keys, from the documents the index
@@ -274,7 +276,7 @@ class ElasticsearchStore:
         """A write into the live index while another process fills a new one would be lost at the
         swap (a withdrawn record would come back): refused, one lookup of the lock per batch."""
         with self._unavailable():
-            running = bool(self.es.exists(index=self.lock_index, id="reindex"))
+            running = self._lock.held_by_another()
         if running:
             raise Busy("a reindex or rekey is filling a new index: write again when it has finished")
 
