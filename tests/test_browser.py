@@ -31,6 +31,11 @@ if not Path(CHROMIUM).exists():
 
 from search.settings import Settings  # noqa: E402
 
+# Playwright's 5 s default deadline for an expectation: a first sign-in on Elasticsearch (two
+# writes that wait for a refresh, the first page's routes built lazily by FastAPI 0.165) took
+# 7-9 s on this 2-core machine on 5 Dec while the suite ran. Still a deadline, not a sleep.
+expect.set_options(timeout=30_000)
+
 
 @pytest.fixture(scope="module")
 def site(

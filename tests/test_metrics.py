@@ -28,7 +28,7 @@ def test_metrics_count_requests_verdicts_and_uploads(
 ) -> None:
     settings = backend.copy(loaded, sample_files, tmp_path)
     tokens = make_tokens(settings)
-    with Server(settings) as server, httpx.Client(base_url=server.url) as c:
+    with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
         inv = {"Authorization": f"Bearer {tokens['investigator']}"}
         body = {"queries": [{"name": "陳大文", "birth_date": "1971-02-11"}, {"name": "完全陌生的名字"}]}
         for _ in range(3):
@@ -91,7 +91,7 @@ def test_every_200th_request_freezes_what_the_young_collections_left(loaded: Set
     # Paced collection (api/http/collector.py): nothing is frozen on the way (frozen objects are only
     # freed), then the 200th request collects the young generations and freezes the survivors, out
     # of later full collections' sight: among them the responses this test keeps.
-    with Server(loaded) as server, httpx.Client(base_url=server.url) as c:
+    with Server(loaded) as server, httpx.Client(base_url=server.url, timeout=60) as c:
         started = gc.get_freeze_count()
         kept = [c.get("/healthz") for _ in range(EVERY - 1)]
         assert all(r.status_code == 200 for r in kept)

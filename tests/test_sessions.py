@@ -39,7 +39,7 @@ def session_cookie(r: httpx.Response) -> str:
 
 def signed_in(url: str, cookie: str) -> bool:
     """Whether a browser holding only this session cookie is let in to the search page."""
-    with httpx.Client(base_url=url, cookies={COOKIE: cookie}) as other:
+    with httpx.Client(base_url=url, cookies={COOKIE: cookie}, timeout=60) as other:
         r = other.get("/ui/search")
         assert r.status_code in (200, 303)
         return r.status_code == 200
@@ -48,7 +48,7 @@ def signed_in(url: str, cookie: str) -> bool:
 def test_the_cookie_is_a_session_not_the_key(site: tuple[str, dict[str, str]]) -> None:
     url, tokens = site
     key = tokens["investigator"]
-    with httpx.Client(base_url=url) as browser:
+    with httpx.Client(base_url=url, timeout=60) as browser:
         assert sign_in(browser, key).status_code == 303
         cookie = browser.cookies[COOKIE]
         _, key_id, secret = key.split("_", 2)  # (the secret itself may hold "_")
@@ -60,7 +60,7 @@ def test_the_cookie_is_a_session_not_the_key(site: tuple[str, dict[str, str]]) -
 
 def test_signing_out_ends_the_session_everywhere(site: tuple[str, dict[str, str]]) -> None:
     url, tokens = site
-    with httpx.Client(base_url=url) as browser:
+    with httpx.Client(base_url=url, timeout=60) as browser:
         sign_in(browser, tokens["analyst"])
         copied = browser.cookies[COOKIE]
         page = browser.get("/ui/search").text
@@ -69,7 +69,7 @@ def test_signing_out_ends_the_session_everywhere(site: tuple[str, dict[str, str]
         assert browser.post("/ui/logout", data={"csrf": csrf.group(1)}).status_code == 303
     # A copy of the cookie taken before signing out no longer signs anyone in.
     assert not signed_in(url, copied)
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['auditor']}"}) as auditor:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['auditor']}"}, timeout=60) as auditor:
         actions = [e["action"] for e in auditor.get("/audit", params={"action": "logout"}).json()]
         assert "logout" in actions
 
@@ -77,13 +77,13 @@ def test_signing_out_ends_the_session_everywhere(site: tuple[str, dict[str, str]
 def test_revoking_the_key_ends_its_sessions(site: tuple[str, dict[str, str]]) -> None:
     url, tokens = site
     admin = {"Authorization": f"Bearer {tokens['office-admin']}"}
-    with httpx.Client(base_url=url) as api:
+    with httpx.Client(base_url=url, timeout=60) as api:
         made = api.post("/keys", json={"role": "investigator", "label": "session test"}, headers=admin).json()
-    with httpx.Client(base_url=url) as browser:
+    with httpx.Client(base_url=url, timeout=60) as browser:
         sign_in(browser, made["token"])
         cookie = browser.cookies[COOKIE]
     assert signed_in(url, cookie)
-    with httpx.Client(base_url=url) as api:
+    with httpx.Client(base_url=url, timeout=60) as api:
         assert api.delete(f"/keys/{made['key_id']}", headers=admin).status_code == 200
     assert not signed_in(url, cookie)
 
@@ -96,10 +96,10 @@ def test_the_cookie_is_secure_behind_an_https_proxy(backend: Backend, loaded: Se
     token = make_tokens(loaded)["investigator"]
     proc = serve_process(loaded, port, backend, SUSPECTS_TRUSTED_PROXIES="127.0.0.1")
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as proxied:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as proxied:
             r = sign_in(proxied, token, headers={"X-Forwarded-Proto": "https"})
             assert r.status_code == 303 and "; secure" in session_cookie(r)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as direct:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as direct:
             r = sign_in(direct, token)
             assert r.status_code == 303 and "; secure" not in session_cookie(r)
     finally:
