@@ -24,6 +24,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from indexer.keys import KEYS_VERSION
+from search.errors import StoreUnavailable
 from search.storage.base import Rekeyed, Store, StoredRecord, prepare
 from search.storage.elastic_bodies import record_of
 from search.workers import in_order
@@ -72,15 +73,15 @@ def rekey(
     done = 0
 
     def fill(target: Store) -> None:
-        nonlocal done
-
         def write(prepared: list[StoredRecord]) -> None:
             nonlocal done
             result = target.upsert(prepared)
             if result.failed:
                 # The documents were stored once: the same mapping cannot refuse them now unless
                 # the cluster does, and a rekey that drops records is worse than none.
-                raise RuntimeError(f"the new index refused {len(result.failed)} stored records: {result.failed[:3]}")
+                raise StoreUnavailable(
+                    f"the new index refused {len(result.failed)} stored records: {result.failed[:3]}"
+                )
             done += len(prepared)
             if progress is not None:
                 progress(done)
