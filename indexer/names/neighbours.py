@@ -33,7 +33,7 @@ from functools import lru_cache
 from itertools import pairwise
 from string import ascii_lowercase
 
-from indexer.names import cantonese, mandarin, romanized
+from indexer.names import cantonese, mandarin, romanized, spellings
 
 _VOWELS = "aeiouy"
 _FINALS = "gh"
@@ -211,7 +211,7 @@ def personal_neighbour_names(name: romanized.LatinName) -> list[romanized.LatinN
     for i, parts in enumerate(split):
         for j, part in enumerate(parts):
             surname = i == name.surname_index or (name.surname_index is None and len(parts) == 1)
-            if surname or part not in romanized.PERSONAL_SPELLINGS or not romanized.personal_read(part, "wg"):
+            if surname or part not in spellings.PERSONAL_SPELLINGS or not romanized.personal_read(part, "wg"):
                 continue  # a surname's personal spelling (Lee) is the surname table's business
             for syllable in syllable_neighbours(part, "wg"):
                 token = "-".join([*parts[:j], syllable, *parts[j + 1 :]])

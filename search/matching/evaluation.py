@@ -16,7 +16,8 @@ from importlib import resources
 from typing import Any
 
 from indexer.keys import profile_keys, query_keys
-from indexer.names.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
+from indexer.names.romanized import _is_syllabic, _single_syllable
+from indexer.names.spellings import ENGLISH_NAMES
 from indexer.records import EntityProfile, clean_date, profile
 from indexer.synth.pairs import Pair, generate_pairs
 from search.matching.scorer import score

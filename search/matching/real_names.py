@@ -23,7 +23,8 @@ from importlib import resources
 from pathlib import Path
 
 from indexer.names.persons import latin_form
-from indexer.names.romanized import ENGLISH_NAMES, _is_syllabic, _single_syllable
+from indexer.names.romanized import _is_syllabic, _single_syllable
+from indexer.names.spellings import ENGLISH_NAMES
 from indexer.names.text import fold_width, han_only, has_han
 from indexer.records import Record
 from search.matching.matcher import Matcher
