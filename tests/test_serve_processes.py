@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -65,7 +66,13 @@ def test_request_processes_share_one_port_and_one_rate_limit(backend: Backend, l
         token = make_tokens(loaded)["investigator"]  # a new key: a full bucket of 8
         codes: list[int] = []
         answered_by: list[int] = []
-        for i in range(20):  # each on a new connection: whichever process accepts it answers
+        # Each on a new connection: whichever process accepts it answers. Until a deadline, not a
+        # count: on a slow machine (5 Dec) the second process was still warming up for the first
+        # 20 connections, so the first answered them all.
+        deadline = time.monotonic() + 45  # under the minute that would refill one request
+        i = 0
+        while time.monotonic() < deadline:
+            i += 1
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
                 r = c.post(
                     "/match",
