@@ -4,10 +4,10 @@ records' keys get turned around), ``watch-pairs``, ``alerts``, ``webhooks``, ``d
 ``watch-counters`` (the alert and delivery sequence numbers: the cursor of ``GET /alerts``).
 
 Elasticsearch has no transactions across documents. A state change writes its documents in a fixed
-order — the alert, then its deliveries, then the pair that points at it — each with
-``refresh=wait_for`` so the next screening reads them; a process killed part-way leaves at worst an
-alert whose pair is missing, which the next screening of that entry (or ``suspects watch
-rescreen``) supersedes. Deliveries are claimed with optimistic concurrency (``if_seq_no``), so two
+order — the alert, then its deliveries, then the pair that points at it — and a screening's
+changes are refreshed together once it has written them all, so the next screening reads them; a
+process killed part-way leaves at worst an alert whose pair is missing, which the next screening
+of that entry (or ``suspects watch rescreen``) supersedes. Deliveries are claimed with optimistic concurrency (``if_seq_no``), so two
 servers never send one twice at once.
 """
 
@@ -280,19 +280,20 @@ class ElasticsearchWatch(ElasticOutbox):
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
         new: list[int] = []
         hooks: dict[str, list[Webhook]] = {}  # by office, searched once a call
-        for ch in changes:
-            if isinstance(ch, NewAlert):
-                new.append(self._new_alert(ch, now, hooks))
-            elif isinstance(ch, UpdatePair):
-                pid = self._pair_id(ch.entry_id, ch.doc)
-                src = self._get("watch-pairs", pid)
-                if src is not None:
-                    self._put("watch-pairs", pid, {**src, "verdict": ch.verdict, "digest": ch.digest, "w": ch.weight,
-                                                    "raw": ch.raw, "names": list(ch.names)})  # fmt: skip
-            elif isinstance(ch, ClosePair):
-                if ch.alert_seq is not None:
-                    self._close(ch.alert_seq, ch.reason, now)
-                self._delete("watch-pairs", self._pair_id(ch.entry_id, ch.doc))
+        with self.batch():  # searchable when every change is written (the next screening reads them)
+            for ch in changes:
+                if isinstance(ch, NewAlert):
+                    new.append(self._new_alert(ch, now, hooks))
+                elif isinstance(ch, UpdatePair):
+                    pid = self._pair_id(ch.entry_id, ch.doc)
+                    src = self._get("watch-pairs", pid)
+                    if src is not None:
+                        self._put("watch-pairs", pid, {**src, "verdict": ch.verdict, "digest": ch.digest,
+                                                        "w": ch.weight, "raw": ch.raw, "names": list(ch.names)})  # fmt: skip
+                elif isinstance(ch, ClosePair):
+                    if ch.alert_seq is not None:
+                        self._close(ch.alert_seq, ch.reason, now)
+                    self._delete("watch-pairs", self._pair_id(ch.entry_id, ch.doc))
         return new
 
     def _close(self, seq: int, reason: str, now: str) -> None:

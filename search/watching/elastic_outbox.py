@@ -1,7 +1,8 @@
 """The document plumbing of the watch indexes and the webhook outbox on Elasticsearch.
 
 :class:`ElasticDocs` reads and writes single documents of the seven watch indexes (each write with
-``refresh=wait_for``, so the next screening or poll sees it) and hands out sequence numbers;
+``refresh=wait_for``, so the next screening or poll sees it; inside :meth:`ElasticDocs.batch`, one
+refresh when the batch ends) and hands out sequence numbers;
 :class:`ElasticOutbox` keeps the webhooks and their deliveries (claimed with ``if_seq_no``, so two
 servers never send one at once). :class:`search.watching.elastic.ElasticsearchWatch` adds the lists,
 entries, pairs and alerts.
@@ -9,8 +10,10 @@ entries, pairs and alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Literal
 
 from elasticsearch import ConflictError, NotFoundError
 
@@ -49,10 +52,38 @@ class ElasticDocs(ElasticIndexes):
             resp = self.es.search(index=self.index(suffix), query=query, size=size, **kw)
         return [h["_source"] for h in resp["hits"]["hits"]]
 
+    _batches = threading.local()  # per thread: the indexes the open batch() wrote to
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes made visible to searches together when the block ends (one refresh of the
+        indexes it wrote to), not one by one: ``refresh=wait_for`` waits for the index's next
+        periodic refresh (every second), and a load's alerts were written one after another —
+        about a second each (an alert, its pair, a delivery per webhook). Single-document reads
+        (GET) see every write at once, refreshed or not."""
+        if getattr(self._batches, "touched", None) is not None:  # nested: the outer one refreshes
+            yield
+            return
+        self._batches.touched = touched = set[str]()
+        try:
+            yield
+        finally:
+            self._batches.touched = None
+            if touched:
+                with unavailable():
+                    self.es.indices.refresh(index=",".join(self.index(s) for s in sorted(touched)))
+
+    def _refresh(self, suffix: str) -> Literal["wait_for"] | None:
+        touched: set[str] | None = getattr(self._batches, "touched", None)
+        if touched is None:
+            return "wait_for"
+        touched.add(suffix)
+        return None
+
     def _put(self, suffix: str, doc_id: str, doc: dict[str, Any]) -> None:
         self._ensure()
         with unavailable():
-            self.es.index(index=self.index(suffix), id=doc_id, document=doc, refresh="wait_for")
+            self.es.index(index=self.index(suffix), id=doc_id, document=doc, refresh=self._refresh(suffix))
 
     def _get(self, suffix: str, doc_id: str) -> dict[str, Any] | None:
         self._ensure()
@@ -67,7 +98,7 @@ class ElasticDocs(ElasticIndexes):
         self._ensure()
         with unavailable():
             try:
-                self.es.delete(index=self.index(suffix), id=doc_id, refresh="wait_for")
+                self.es.delete(index=self.index(suffix), id=doc_id, refresh=self._refresh(suffix))
             except NotFoundError:
                 return False
         return True
@@ -165,21 +196,22 @@ class ElasticOutbox(ElasticDocs):
                 sort=[{"next_at": "asc"}, {"delivery_id": "asc"}],
             )
         out: list[Delivery] = []
-        for hit in resp["hits"]["hits"]:
-            src = {**hit["_source"], "claimed_until": now + lease}
-            try:
-                with unavailable():
-                    self.es.index(
-                        index=self.index("deliveries"),
-                        id=hit["_id"],
-                        document=src,
-                        refresh="wait_for",
-                        if_seq_no=hit["_seq_no"],
-                        if_primary_term=hit["_primary_term"],
-                    )
-            except ConflictError:
-                continue  # another server claimed it first
-            out.append(_delivery(src))
+        with self.batch():  # a claim another server's search misses still conflicts on its seq_no
+            for hit in resp["hits"]["hits"]:
+                src = {**hit["_source"], "claimed_until": now + lease}
+                try:
+                    with unavailable():
+                        self.es.index(
+                            index=self.index("deliveries"),
+                            id=hit["_id"],
+                            document=src,
+                            refresh=self._refresh("deliveries"),
+                            if_seq_no=hit["_seq_no"],
+                            if_primary_term=hit["_primary_term"],
+                        )
+                except ConflictError:
+                    continue  # another server claimed it first
+                out.append(_delivery(src))
         return out
 
     def delivered(self, delivery_id: int, now_iso: str) -> None:
