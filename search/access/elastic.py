@@ -36,11 +36,13 @@ class ElasticsearchAccess(ElasticIndexes):
         return self.index("audit")
 
     def add_key(self, key: ApiKey) -> None:
+        """Searchable when this returns (the key list searches): ``refresh=True`` refreshes the
+        small keys index now, where ``wait_for`` waited up to a second for its periodic refresh."""
         self._ensure()
         doc = {f: getattr(key, f) for f in ApiKey.__slots__}
         with unavailable():
             try:
-                self.es.create(index=self.keys_index, id=key.key_id, document=doc, refresh="wait_for")
+                self.es.create(index=self.keys_index, id=key.key_id, document=doc, refresh=True)
             except ConflictError:
                 # The client retried a create whose first attempt landed (a node failed over mid-
                 # request): the key is stored. Anything else under this id is a real clash.
@@ -69,7 +71,9 @@ class ElasticsearchAccess(ElasticIndexes):
         self._ensure()
         doc = {f: getattr(session, f) for f in Session.__slots__}
         with unavailable():
-            self.es.index(index=self.index("sessions"), id=session.session_id, document=doc, refresh="wait_for")
+            # No refresh: sessions are only read by id (GET is realtime). Waiting for the next
+            # periodic refresh put up to a second on every sign-in.
+            self.es.index(index=self.index("sessions"), id=session.session_id, document=doc)
 
     def get_session(self, session_id: str) -> Session | None:
         self._ensure()
@@ -85,7 +89,7 @@ class ElasticsearchAccess(ElasticIndexes):
         if found is None or found.ended_at is not None:
             return False
         with unavailable():
-            self.es.update(index=self.index("sessions"), id=session_id, doc={"ended_at": at}, refresh="wait_for")
+            self.es.update(index=self.index("sessions"), id=session_id, doc={"ended_at": at})  # see add_session
         return True
 
     def revoke_key(self, key_id: str, at: str) -> bool:
@@ -93,7 +97,7 @@ class ElasticsearchAccess(ElasticIndexes):
         if key is None or key.revoked_at is not None:
             return False
         with unavailable():
-            self.es.update(index=self.keys_index, id=key_id, doc={"revoked_at": at}, refresh="wait_for")
+            self.es.update(index=self.keys_index, id=key_id, doc={"revoked_at": at}, refresh=True)  # see add_key
         return True
 
     def record(self, event: AuditEvent) -> None:
