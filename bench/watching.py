@@ -2,8 +2,8 @@
 what /match says, how soon a webhook hears of a load, and an outage of the receiver.
 
     python bench/watching.py load [--n 1000000] [--entries 10000]
-    python bench/watching.py latency [--loads 20]
-    python bench/watching.py outage [--down 600]
+    python bench/watching.py latency [--loads 20] [--elasticsearch]
+    python bench/watching.py outage [--down 600] [--elasticsearch]
     python bench/watching.py last [--n 1000000] [--entries 10000] [--office CN-HK]
 
 ``last``: one office file (``--office``) loaded into a store holding the other ten, once with
@@ -24,11 +24,15 @@ lower bound) to the receiver's arrival.
 
 ``outage``: the receiver is down for ``--down`` seconds while loads raise alerts, then comes back;
 with the default retry settings every alert arrives, once per idempotency key.
+
+``--elasticsearch`` (latency, outage): the same on a local one-node cluster (tests/es_harness.py)
+instead of a SQLite file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import random
@@ -55,16 +59,27 @@ from search.storage.factory import open_store
 from search.watching.factory import open_watching
 from search.watching.service import Watching
 from search.watching.store import AlertFilter
+from tests import es_harness
 
 FOLDER = Path("var/bench/realistic")
 
 
+# The cluster's URL and this run's index prefix, with --elasticsearch (else the SQLite file only).
+ES: dict[str, str] = {}
+
+
 def env_of(store: Path, **extra: str) -> dict[str, str]:
-    return {"SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING", **extra}
+    return {"SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING", **ES, **extra}
+
+
+def settings_of(store: Path) -> Settings:
+    if not ES:
+        return Settings(store=store)
+    return Settings(store=store, es_url=ES["SUSPECTS_ES_URL"], es_index_prefix=ES["SUSPECTS_ES_INDEX_PREFIX"])
 
 
 def watching_of(store: Path) -> tuple[Watching, Any]:
-    settings = Settings(store=store)
+    settings = settings_of(store)
     records = open_store(settings)
     w = open_watching(settings, records)
     assert w is not None
@@ -216,7 +231,7 @@ def _setup(store: Path, url: str) -> tuple[Settings, str]:
     records = generate(Path("var/bench/realistic-small"), 5000)
     assert records
     suspects(env_of(store), "load", str(Path("var/bench/realistic-small/first") / FILES["CN-GD"]))
-    settings = Settings(store=store)
+    settings = settings_of(store)
     w, rec = watching_of(store)
     w.add_hook("CN-HK", url, None)
     list_id = w.create_list("CN-HK", "bench").list_id
@@ -253,7 +268,7 @@ def bench_latency(loads: int) -> None:
     _, list_id = _setup(store, f"http://127.0.0.1:{rx.port}/hook")
     uppers: list[float] = []
     lowers: list[float] = []
-    with served(store, 8791, SUSPECTS_WEBHOOK_POLL_SECONDS="1.0"):
+    with served(store, 8791, SUSPECTS_WEBHOOK_POLL_SECONDS="1.0", **ES):
         for i in range(loads):
             before = set(rx.arrivals)
             start, end = _partner_load(store, work, i, list_id)
@@ -279,7 +294,7 @@ def bench_outage(down: float) -> None:
     store = work / "s.db"
     _, list_id = _setup(store, f"http://127.0.0.1:{port}/hook")
     rx.stop()  # down: connections refused
-    with served(store, 8792):
+    with served(store, 8792, **ES):
         t0 = time.time()
         for i in range(10):
             _partner_load(store, work, i, list_id)
@@ -318,7 +333,19 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=20)
     parser.add_argument("--down", type=float, default=600.0)
     parser.add_argument("--office", default="CN-HK", choices=sorted(FILES))
+    parser.add_argument("--elasticsearch", action="store_true", help="latency, outage: a local one-node cluster")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        if args.elasticsearch:
+            if args.part not in ("latency", "outage"):
+                parser.error("--elasticsearch is for latency and outage")
+            cluster = stack.enter_context(es_harness.running(1))
+            ES.update(SUSPECTS_ES_URL=cluster.url, SUSPECTS_ES_INDEX_PREFIX=f"bench-watch-{args.part}")
+            print(f"Elasticsearch {es_harness.VERSION}, one node")
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     global FOLDER
     if args.n != 1_000_000:
         FOLDER = Path(f"var/bench/realistic{args.n // 1000}k")

@@ -80,10 +80,12 @@ class ElasticDocs(ElasticIndexes):
         touched.add(suffix)
         return None
 
-    def _put(self, suffix: str, doc_id: str, doc: dict[str, Any]) -> None:
+    def _put(self, suffix: str, doc_id: str, doc: dict[str, Any], wait: bool = True) -> None:
+        """Write one document; ``wait``: searchable when this returns (or when the batch ends)."""
         self._ensure()
+        refresh = self._refresh(suffix) if wait else None
         with unavailable():
-            self.es.index(index=self.index(suffix), id=doc_id, document=doc, refresh=self._refresh(suffix))
+            self.es.index(index=self.index(suffix), id=doc_id, document=doc, refresh=refresh)
 
     def _get(self, suffix: str, doc_id: str) -> dict[str, Any] | None:
         self._ensure()
@@ -214,6 +216,10 @@ class ElasticOutbox(ElasticDocs):
                 out.append(_delivery(src))
         return out
 
+    # delivered() and failed() do not wait for a refresh: the worker marks each delivery of a round
+    # in turn, and each waited up to a second (the next delivery's latency). A claim's search that
+    # still sees the claimed version finds it leased (claimed_until ahead), and a write over it
+    # would conflict on its seq_no; GET, the redelivery's read, is realtime.
     def delivered(self, delivery_id: int, now_iso: str) -> None:
         src = self._get("deliveries", str(delivery_id))
         if src is not None:
@@ -228,6 +234,7 @@ class ElasticOutbox(ElasticDocs):
                     "claimed_until": 0.0,
                     "last_error": None,
                 },
+                wait=False,
             )
 
     def failed(self, delivery_id: int, error: str, next_at: float | None) -> None:
@@ -244,6 +251,7 @@ class ElasticOutbox(ElasticDocs):
                     "status": "dead" if next_at is None else "pending",
                     "next_at": next_at or 0.0,
                 },
+                wait=False,
             )
 
     def deliveries(self, office: str, status: str | None, limit: int) -> list[Delivery]:
