@@ -1,7 +1,7 @@
 """Standing watchlists (issue #16): what re-screening costs a load, whether the alerts are exactly
 what /match says, how soon a webhook hears of a load, and an outage of the receiver.
 
-    python bench/watching.py load [--n 1000000] [--entries 10000]
+    python bench/watching.py load [--n 1000000] [--entries 10000] [--elasticsearch]
     python bench/watching.py latency [--loads 20] [--elasticsearch]
     python bench/watching.py outage [--down 600] [--elasticsearch]
     python bench/watching.py last [--n 1000000] [--entries 10000] [--office CN-HK]
@@ -25,8 +25,8 @@ lower bound) to the receiver's arrival.
 ``outage``: the receiver is down for ``--down`` seconds while loads raise alerts, then comes back;
 with the default retry settings every alert arrives, once per idempotency key.
 
-``--elasticsearch`` (latency, outage): the same on a local one-node cluster (tests/es_harness.py)
-instead of a SQLite file.
+``--elasticsearch`` (load, latency, outage): the same on a local one-node cluster
+(tests/es_harness.py) instead of SQLite files.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from indexer.synth.offices import FILES
 from search.access.factory import open_access
 from search.access.keys import new_key
 from search.settings import Settings
+from search.storage.elastic import ElasticsearchStore
 from search.storage.factory import open_store
 from search.watching.factory import open_watching
 from search.watching.service import Watching
@@ -64,18 +65,24 @@ from tests import es_harness
 FOLDER = Path("var/bench/realistic")
 
 
-# The cluster's URL and this run's index prefix, with --elasticsearch (else the SQLite file only).
+# The cluster's URL with --elasticsearch (else the SQLite file only). A store path names a store
+# on either backend: on the cluster, the index prefix is made from its file name.
 ES: dict[str, str] = {}
 
 
+def prefix_of(store: Path) -> str:
+    return f"bench-{store.stem}"
+
+
 def env_of(store: Path, **extra: str) -> dict[str, str]:
-    return {"SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING", **ES, **extra}
+    env = {"SUSPECTS_STORE": str(store), "SUSPECTS_LOG_LEVEL": "WARNING", **ES, **extra}
+    return env | ({"SUSPECTS_ES_INDEX_PREFIX": prefix_of(store)} if ES else {})
 
 
 def settings_of(store: Path) -> Settings:
     if not ES:
         return Settings(store=store)
-    return Settings(store=store, es_url=ES["SUSPECTS_ES_URL"], es_index_prefix=ES["SUSPECTS_ES_INDEX_PREFIX"])
+    return Settings(store=store, es_url=ES["SUSPECTS_ES_URL"], es_index_prefix=prefix_of(store))
 
 
 def watching_of(store: Path) -> tuple[Watching, Any]:
@@ -88,6 +95,8 @@ def watching_of(store: Path) -> tuple[Watching, Any]:
 
 def add_entries(store: Path, queries: list[dict[str, str]]) -> float:
     """``queries`` as standing entries, spread over the 11 offices; seconds taken."""
+    if ES:  # entries before the first load: the records index a load would make, empty
+        ElasticsearchStore(ES["SUSPECTS_ES_URL"], prefix_of(store)).ensure_index()
     w, records = watching_of(store)
     t = time.perf_counter()
     offices = list(OFFICES)
@@ -268,7 +277,7 @@ def bench_latency(loads: int) -> None:
     _, list_id = _setup(store, f"http://127.0.0.1:{rx.port}/hook")
     uppers: list[float] = []
     lowers: list[float] = []
-    with served(store, 8791, SUSPECTS_WEBHOOK_POLL_SECONDS="1.0", **ES):
+    with served(store, 8791, SUSPECTS_WEBHOOK_POLL_SECONDS="1.0", **env_of(store)):
         for i in range(loads):
             before = set(rx.arrivals)
             start, end = _partner_load(store, work, i, list_id)
@@ -294,7 +303,7 @@ def bench_outage(down: float) -> None:
     store = work / "s.db"
     _, list_id = _setup(store, f"http://127.0.0.1:{port}/hook")
     rx.stop()  # down: connections refused
-    with served(store, 8792, **ES):
+    with served(store, 8792, **env_of(store)):
         t0 = time.time()
         for i in range(10):
             _partner_load(store, work, i, list_id)
@@ -333,15 +342,16 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=20)
     parser.add_argument("--down", type=float, default=600.0)
     parser.add_argument("--office", default="CN-HK", choices=sorted(FILES))
-    parser.add_argument("--elasticsearch", action="store_true", help="latency, outage: a local one-node cluster")
+    parser.add_argument("--elasticsearch", action="store_true", help="a local one-node cluster instead of SQLite")
+    parser.add_argument("--heap", default="1g", help="the Elasticsearch node's heap")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.elasticsearch:
-            if args.part not in ("latency", "outage"):
-                parser.error("--elasticsearch is for latency and outage")
-            cluster = stack.enter_context(es_harness.running(1))
-            ES.update(SUSPECTS_ES_URL=cluster.url, SUSPECTS_ES_INDEX_PREFIX=f"bench-watch-{args.part}")
-            print(f"Elasticsearch {es_harness.VERSION}, one node")
+            if args.part == "last":
+                parser.error("--elasticsearch is for load, latency and outage (last copies SQLite files)")
+            cluster = stack.enter_context(es_harness.running(1, heap=args.heap))
+            ES.update(SUSPECTS_ES_URL=cluster.url)
+            print(f"Elasticsearch {es_harness.VERSION}, one node, heap {args.heap}")
         run(args)
 
 
