@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
 
-from elasticsearch import ConflictError, NotFoundError
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from search.storage.elastic_client import ElasticIndexes, unavailable
 from search.watching.model import Alert, Delivery, Webhook
@@ -52,7 +52,11 @@ class ElasticDocs(ElasticIndexes):
             resp = self.es.search(index=self.index(suffix), query=query, size=size, **kw)
         return [h["_source"] for h in resp["hits"]["hits"]]
 
-    _batches = threading.local()  # per thread: the indexes the open batch() wrote to
+    def __init__(
+        self, url: str | None = None, prefix: str = "suspects", client: Elasticsearch | None = None, timeout: float = 10
+    ) -> None:
+        super().__init__(url, prefix, client, timeout)
+        self._batches = threading.local()  # this store's open batch() in each thread: the indexes it wrote to
 
     @contextmanager
     def batch(self) -> Iterator[None]:
