@@ -7,8 +7,8 @@ Elasticsearch has no transactions across documents. A state change writes its do
 order — the alert, then its deliveries, then the pair that points at it — and a screening's
 changes are refreshed together once it has written them all, so the next screening reads them; a
 process killed part-way leaves at worst an alert whose pair is missing, which the next screening
-of that entry (or ``suspects watch rescreen``) supersedes. Deliveries are claimed with optimistic concurrency (``if_seq_no``), so two
-servers never send one twice at once.
+of that entry (or ``suspects watch rescreen``) supersedes. Deliveries are claimed with optimistic
+concurrency (``if_seq_no``), so two servers never send one twice at once.
 """
 
 from __future__ import annotations
