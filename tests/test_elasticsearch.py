@@ -96,6 +96,20 @@ def test_alias_swap_has_no_gap(es_store: ElasticsearchStore, sample_files: dict[
     assert len(es_store.alias_target()) == 1
 
 
+def test_reindexes_in_one_second_each_get_a_new_index(es_url: str, tmp_path: Path) -> None:
+    """Index names were stamped to the second; a reload then a rekey of a small index within one
+    second asked for the same name and failed (resource_already_exists_exception, CI of stop 46)."""
+    backend = Backend("elasticsearch", es_url)
+    store = ElasticsearchStore(es_url, prefix=backend.settings(tmp_path).es_index_prefix)
+    try:
+        names = [store.reindex(lambda s: None) for _ in range(3)]
+        assert len(set(names)) == 3
+        assert store.alias_target() == [names[-1]]
+    finally:
+        store.close()
+        backend.drop_all()
+
+
 def test_candidate_parity_with_sqlite(
     es_store: ElasticsearchStore, sample_files: dict[str, Path], tmp_path: Path
 ) -> None:

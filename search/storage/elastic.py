@@ -89,7 +89,11 @@ class ElasticsearchStore:
         return self._write_index or self.alias
 
     def new_index_name(self) -> str:
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        # To the microsecond: two reindexes in one second (a reload, then a rekey, on a small
+        # index) once asked for the same name and the second failed with
+        # resource_already_exists_exception (CI of stop 46, tests/test_es_spec.py).
+        now = time.time_ns() // 1000
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now // 1_000_000)) + f"{now % 1_000_000:06d}"
         return f"{self.prefix}-records-v{SCHEMA_VERSION}-k{KEYS_VERSION}-{stamp}"
 
     def ensure_index(self) -> None:
