@@ -3,12 +3,12 @@
 records' keys get turned around), ``watch-pairs``, ``alerts``, ``webhooks``, ``deliveries`` and
 ``watch-counters`` (the alert and delivery sequence numbers: the cursor of ``GET /alerts``).
 
-Elasticsearch has no transactions across documents. A state change writes its documents in a fixed
-order — the alert, then its deliveries, then the pair that points at it — and a screening's
-changes are refreshed together once it has written them all, so the next screening reads them; a
-process killed part-way leaves at worst an alert whose pair is missing, which the next screening
-of that entry (or ``suspects watch rescreen``) supersedes. Deliveries are claimed with optimistic
-concurrency (``if_seq_no``), so two servers never send one twice at once.
+Elasticsearch has no transactions across documents. A screening's changes are written in a fixed
+order — its alerts and their deliveries in bulk, then the pairs that point at them
+(:mod:`search.watching.elastic_apply`) — and refreshed together once all are written, so the next
+screening reads them; a process killed part-way leaves at worst an alert whose pair is missing,
+which the next screening of that entry (or ``suspects watch rescreen``) supersedes. Deliveries
+are claimed with optimistic concurrency (``if_seq_no``), so two servers never send one twice at once.
 """
 
 from __future__ import annotations
@@ -18,23 +18,21 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from search.errors import NotFound, StoreUnavailable
+from search.errors import NotFound
 from search.storage.elastic_client import unavailable
+from search.watching.elastic_apply import Planner, deliveries_owed, pair_id, reads_of
 from search.watching.elastic_outbox import PAGE, ElasticOutbox
-from search.watching.model import Alert, Entry, Pair, Watchlist, Webhook
+from search.watching.model import Alert, Entry, Pair, Watchlist
 from search.watching.store import (
     AlertFilter,
     Change,
-    ClosePair,
     KeptFloor,
     Keyed,
     KeyedEntry,
     NewAlert,
     Snapshot,
     Top,
-    UpdatePair,
     last_of,
-    payload_of,
     top_of,
     top_text,
 )
@@ -216,17 +214,6 @@ class ElasticsearchWatch(ElasticOutbox):
         # request of 2,000 floors: each holds its 50 best candidates (about 2 KB).
         self._bulk(ops, 2000, "floors")
 
-    def _bulk(self, ops: list[dict[str, Any]], per_request: int, what: str) -> None:
-        """Index documents (``ops``: action and source, in turn) ``per_request`` at a time, each
-        request refreshed at once; a document the node refuses raises (it was silently dropped
-        from a floors request before: a floor lost without a word)."""
-        for i in range(0, len(ops), 2 * per_request):
-            with unavailable():
-                resp = self.es.bulk(operations=ops[i : i + 2 * per_request], refresh=True)
-            refused = [item["index"] for item in resp["items"] if item["index"].get("error")]
-            if refused:
-                raise StoreUnavailable(f"Elasticsearch refused {len(refused)} {what}: {refused[0]['error']}")
-
     def tops(self, entry_ids: Sequence[str]) -> dict[tuple[str, str], tuple[str, Top]]:
         out: dict[tuple[str, str], tuple[str, Top]] = {}
         ids = list(entry_ids)
@@ -274,75 +261,34 @@ class ElasticsearchWatch(ElasticOutbox):
             out[s["entry_id"]] = min(out.get(s["entry_id"], float("inf")), float(s["w"]))
         return out
 
-    def _pair_id(self, entry_id: str, doc: str) -> str:
-        return f"{entry_id}|{doc}"
-
     def apply(self, changes: Sequence[Change], now: str) -> list[int]:
-        new: list[int] = []
-        hooks: dict[str, list[Webhook]] = {}  # by office, searched once a call
+        """Read what the changes need, reserve their sequence numbers, then write alerts and
+        deliveries in bulk and the pairs after them (:mod:`.elastic_apply`); all searchable together."""
+        if not changes:
+            return []
+        self._ensure()
+        offices = sorted({ch.alert.office for ch in changes if isinstance(ch, NewAlert)})
+        hooks = {office: self.hooks(office) for office in offices}
+        fresh = sum(isinstance(ch, NewAlert) for ch in changes)
+        numbers = self._reserve({"alerts": fresh, "deliveries": deliveries_owed(changes, hooks)})
+        alert_ids, pair_ids = reads_of(changes)
+        alerts, pairs = self._mget("alerts", alert_ids), self._mget("watch-pairs", pair_ids)
+        planner = Planner(now, alerts, pairs, iter(numbers["alerts"]), iter(numbers["deliveries"]), hooks)
+        out = planner.play(changes)
+        first: list[dict[str, Any]] = []
+        for suffix, docs in (("alerts", out.alerts), ("deliveries", out.deliveries)):
+            for doc_id, doc in docs.items():
+                first += [{"index": {"_index": self.index(suffix), "_id": doc_id}}, doc]
+        then: list[dict[str, Any]] = []
+        for pid, pair in out.pairs.items():
+            if pair is None:
+                then.append({"delete": {"_index": self.index("watch-pairs"), "_id": pid}})
+            else:
+                then += [{"index": {"_index": self.index("watch-pairs"), "_id": pid}}, pair]
         with self.batch():  # searchable when every change is written (the next screening reads them)
-            for ch in changes:
-                if isinstance(ch, NewAlert):
-                    new.append(self._new_alert(ch, now, hooks))
-                elif isinstance(ch, UpdatePair):
-                    pid = self._pair_id(ch.entry_id, ch.doc)
-                    src = self._get("watch-pairs", pid)
-                    if src is not None:
-                        self._put("watch-pairs", pid, {**src, "verdict": ch.verdict, "digest": ch.digest,
-                                                        "w": ch.weight, "raw": ch.raw, "names": list(ch.names)})  # fmt: skip
-                elif isinstance(ch, ClosePair):
-                    if ch.alert_seq is not None:
-                        self._close(ch.alert_seq, ch.reason, now)
-                    self._delete("watch-pairs", self._pair_id(ch.entry_id, ch.doc))
-        return new
-
-    def _close(self, seq: int, reason: str, now: str) -> None:
-        src = self._get("alerts", str(seq))
-        if src is None or src["status"] not in ("open", "acknowledged"):
-            return
-        src.update(status="closed", updated_at=now, detail={**src["detail"], "closed_because": reason})
-        self._put("alerts", str(seq), src)
-
-    def _new_alert(self, ch: NewAlert, now: str, hooks: dict[str, list[Webhook]]) -> int:
-        a = ch.alert
-        if ch.supersedes is not None:
-            self._close(ch.supersedes, "superseded by a newer alert", now)
-        a.seq, a.created_at, a.updated_at = self._next("alerts"), now, now
-        doc = {
-            "seq": a.seq,
-            "office": a.office,
-            "list_id": a.list_id,
-            "entry_id": a.entry_id,
-            "record_office": a.record_office,
-            "record_id": a.record_id,
-            "digest": a.digest,
-            "verdict": a.verdict,
-            "score": a.score,
-            "status": a.status,
-            "created_at": now,
-            "updated_at": now,
-            "detail": a.detail,
-        }
-        self._put("alerts", str(a.seq), doc)
-        targets = hooks.get(a.office)
-        if targets is None:
-            targets = hooks[a.office] = self.hooks(a.office)
-        if targets:
-            self.queue(a, json.dumps(payload_of(a), ensure_ascii=False, sort_keys=True), now, targets)
-        doc_key = f"{a.record_office}:{a.record_id}"
-        pair = {
-            "entry_id": a.entry_id,
-            "doc": doc_key,
-            "verdict": a.verdict,
-            "digest": a.digest,
-            "alert_seq": a.seq,
-            "dismissed_digest": None,
-            "w": ch.weight,
-            "raw": ch.raw,
-            "names": list(ch.names),
-        }
-        self._put("watch-pairs", self._pair_id(a.entry_id, doc_key), pair)
-        return a.seq
+            self._bulk(first, 500, "alerts and deliveries", later=("alerts", "deliveries"))
+            self._bulk(then, 2000, "watch pairs", later=("watch-pairs",))
+        return out.new
 
     def alerts(self, f: AlertFilter) -> list[Alert]:
         filters: list[dict[str, Any]] = [{"term": {"office": f.office}}, {"range": {"seq": {"gt": f.after}}}]
@@ -366,7 +312,7 @@ class ElasticsearchWatch(ElasticOutbox):
         src.update(status=status, updated_at=now)
         self._put("alerts", str(seq), src)
         if status == "dismissed":
-            pid = self._pair_id(src["entry_id"], f"{src['record_office']}:{src['record_id']}")
+            pid = pair_id(src["entry_id"], f"{src['record_office']}:{src['record_id']}")
             pair = self._get("watch-pairs", pid)
             if pair is not None and pair.get("alert_seq") == seq:
                 self._put("watch-pairs", pid, {**pair, "dismissed_digest": pair["digest"]})

@@ -1,6 +1,6 @@
 """The document plumbing of the watch indexes and the webhook outbox on Elasticsearch.
 
-:class:`ElasticDocs` reads and writes single documents of the seven watch indexes (each write with
+:class:`ElasticDocs` reads and writes documents of the seven watch indexes (each single write with
 ``refresh=wait_for``, so the next screening or poll sees it; inside :meth:`ElasticDocs.batch`, one
 refresh when the batch ends) and hands out sequence numbers;
 :class:`ElasticOutbox` keeps the webhooks and their deliveries (claimed with ``if_seq_no``, so two
@@ -17,8 +17,9 @@ from typing import Any, ClassVar, Literal
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from search.errors import StoreUnavailable
 from search.storage.elastic_client import ElasticIndexes, unavailable
-from search.watching.model import Alert, Delivery, Webhook
+from search.watching.model import Delivery, Webhook
 
 PAGE = 10_000
 
@@ -109,39 +110,68 @@ class ElasticDocs(ElasticIndexes):
                 return False
         return True
 
-    def _next(self, name: str) -> int:
-        """The next number of a sequence (alerts, deliveries): the version of a counter document,
-        which every write of it raises by one, atomically on its shard (no script needed: the test
-        distribution of Elasticsearch has no Painless)."""
+    def _mget(self, suffix: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The documents of ``ids`` that exist, by id (realtime, as GET)."""
+        out: dict[str, dict[str, Any]] = {}
+        wanted = sorted(set(ids))
+        if not wanted:
+            return out
         self._ensure()
-        with unavailable():
-            resp = self.es.index(index=self.index("watch-counters"), id=name, document={"value": 0})
-        return int(resp["_version"])
+        for i in range(0, len(wanted), 1000):
+            with unavailable():
+                resp = self.es.mget(index=self.index(suffix), ids=wanted[i : i + 1000])
+            out.update({d["_id"]: d["_source"] for d in resp["docs"] if d.get("found")})
+        return out
+
+    def _bulk(
+        self, ops: list[dict[str, Any]], per_request: int, what: str, later: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Write ``ops`` (actions, each index action followed by its source) ``per_request``
+        documents at a time; each item's result. Each request is refreshed at once, unless
+        ``later`` names the indexes it writes: then they are refreshed when the open batch ends
+        (``()``: never, as the counters, only read by GET). An operation the node refuses raises
+        (it was silently dropped from a floors request before: a floor lost without a word);
+        deleting a missing document is not refused."""
+        refresh: bool | Literal["wait_for"] = True
+        if later is not None:
+            refresh = False if all(self._refresh(s) is None for s in later) else "wait_for"
+        items: list[dict[str, Any]] = []
+        start = 0
+        while start < len(ops):
+            end, n = start, 0
+            while end < len(ops) and n < per_request:
+                end += 1 if "delete" in ops[end] else 2
+                n += 1
+            with unavailable():
+                resp = self.es.bulk(operations=ops[start:end], refresh=refresh)
+            done = [next(iter(item.values())) for item in resp["items"]]
+            refused = [r for r in done if r.get("error")]
+            if refused:
+                raise StoreUnavailable(f"Elasticsearch refused {len(refused)} {what}: {refused[0]['error']}")
+            items.extend(done)
+            start = end
+        return items
+
+    def _reserve(self, wanted: dict[str, int]) -> dict[str, list[int]]:
+        """The next numbers of sequences (alerts, deliveries: name → how many), in one request:
+        the versions of a counter document, which every write of it raises by one, atomically on
+        its shard (no script needed: the test distribution of Elasticsearch has no Painless). Two
+        writers at once get numbers of their own, interleaved."""
+        counters = self.index("watch-counters")
+        ops: list[dict[str, Any]] = []
+        for name, n in wanted.items():
+            ops += [{"index": {"_index": counters, "_id": name}}, {"value": 0}] * n
+        if not ops:
+            return {name: [] for name in wanted}
+        self._ensure()
+        out: dict[str, list[int]] = {name: [] for name in wanted}
+        for item in self._bulk(ops, 10_000, "sequence numbers", later=()):
+            out[item["_id"]].append(int(item["_version"]))
+        return {name: sorted(v) for name, v in out.items()}
 
 
 class ElasticOutbox(ElasticDocs):
     """Webhooks and the deliveries owed to them."""
-
-    def queue(self, alert: Alert, body: str, now: str, hooks: Sequence[Webhook]) -> None:
-        """One pending delivery of ``alert`` per webhook of its office (``hooks``)."""
-        for hook in hooks:
-            n = self._next("deliveries")
-            doc = {
-                "delivery_id": n,
-                "hook_id": hook.hook_id,
-                "office": alert.office,
-                "alert_seq": alert.seq,
-                "url": hook.url,
-                "payload": body,
-                "status": "pending",
-                "attempts": 0,
-                "next_at": 0.0,
-                "claimed_until": 0.0,
-                "last_error": None,
-                "created_at": now,
-                "delivered_at": None,
-            }
-            self._put("deliveries", str(n), doc)
 
     def add_hook(self, hook: Webhook) -> None:
         self._put(
