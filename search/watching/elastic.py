@@ -7,7 +7,9 @@ Elasticsearch has no transactions across documents. A screening's changes are wr
 order — its alerts and their deliveries in bulk, then the pairs that point at them
 (:mod:`search.watching.elastic_apply`) — and refreshed together once all are written, so the next
 screening reads them; a process killed part-way leaves at worst an alert whose pair is missing,
-which the next screening of that entry (or ``suspects watch rescreen``) supersedes. Deliveries
+which the next screening of that entry (or ``suspects watch rescreen``) supersedes. One process
+at a time numbers and writes new alerts (:mod:`search.watching.elastic_lock`), so ``GET /alerts``
+never shows a number before a smaller one that is still to come. Deliveries
 are claimed with optimistic concurrency (``if_seq_no``), so two servers never send one twice at once.
 """
 
@@ -16,11 +18,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from search.errors import NotFound
 from search.storage.elastic_client import unavailable
 from search.watching.elastic_apply import Planner, deliveries_owed, pair_id, reads_of
+from search.watching.elastic_lock import WriterLock
 from search.watching.elastic_outbox import PAGE, ElasticOutbox
 from search.watching.model import Alert, Entry, Pair, Watchlist
 from search.watching.store import (
@@ -270,23 +274,26 @@ class ElasticsearchWatch(ElasticOutbox):
         offices = sorted({ch.alert.office for ch in changes if isinstance(ch, NewAlert)})
         hooks = {office: self.hooks(office) for office in offices}
         fresh = sum(isinstance(ch, NewAlert) for ch in changes)
-        numbers = self._reserve({"alerts": fresh, "deliveries": deliveries_owed(changes, hooks)})
         alert_ids, pair_ids = reads_of(changes)
         alerts, pairs = self._mget("alerts", alert_ids), self._mget("watch-pairs", pair_ids)
-        planner = Planner(now, alerts, pairs, iter(numbers["alerts"]), iter(numbers["deliveries"]), hooks)
-        out = planner.play(changes)
-        first: list[dict[str, Any]] = []
-        for suffix, docs in (("alerts", out.alerts), ("deliveries", out.deliveries)):
-            for doc_id, doc in docs.items():
-                first += [{"index": {"_index": self.index(suffix), "_id": doc_id}}, doc]
-        then: list[dict[str, Any]] = []
-        for pid, pair in out.pairs.items():
-            if pair is None:
-                then.append({"delete": {"_index": self.index("watch-pairs"), "_id": pid}})
-            else:
-                then += [{"index": {"_index": self.index("watch-pairs"), "_id": pid}}, pair]
+        lock = WriterLock(self.es, self.index("watch-counters"))
         with self.batch():  # searchable when every change is written (the next screening reads them)
-            self._bulk(first, 500, "alerts and deliveries", later=("alerts", "deliveries"))
+            # New numbers are given and written by one process at a time (see elastic_lock).
+            with lock.held() if fresh else nullcontext():
+                numbers = self._reserve({"alerts": fresh, "deliveries": deliveries_owed(changes, hooks)})
+                planner = Planner(now, alerts, pairs, iter(numbers["alerts"]), iter(numbers["deliveries"]), hooks)
+                out = planner.play(changes)
+                first: list[dict[str, Any]] = []
+                for suffix, docs in (("alerts", out.alerts), ("deliveries", out.deliveries)):
+                    for doc_id, doc in docs.items():
+                        first += [{"index": {"_index": self.index(suffix), "_id": doc_id}}, doc]
+                self._bulk(first, 500, "alerts and deliveries", ("alerts", "deliveries"), lock.beat)
+            then: list[dict[str, Any]] = []
+            for pid, pair in out.pairs.items():
+                if pair is None:
+                    then.append({"delete": {"_index": self.index("watch-pairs"), "_id": pid}})
+                else:
+                    then += [{"index": {"_index": self.index("watch-pairs"), "_id": pid}}, pair]
             self._bulk(then, 2000, "watch pairs", later=("watch-pairs",))
         return out.new
 

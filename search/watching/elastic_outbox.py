@@ -11,7 +11,7 @@ entries, pairs and alerts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
 
@@ -124,14 +124,20 @@ class ElasticDocs(ElasticIndexes):
         return out
 
     def _bulk(
-        self, ops: list[dict[str, Any]], per_request: int, what: str, later: Sequence[str] | None = None
+        self,
+        ops: list[dict[str, Any]],
+        per_request: int,
+        what: str,
+        later: Sequence[str] | None = None,
+        between: Callable[[], None] | None = None,
     ) -> list[dict[str, Any]]:
         """Write ``ops`` (actions, each index action followed by its source) ``per_request``
         documents at a time; each item's result. Each request is refreshed at once, unless
         ``later`` names the indexes it writes: then they are refreshed when the open batch ends
         (``()``: never, as the counters, only read by GET). An operation the node refuses raises
         (it was silently dropped from a floors request before: a floor lost without a word);
-        deleting a missing document is not refused."""
+        deleting a missing document is not refused. ``between``: called after each request (a
+        lock's heartbeat)."""
         refresh: bool | Literal["wait_for"] = True
         if later is not None:
             refresh = False if all(self._refresh(s) is None for s in later) else "wait_for"
@@ -150,6 +156,8 @@ class ElasticDocs(ElasticIndexes):
                 raise StoreUnavailable(f"Elasticsearch refused {len(refused)} {what}: {refused[0]['error']}")
             items.extend(done)
             start = end
+            if between is not None:
+                between()
         return items
 
     def _reserve(self, wanted: dict[str, int]) -> dict[str, list[int]]:
