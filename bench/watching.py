@@ -323,12 +323,17 @@ def bench_outage(down: float) -> None:
             f"{set(rx.arrivals) == owed}; requests received {rx.requests} "
             f"(duplicates by idempotency key: {rx.requests - len(rx.arrivals)})"
         )
+        # The worker marks a delivery delivered after the receiver answered: the last arrival can
+        # come before its mark (one of 14 read pending on Elasticsearch on 5 Dec); read the log
+        # until nothing is pending, for up to a minute.
         w, rec = watching_of(store)
+        settled = time.time()
         log = w.store.deliveries("CN-HK", None, 10_000)
-        print(
-            "delivery log: "
-            + json.dumps({s: sum(d.status == s for d in log) for s in ("delivered", "pending", "dead")})
-        )
+        while any(d.status == "pending" for d in log) and time.time() - settled < 60:
+            time.sleep(0.5)
+            log = w.store.deliveries("CN-HK", None, 10_000)
+        counts = {s: sum(d.status == s for d in log) for s in ("delivered", "pending", "dead")}
+        print(f"delivery log {time.time() - settled:.1f} s after the last arrival: " + json.dumps(counts))
         w.store.close()
         rec.close()
     rx.stop()
