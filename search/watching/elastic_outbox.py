@@ -164,7 +164,8 @@ class ElasticDocs(ElasticIndexes):
         """The next numbers of sequences (alerts, deliveries: name → how many), in one request:
         the versions of a counter document, which every write of it raises by one, atomically on
         its shard (no script needed: the test distribution of Elasticsearch has no Painless). Two
-        writers at once get numbers of their own, interleaved."""
+        writers at once get numbers of their own; alert numbers are reserved under the alert
+        writer's lock (:mod:`search.watching.elastic_lock`), so theirs never interleave."""
         counters = self.index("watch-counters")
         ops: list[dict[str, Any]] = []
         for name, n in wanted.items():
