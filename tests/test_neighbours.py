@@ -128,3 +128,27 @@ def test_an_entry_saved_before_the_neighbours_is_keyed_again_and_alerts(backend:
     assert [(a["record_id"], a["verdict"]) for a in alerts] == [("g1", "possible")], alerts
     _, possible, _ = answer("Chan Han-pan", store)
     assert "g1" in possible  # what /match says, the alert says
+
+
+@pytest.fixture()
+def mixes(backend: Backend, tmp_path: Path) -> Settings:
+    gd = {"g1": "葉田", "g2": "葉麗芸", "g3": "許家明"}
+    return load_people(backend, tmp_path, {"CN-GD": gd, "CN-HK": {"h1": "Yeh Tin"}})
+
+
+def test_a_mandarin_surname_unlike_its_cantonese_spelling_is_the_hong_kong_mix(mixes: Settings) -> None:
+    # 葉 is Yeh in Wade-Giles and Ip in Hong Kong: the two spellings share no letter, so only the
+    # surname table bridges them (before: "Yeh Tin" ~ 葉田 scored 0.63, "not seen").
+    matches, _, body = answer("Yeh Tin", mixes)
+    assert "g1" in matches, body
+    hit = next(m for m in body["matches"] if m["record_id"] == "g1")
+    assert "Cantonese: ye tin vs ip tin" in json.dumps(hit, ensure_ascii=False), hit
+    matches, _, body = answer("葉田", mixes)
+    assert "h1" in matches, body  # and from the Chinese side
+    # A name that reads whole in Wade-Giles, read as the mix, stacks two guesses: worth a look only.
+    matches, possible, body = answer("Yeh Lai-wan", mixes)
+    assert "g2" in possible and "g2" not in matches, body
+    doubt = next(m["doubt"] for m in body["possible"] if m["record_id"] == "g2")
+    assert "a Hong Kong mix" in doubt and "read as Cantonese" in doubt, doubt
+    matches, possible, body = answer("Hsu Ka-ming", mixes)
+    assert "g3" in possible and "g3" not in matches, body

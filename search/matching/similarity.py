@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.names import romanized
+from indexer.names import cantonese, neighbours, romanized
 from indexer.names.companies import CompanyForm
 from indexer.names.persons import NameForm, Reading
 from search.matching.syllables import (
@@ -179,6 +179,10 @@ def _best_reading(a: NameForm, b: NameForm, systems: tuple[str, ...]) -> NameMat
                 found.append(
                     (EXACT_READING[system] if sim >= 1.0 else sim * EXACT_READING[system], system, x, x, "sets")
                 )
+                mixed = hong_kong_mix(x, latin, han)
+                if mixed is not None:
+                    mix_sim = sets_similarity(mixed, han.ct_sets) - (1.0 - MIX_SURNAME) / 3.0
+                    found.append((mix_sim * EXACT_READING[system], system, x, mixed, "mix"))
     if not found:
         return None
     top = max(f[0] for f in found)
@@ -191,10 +195,55 @@ def _best_reading(a: NameForm, b: NameForm, systems: tuple[str, ...]) -> NameMat
     return best
 
 
+# A Mandarin surname spelling before a Cantonese given name (蔣麗芸 "Chiang Lai-wan", LegCo) is a
+# Hong Kong convention, not a slip: the surname agrees through the surname table and the mix is one
+# step of the ladder. Only needed where the two spellings of the surname look nothing alike: Chiang
+# / Cheung already meet by similarity, Yeh / Ip (葉), Hsu / Hui (許), Wu / Ng (吳) never did ("Yeh
+# Tin" for 叶田 scored 0.63: synthetic wade_giles_typo, seed 101). The surname counts 0.8, as a near
+# spelling does, so a reading resting on fewer guesses still wins: at 0.9 the mix (two guesses for
+# a name written in pinyin) outscored "Gao San" ~ 高珊 read in pinyin (s/sh, one), a match lost
+# (fuzzy_pinyin_romanized, seed 11).
+MIX_SURNAME = 0.8
+_MIX_NEEDED_BELOW = 0.5
+
+
+def hong_kong_mix(x: Reading, latin: NameForm, han: NameForm) -> Reading | None:
+    """``x`` (a romanized name's Cantonese reading) with its surname replaced by the Cantonese
+    reading of ``han``'s surname, when the romanized surname is that surname's Mandarin spelling,
+    every given-name part is written the Hong Kong way, and the two surname spellings differ."""
+    sets = han.ct_sets
+    if latin.parsed is None or len(sets) < 2 or len(x) != len(sets):
+        return None
+    if max(syllable_similarity(x[0], o) for o in sets[0]) >= _MIX_NEEDED_BELOW:
+        return None
+    for order in romanized.orders(latin.parsed):
+        token = order[0].lower()
+        if cantonese.skeleton(token) != x[0] or set(romanized.not_cantonese_words(latin.parsed)) - {order[0]}:
+            continue
+        for surname in neighbours.cantonese_surnames(token):
+            if surname in sets[0]:
+                return (surname, *x[1:])
+    return None
+
+
+def _mix_steps(latin: NameForm, han: NameForm, x: Reading, mixed: Reading) -> list[str]:
+    # The mix explains a surname Hong Kong does not write: that step gives way to the mix's own.
+    surname = next(t for t in romanized.orders(latin.parsed)[0][:1]) if latin.parsed is not None else x[0]
+    own = [s for s in _provenance(latin, x, "ct", han) if not s.startswith(f"{latin.original}: {surname.lower()} is")]
+    mix = f"{latin.original}: {surname} is the surname's Mandarin spelling before a Cantonese given name (a Hong Kong mix)"
+    fuzzy = [f"fuzzy {p}/{o[0]}" for p, o in zip(mixed[1:], han.ct_sets[1:], strict=False) if p not in o]
+    return [*own, mix, *fuzzy]
+
+
 def _explained(
     a: NameForm, b: NameForm, sim: float, system: str, x: Reading, y: Reading, how: str, count: bool
 ) -> NameMatch:
     """One candidate agreement as a NameMatch, with its guesses counted if ``count``."""
+    if how == "mix":
+        han, latin, flip = (a, b, False) if a.han else (b, a, True)
+        steps_mix = _mix_steps(latin, han, x, y) if count else []
+        qa, qc = (_shown(x), _shown(y)) if flip else (_shown(y), _shown(x))
+        return NameMatch(sim, system, a.original, b.original, qa, qc, tuple(steps_mix))
     if how == "sets":
         han, latin, flip = (a, b, False) if a.han else (b, a, True)
         shown_han = " ".join(o[0] for o in han.ct_sets)
