@@ -57,8 +57,10 @@ MAX_KEYS = 64
 # profile holds bumps this too, so that no store serves profiles another version made. 6 (3 Dec):
 # slip keys also for a one-word given name that reads only by splitting off a one- or two-letter
 # syllable ("Hsio" for 曉 hsiao), and for a Wade-Giles surname before a Cantonese-looking slip.
-# 7 (5 Dec): Wade-Giles szu read as ssu (思), as the Chinese form's reading spells it.
-KEYS_VERSION = 7
+# 7 (5 Dec): Wade-Giles szu read as ssu (思), as the Chinese form's reading spells it. 8 (5 Dec,
+# afternoon): a part that is the Cantonese spelling of no name character ("Hng") is a slip, not a
+# Hong Kong name, so the name gets its slip keys (neighbours._name_spellings).
+KEYS_VERSION = 8
 
 # The version of the keys a query looks up (:func:`query_keys`), which standing entries store:
 # bumped whenever they change (with KEYS_VERSION too), so that entries saved before are keyed
@@ -67,8 +69,8 @@ KEYS_VERSION = 7
 # is wholly Cantonese only with one syllable a word or part (fewer Cantonese neighbours).
 # 4 (4 Dec): an English brand's keys for every way its pinyin splits (Jilian: ji-li-an too).
 # 5 (5 Dec): a personal spelling's own neighbours as written ("Jui-yuh": yueh, not only yu's);
-# the szu of KEYS_VERSION 7.
-QUERY_KEYS_VERSION = 5
+# the szu of KEYS_VERSION 7. 6 (5 Dec, afternoon): the slips of KEYS_VERSION 8.
+QUERY_KEYS_VERSION = 6
 
 # A final -ng after a vowel, merged with -n by both fuzzy keys (pinyin 'fz', Wade-Giles 'wz').
 _NG_FINAL = r"(?<=[aeiu])ng$"

@@ -56,7 +56,16 @@ def test_a_slip_that_splits_off_a_short_syllable_slips() -> None:
     assert ("kuo", "tsui") in [n.tokens for n in slipped_names(parse_latin("Kuo Tsiu"))]
     assert ("yang", "hsiung") in [n.tokens for n in slipped_names(parse_latin("Yang Hisung"))]
     assert slipped_names(parse_latin("Chan Tai-man")) == []
-    for latin, han in (("Li Hsio", "李曉"), ("Kuo Tsiu", "郭崔"), ("Yang Hisung", "楊雄"), ("Liu Chio", "劉嬌")):
+    # "Hng" is a Cantonese spelling, but of 哼 only, which no name uses: a slip, not Hong Kong's way.
+    assert ("ho", "hung-yu") in [n.tokens for n in slipped_names(parse_latin("Ho Hng-yu"))]
+    assert slipped_names(parse_latin("Ho Hung-yu")) == []
+    for latin, han in (
+        ("Li Hsio", "李曉"),
+        ("Kuo Tsiu", "郭崔"),
+        ("Yang Hisung", "楊雄"),
+        ("Liu Chio", "劉嬌"),
+        ("Ho Hng-yu", "賀紅玉"),
+    ):
         lp, hp = profile("person", latin), profile("person", han)
         assert set(query_keys(lp)) & set(profile_keys(hp)), latin
         assert set(query_keys(hp)) & set(profile_keys(lp)), latin

@@ -234,6 +234,11 @@ def _name_readings() -> dict[str, str]:
     return {r["character"]: _strip_accents(r["pinyin"].rstrip("012345")).lower() for r in rows if r["character"]}
 
 
+def name_characters() -> frozenset[str]:
+    """The characters of the given-name table (Simplified): the characters people are named with."""
+    return frozenset(_name_readings())
+
+
 def name_char_readings(ch: str) -> tuple[str, ...]:
     """A given-name character's readings, the reading names use first: the name table's where it
     lists the character (洋 yang, not xiang), else the dictionary's order."""

@@ -148,11 +148,22 @@ def _reads_wg(part: str, hyphenated: bool) -> bool:
     return _reads(romanized.segment(part, "wg"), hyphenated)
 
 
+@lru_cache(maxsize=1)
+def _name_spellings() -> frozenset[str]:
+    """Hong Kong spellings of the characters people are named with (the given-name table's and the
+    surname table's characters): 697 of the 1,186 spellings the Cantonese tables list. The rest
+    spell only characters no name uses ("Hng" is 哼), so a part written that way is a slip, not a
+    Hong Kong name ("Ho Hng-yu" for 贺红玉 Ho Hung-yu: synthetic wade_giles_typo, seed 103)."""
+    spelled = cantonese.chunlaw_spellings()
+    chars = mandarin.name_characters() | {row["simplified"] for row in cantonese.surname_rows()}
+    return frozenset(s for ch in chars for s in spelled.get(ch, ()))
+
+
 def _cantonese(split: list[list[str]], i: int, j: int) -> bool:
     """Is the name Cantonese as Hong Kong writes it: every part a listed spelling, the odd part one
     syllable ("Hisung" is hi-sung only by a slip) and so is a one-word surname ("Kuo Tsiu" reads ku-o:
     a Wade-Giles surname and a slip, 郭崔 Kuo Tsui)?"""
-    if not romanized.one_cantonese_syllable(split[i][j]):
+    if not romanized.one_cantonese_syllable(split[i][j]) or split[i][j] not in _name_spellings():
         return False
     if len(split) > 1 and len(split[0]) == 1 and not romanized.one_cantonese_syllable(split[0][0]):
         return False
