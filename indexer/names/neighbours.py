@@ -87,6 +87,7 @@ def _mandarin_surnames() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=5_000)
 def cantonese_surnames(spelling: str) -> tuple[str, ...]:
     """The Cantonese skeletons of the surnames a Mandarin surname spelling writes ("chiang" 蒋 江 →
     ceung, kong, ...): a Hong Kong name may spell the surname the Mandarin way and the given name

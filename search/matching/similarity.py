@@ -214,15 +214,16 @@ def hong_kong_mix(x: Reading, latin: NameForm, han: NameForm) -> Reading | None:
     sets = han.ct_sets
     if latin.parsed is None or len(sets) < 2 or len(x) != len(sets):
         return None
-    if max(syllable_similarity(x[0], o) for o in sets[0]) >= _MIX_NEEDED_BELOW:
-        return None
     for order in romanized.orders(latin.parsed):
+        # Cheapest test first: this runs for every romanized name met by a Chinese one.
         token = order[0].lower()
-        if cantonese.skeleton(token) != x[0] or set(romanized.not_cantonese_words(latin.parsed)) - {order[0]}:
+        surname = next((s for s in neighbours.cantonese_surnames(token) if s in sets[0]), None)
+        if surname is None or cantonese.skeleton(token) != x[0]:
             continue
-        for surname in neighbours.cantonese_surnames(token):
-            if surname in sets[0]:
-                return (surname, *x[1:])
+        if max(syllable_similarity(x[0], o) for o in sets[0]) >= _MIX_NEEDED_BELOW:
+            return None
+        if not set(romanized.not_cantonese_words(latin.parsed)) - {order[0]}:
+            return (surname, *x[1:])
     return None
 
 
