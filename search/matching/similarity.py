@@ -229,7 +229,8 @@ def hong_kong_mix(x: Reading, latin: NameForm, han: NameForm) -> Reading | None:
 
 def _mix_steps(latin: NameForm, han: NameForm, x: Reading, mixed: Reading) -> list[str]:
     # The mix explains a surname Hong Kong does not write: that step gives way to the mix's own.
-    surname = next(t for t in romanized.orders(latin.parsed)[0][:1]) if latin.parsed is not None else x[0]
+    orders = romanized.orders(latin.parsed) if latin.parsed is not None else []
+    surname = next((o[0] for o in orders if cantonese.skeleton(o[0].lower()) == x[0]), x[0])
     own = [s for s in _provenance(latin, x, "ct", han) if not s.startswith(f"{latin.original}: {surname.lower()} is")]
     mix = f"{latin.original}: {surname} is the surname's Mandarin spelling before a Cantonese given name (a Hong Kong mix)"
     fuzzy = [f"fuzzy {p}/{o[0]}" for p, o in zip(mixed[1:], han.ct_sets[1:], strict=False) if p not in o]
