@@ -57,3 +57,19 @@ def test_a_store_keyed_by_another_version_is_refused_with_how_to_load_again(back
     assert rekeyed.returncode == 0, rekeyed.stderr
     assert f"keys version 1 → {KEYS_VERSION}" in rekeyed.stdout
     assert "seen by 1 office" in run("search", "陈大文", store=settings).stdout
+
+
+def test_the_demo_keys_an_older_store_again_before_loading(tmp_path: Path) -> None:
+    """The README's first command on a machine that ran an earlier demo: the store it left was
+    keyed by an older version, and the server the demo starts would refuse it. The demo keys it
+    again first (the rekey itself is tested on both backends above)."""
+    src = tmp_path / "cn-gd.csv"
+    src.write_text("record_id,name\n1,陈大文\n", encoding="utf-8")
+    store = tmp_path / "demo.db"
+    assert run("load", str(src), "--office", "CN-GD", store=store).returncode == 0
+    _make_it_look_older(Backend("sqlite"), store, "")
+    assert run("search", "陈大文", store=store).returncode == 2  # refused, as above
+    demo = run("demo", "--no-serve", "--folder", str(tmp_path / "sample"), store=store)
+    assert demo.returncode == 0, demo.stderr
+    assert f"records again (keys version 1 → {KEYS_VERSION})" in demo.stdout, demo.stdout
+    assert "seen by" in run("search", "陈大文", store=store).stdout

@@ -16,14 +16,16 @@ import click
 from api.cli.base import Context, fail, pass_ctx
 from api.cli.base import cli as group
 from indexer.intake.offices import load_profile
+from indexer.keys import KEYS_VERSION
 from search.access.buckets import BucketTable
 from search.access.factory import open_access
 from search.access.keys import new_key
 from search.access.store import AuditEvent
 from search.clock import iso, now_utc
+from search.errors import NoRecords, StaleKeys
 from search.ingest import load_file
-from search.settings import share_metrics
-from search.storage.factory import open_records
+from search.settings import Settings, share_metrics
+from search.storage.factory import open_records, rekey_records
 from search.watching.factory import open_writable
 
 
@@ -110,6 +112,7 @@ def demo(ctx: Context, folder: Path, no_serve: bool, host: str | None, port: int
     if not no_serve:
         _port_free(s.host, s.port)  # before loading: a taken port found after 10 s of loading is rude
     paths = write_office_files(folder, sample_records())
+    _rekey_if_stale(s)
     store = open_writable(ctx.settings)
     try:
         for office, path in paths.items():
@@ -133,6 +136,19 @@ def demo(ctx: Context, folder: Path, no_serve: bool, host: str | None, port: int
     if not no_serve:
         ctx_obj = click.get_current_context()
         ctx_obj.invoke(serve, host=s.host, port=s.port)
+
+
+def _rekey_if_stale(settings: Settings) -> None:
+    """The README's first command must work again after an upgrade: a store an earlier demo keyed
+    with an older keys version is keyed again before the samples are loaded, or the server this
+    command starts would refuse it ("run suspects rekey")."""
+    try:
+        open_records(settings).close()
+    except NoRecords:
+        return  # a new store: nothing to key again
+    except StaleKeys:
+        done = rekey_records(settings)
+        click.echo(f"keyed {done.records:,} records again (keys version {done.was} → {KEYS_VERSION})")
 
 
 def _port_free(host: str, port: int) -> None:
