@@ -251,11 +251,10 @@ def _neighbour_keys(form: NameForm) -> list[str]:
             keys.extend(f"{system}:{_bag(r)}" for r in neighbours.reading_neighbours(reading, system))
     for named in neighbours.personal_neighbour_names(form.parsed):
         keys.extend(f"wg:{_bag(join_surname(r, n))}" for r, n in romanized.readings(named, "wg")[:1])
-    for order in romanized.orders(form.parsed):
-        token = order[0].lower()
+    for _, skeleton, theirs in neighbours.mix_surnames(form.parsed):
         for reading in form.ct[:2]:
-            if reading and reading[0] == cantonese.skeleton(token):
-                keys.extend(f"ct:{_bag((s, *reading[1:]))}" for s in neighbours.cantonese_surnames(token))
+            if reading and reading[0] == skeleton:
+                keys.extend(f"ct:{_bag((s, *reading[1:]))}" for s in theirs)
     return keys
 
 

@@ -98,6 +98,14 @@ def cantonese_surnames(spelling: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=10_000)
+def mix_surnames(name: romanized.LatinName) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The words a romanized name may put first as its surname (one per token order), each with its
+    Cantonese skeleton and :func:`cantonese_surnames` (empty for most words): where the Hong Kong
+    mix is read, by the scorer (``similarity.hong_kong_mix``) and by a query's keys alike."""
+    return tuple((o[0], cantonese.skeleton(o[0]), cantonese_surnames(o[0])) for o in romanized.orders(name))
+
+
 def reading_neighbours(reading: tuple[str, ...], system: str) -> list[tuple[str, ...]]:
     """Readings one given-name syllable away from ``reading`` (its first element is the surname)."""
     out: list[tuple[str, ...]] = []

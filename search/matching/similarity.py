@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.names import cantonese, neighbours, romanized
+from indexer.names import neighbours, romanized
 from indexer.names.companies import CompanyForm
 from indexer.names.persons import NameForm, Reading
 from search.matching.syllables import (
@@ -214,23 +214,22 @@ def hong_kong_mix(x: Reading, latin: NameForm, han: NameForm) -> Reading | None:
     sets = han.ct_sets
     if latin.parsed is None or len(sets) < 2 or len(x) != len(sets):
         return None
-    for order in romanized.orders(latin.parsed):
+    for word, skeleton, surnames in neighbours.mix_surnames(latin.parsed):
         # Cheapest test first: this runs for every romanized name met by a Chinese one.
-        token = order[0].lower()
-        surname = next((s for s in neighbours.cantonese_surnames(token) if s in sets[0]), None)
-        if surname is None or cantonese.skeleton(token) != x[0]:
+        surname = next((s for s in surnames if s in sets[0]), None)
+        if surname is None or skeleton != x[0]:
             continue
         if max(syllable_similarity(x[0], o) for o in sets[0]) >= _MIX_NEEDED_BELOW:
             return None
-        if not set(romanized.not_cantonese_words(latin.parsed)) - {order[0]}:
+        if not set(romanized.not_cantonese_words(latin.parsed)) - {word}:
             return (surname, *x[1:])
     return None
 
 
 def _mix_steps(latin: NameForm, han: NameForm, x: Reading, mixed: Reading) -> list[str]:
     # The mix explains a surname Hong Kong does not write: that step gives way to the mix's own.
-    orders = romanized.orders(latin.parsed) if latin.parsed is not None else []
-    surname = next((o[0] for o in orders if cantonese.skeleton(o[0].lower()) == x[0]), x[0])
+    words = neighbours.mix_surnames(latin.parsed) if latin.parsed is not None else ()
+    surname = next((w for w, skeleton, _ in words if skeleton == x[0]), x[0])
     own = [s for s in _provenance(latin, x, "ct", han) if not s.startswith(f"{latin.original}: {surname.lower()} is")]
     mix = f"{latin.original}: {surname} is the surname's Mandarin spelling before a Cantonese given name (a Hong Kong mix)"
     fuzzy = [f"fuzzy {p}/{o[0]}" for p, o in zip(mixed[1:], han.ct_sets[1:], strict=False) if p not in o]
