@@ -20,7 +20,7 @@ from typing import IO, overload
 
 from indexer.intake.offices import OfficeProfile, Rejection, read_records
 from indexer.intake.readers import FileError, check_row_count
-from indexer.records import Record
+from indexer.records import Record, warm_up
 from search.storage.base import Hooked, RecordHook, Store, StoredRecord, doc_id, document, prepare
 from search.workers import in_order
 
@@ -30,6 +30,9 @@ BATCH = 2000  # records per transaction / bulk request
 # A file smaller than this (about 20,000 rows of ~100 bytes) loads faster in one process than the
 # worker processes take to start.
 PARALLEL_FROM_BYTES = 2_000_000
+# With standing entries every record is also judged against them where it is normalized (the
+# reverse lookup), which doubles a record's CPU: the workers pay off from a smaller file.
+PARALLEL_WATCHED_FROM_BYTES = 250_000
 
 
 class Rejections:
@@ -258,7 +261,6 @@ def load_file(
     if max_rows is not None:
         check_row_count(path, max_rows)
     rows = read_records(path, office, profile, encoding, max_rows)
-    big = workers > 1 and path.stat().st_size > PARALLEL_FROM_BYTES
 
     rewritten: set[str] = set()
 
@@ -306,7 +308,8 @@ def load_file(
 
     with store.bulk():
         hook = store.record_hook() if isinstance(store, Hooked) else None
-        if big:
+        smallest = PARALLEL_FROM_BYTES if hook is None else PARALLEL_WATCHED_FROM_BYTES
+        if workers > 1 and path.stat().st_size > smallest:
             # Enough batches in flight for the workers to go on normalizing while this process
             # commits a write batch (into a store that holds records, 20,000 records: ten of these
             # batches). With two batches a worker they idled through every commit: the realistic
@@ -314,6 +317,11 @@ def load_file(
             # 28.2-29.6 s with this (44.1-45.2 and 39.0-39.6 s with 10,000 standing entries), for
             # 50 MB more at its peak (261 → 308 MB RSS).
             ahead = store.write_batch // BATCH + workers * 2
+            if hook is not None:
+                # This process screens entries with the matcher at the load's end anyway: loading
+                # the name tables before the workers fork saves each of them doing it (py-spy of a
+                # 4,282-row file into a watched store: 2.2 s of its 24 s of CPU in the pinyin table).
+                warm_up()
             with ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(hook,)) as pool:
                 for packed in in_order(pool, _prepare_packed, changed(_batches(rows, report, rewritten)), ahead):
                     gather(_unpack(packed))

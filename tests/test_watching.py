@@ -16,7 +16,7 @@ import pytest
 from indexer.records import OFFICES
 from search.access.factory import open_access
 from search.access.keys import new_key
-from search.ingest import PARALLEL_FROM_BYTES
+from search.ingest import PARALLEL_FROM_BYTES, PARALLEL_WATCHED_FROM_BYTES
 from search.settings import Settings
 from tests.backends import Backend
 from tests.conftest import KEEP_ALIVE_BELOW_SERVER, Server
@@ -253,19 +253,19 @@ def test_a_chinese_entry_meeting_a_spelling_that_fits_a_homophone_too_is_only_po
 
 
 def test_a_large_file_judged_in_the_load_workers_alerts_as_match_says(env: Env, tmp_path: Path) -> None:
-    """A file large enough for the load's worker processes (ingest.PARALLEL_FROM_BYTES): the
-    entries' verdicts are computed there, from a snapshot of the entries. Alerts equal /match for
-    every entry."""
+    """A file large enough for the load's worker processes once entries stand (ingest.
+    PARALLEL_WATCHED_FROM_BYTES; too small for them without): the entries' verdicts are computed
+    there, from a snapshot of the entries. Alerts equal /match for every entry."""
     rng = random.Random(7)
     surnames, given = "陈李张黄王林吴刘", "伟明华国建文志强家俊英玲"
     rows = [
         {"office": "CN-FJ", "record_id": f"L{i}", "entity_type": "person",
          "name": rng.choice(surnames) + rng.choice(given) + rng.choice(given), "birth_date": "",
-         "address": "福建省福州市鼓楼区" + "东街" * 120}
-        for i in range(8000)
+         "address": "福建省福州市鼓楼区" + "东街" * 30}
+        for i in range(4000)
     ]  # fmt: skip
     path = _partner_file(tmp_path, rows, "cn-fj-large.csv")
-    assert path.stat().st_size > PARALLEL_FROM_BYTES
+    assert PARALLEL_WATCHED_FROM_BYTES < path.stat().st_size < PARALLEL_FROM_BYTES
     names = ["Chan Kwok Wai", "陈国伟", "Wong Ka Ming", "李志强", "Lin Jian Wen"]
     with env.client("CN-HK/analyst") as c:
         lid = _new_list(c)
