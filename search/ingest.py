@@ -31,7 +31,9 @@ BATCH = 2000  # records per transaction / bulk request
 # worker processes take to start.
 PARALLEL_FROM_BYTES = 2_000_000
 # With standing entries every record is also judged against them where it is normalized (the
-# reverse lookup), which doubles a record's CPU: the workers pay off from a smaller file.
+# reverse lookup: CN-GD's workers 26.7 → 43.6 s of CPU with 10,000 entries, bench/HISTORY.md), so
+# the workers pay off from a smaller file (bench/watching.py last --n 100000: CN-HK, 1.7 MB,
+# watched 28.5-39.0 → 23.7-29.5 s).
 PARALLEL_WATCHED_FROM_BYTES = 250_000
 
 
