@@ -26,6 +26,8 @@ from api.http.state import State
 from api.web import pages, watch_pages
 from indexer.records import warm_up
 from search.access.buckets import BucketTable
+from search.access.elastic import ElasticsearchAccess
+from search.access.elastic_async import AsyncAccess
 from search.access.factory import open_access
 from search.access.store import purge_expired
 from search.errors import StoreUnavailable
@@ -70,7 +72,12 @@ def create_app(
         async_es = (
             AsyncCandidates(cfg.es_url, cfg.es_index_prefix, cfg.es_timeout) if cfg.es_url and not store else None
         )
-        state = app.state.suspects = State(cfg, opened, access, jobs, metrics, async_es, buckets)
+        async_access = (
+            AsyncAccess(access, async_es.es)
+            if async_es is not None and isinstance(access, ElasticsearchAccess)
+            else None
+        )
+        state = app.state.suspects = State(cfg, opened, access, jobs, metrics, async_es, buckets, async_access)
         try:
             purge_expired(access, cfg.audit_retention_days)
         except StoreUnavailable as exc:  # retried at the next start; requests still get 503s

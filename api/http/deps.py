@@ -54,11 +54,19 @@ def authenticate(request: Request, token: str) -> Principal:
 async def authenticated(request: Request, token: str) -> Principal:
     """:func:`authenticate` on the event loop when that is cheaper than a thread hop: a token this
     process has verified, with keys in the embedded SQLite file (a key read is a page-cache lookup
-    of ~20 µs). A new token costs a deliberately slow hash and an Elasticsearch key read a network
-    round trip: those run in the thread pool, so they never hold up other requests."""
+    of ~20 µs) or in Elasticsearch (the read awaited on the async client). A new token costs a
+    deliberately slow hash: it runs in the thread pool, so it never holds up other requests."""
     state = state_of(request)
-    if state.async_es is None and state.verifier.verified_id(token) is not None:
+    known = state.verifier.verified_id(token)
+    if known is not None and state.async_es is None:
         return authenticate(request, token)
+    if known is not None and state.async_access is not None:
+        # With Elasticsearch, the key read awaited on the loop (no hash: the token is verified).
+        key = await state.async_access.get_key(known)
+        if key is not None:
+            who = state.verifier.admit(token, key, client_address(request))
+            state.limiter.take(who.key_id)
+            return who
     return await run_in_threadpool(authenticate, request, token)
 
 

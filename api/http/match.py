@@ -81,7 +81,7 @@ async def match(body: MatchRequest, state: StateDep, who: MatchCaller) -> Respon
             profiles, wanted = state.matcher.plan(queries, body.offices)
             cands = await state.async_es.candidates_many(wanted, body.offices, state.settings.candidates)
             out, detail = answered(state.matcher.judge(queries, profiles, cands, body.limit))
-            await run_in_threadpool(state.audit, who, "match", terms, detail)
+            await state.audit_awaited(who, "match", terms, detail)
         else:
             # Elasticsearch: CPU work in the thread pool, the cluster round trip on the loop.
             profiles, wanted = await run_in_threadpool(state.matcher.plan, queries, body.offices)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from api.http.metrics import Metrics
 from api.http.ratelimit import RateLimiter
 from search.access.buckets import BucketTable
+from search.access.elastic_async import AsyncAccess
 from search.access.keys import KeyVerifier, Principal
 from search.access.store import AccessStore, AuditEvent
 from search.matching.matcher import Matcher
@@ -34,6 +37,7 @@ class State:
         metrics: Metrics,
         async_es: AsyncCandidates | None = None,
         buckets: BucketTable | None = None,
+        async_access: AsyncAccess | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -49,6 +53,7 @@ class State:
         self.verifier = KeyVerifier(access, settings.auth_failures_per_minute, buckets)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, buckets)
         self.async_es = async_es  # the async read path, with Elasticsearch
+        self.async_access = async_access  # and its key reads and audit writes
         self.files = FileWorker(settings)  # reads uploads in a child process
         self.deliverer: Deliverer | None = None
         if self._watching is not None:
@@ -78,3 +83,11 @@ class State:
     def audit(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
         """Record one action of one caller in the append-only audit trail."""
         self.access.record(AuditEvent(action, who.key_id, who.office, who.role, who.client, terms, detail))
+
+    async def audit_awaited(self, who: Principal, action: str, terms: list[str], detail: dict[str, Any]) -> None:
+        """:meth:`audit` from the event loop: awaited on the async client with Elasticsearch."""
+        event = AuditEvent(action, who.key_id, who.office, who.role, who.client, terms, detail)
+        if self.async_access is not None:
+            await self.async_access.record(event)
+        else:
+            await anyio.to_thread.run_sync(self.access.record, event)

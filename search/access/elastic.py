@@ -100,12 +100,13 @@ class ElasticsearchAccess(ElasticIndexes):
             self.es.update(index=self.keys_index, id=key_id, doc={"revoked_at": at}, refresh=True)  # see add_key
         return True
 
-    def record(self, event: AuditEvent) -> None:
+    def audit_document(self, event: AuditEvent) -> tuple[str, dict[str, Any]]:
+        """The audit entry's fresh document id and document (the event gets its time and number)."""
         self._ensure()
         event.at = event.at or iso(now_utc())
-        seq = time.time_ns()
+        event.id = time.time_ns()
         doc = {
-            "seq": seq,
+            "seq": event.id,
             "at": event.at,
             "action": event.action,
             "key_id": event.key_id,
@@ -116,13 +117,16 @@ class ElasticsearchAccess(ElasticIndexes):
             "text": " ".join([*event.terms, searchable(event.terms), json.dumps(event.detail, ensure_ascii=False)]),
             "detail": event.detail,
         }
+        return uuid.uuid4().hex, doc
+
+    def record(self, event: AuditEvent) -> None:
+        doc_id, doc = self.audit_document(event)
         # No refresh wait: every audited request writes here, and waiting for the next refresh
         # (1 s) would put a second on each /match; readers refresh before they search instead.
         with unavailable(), contextlib.suppress(ConflictError):
             # A conflict on a fresh random id means the client retried a create whose first
             # attempt landed (a node failed over mid-request): the entry is stored, once.
-            self.es.create(index=self.audit_index, id=uuid.uuid4().hex, document=doc)
-        event.id = seq
+            self.es.create(index=self.audit_index, id=doc_id, document=doc)
 
     def events(self, where: AuditFilter = ALL_EVENTS) -> list[AuditEvent]:
         self._ensure()

@@ -128,6 +128,15 @@ class ElasticIndexes:
         """The full name of one of this store's indexes."""
         return f"{self.prefix}-{suffix}"
 
+    @property
+    def ready(self) -> bool:
+        """Whether this process has made sure of its indexes (see :meth:`ensure`)."""
+        return self._ready
+
+    def ensure(self) -> None:
+        """Create or complete the indexes, once per process (a request to the cluster)."""
+        self._ensure()
+
     def _ensure(self) -> None:
         if not self._ready:
             ensure_indexes(self.es, {self.index(suffix): name for suffix, name in self.INDEXES.items()})
