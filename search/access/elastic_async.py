@@ -6,9 +6,12 @@ request threads; here they are awaited on the event loop like the candidates' ms
 (:mod:`search.storage.elastic_async`, whose client they share). The realistic 100k workload on one
 local node, three rounds alternated with the thread-pool version after a warm-up (5 Dec, night):
 single queries 13.77 / 14.42 / 13.74 ms of server CPU against 15.60 / 16.17 / 15.59 (p50 19.6 /
-19.5 / 18.2 ms against 20.9 / 21.2 / 20.8); 8 connections 78 / 75 / 77 queries/s against 62 / 62 / 63. The documents are the sync
-store's (:class:`~search.access.elastic.ElasticsearchAccess`), which also creates the indexes: a
-create on a missing audit index would otherwise make one without its strict mapping.
+19.5 / 18.2 ms against 20.9 / 21.2 / 20.8); 8 connections 78 / 75 / 77 queries/s against 62 / 62
+/ 63.
+
+The documents are the sync store's (:class:`~search.access.elastic.ElasticsearchAccess`), which
+also creates the indexes: a create on a missing audit index would otherwise make one without its
+strict mapping.
 """
 
 from __future__ import annotations
