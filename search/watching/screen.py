@@ -54,6 +54,9 @@ from search.watching.rules import Affected, Found, Seen, ranked_top, sound_alike
 from search.watching.store import Change, ClosePair, KeptFloor, Top, WatchStore
 
 logger = logging.getLogger(__name__)
+# Entries whose lookups go to the store together when entries are screened forward: up to about
+# 200 searches of K candidates with their documents in one Elasticsearch msearch answer.
+LOOKUP_BATCH = 100
 
 
 class Watcher:
@@ -71,13 +74,14 @@ class Watcher:
         self._floors: list[KeptFloor] = []  # looked up or ranked since the last _apply (see screen)
         self.on_alert: Callable[[list[int]], None] | None = None  # wakes the webhook worker
 
-    def forward(self, entry: Entry) -> dict[str, Seen]:
+    def forward(self, entry: Entry, cands: list[list[Candidate]] | None = None) -> dict[str, Seen]:
         """/match for the entry over the partner offices, every candidate: record → verdict, with
-        the summed weight of the keys the record shares with the entry (its rank among the candidates)."""
-        partners = [o for o in OFFICES if o != entry.office]
+        the summed weight of the keys the record shares with the entry (its rank among the
+        candidates). ``cands``: its lookups' candidates if already looked up (:meth:`_looked_up`)."""
         m = self.matcher
         lookups, wanted = self._plan(entry)
-        cands = [m.store.candidates(keys, etype, partners, m.candidates) for keys, etype in wanted]
+        if cands is None:
+            cands = self._looked_up([entry])[0]
         self._floor(entry, [etype for _, etype in wanted], cands)
         weights = {c.id: c.weight for found in cands for c in found}
         # Every candidate's verdict: the limit is the candidates of all lookups (a query of no
@@ -100,14 +104,33 @@ class Watcher:
         changes: list[Change] = []
         entries = list(entries)
         pairs = self.watch.pairs_of_entries([e.entry_id for e in entries])
-        for entry in entries:
-            seen = self.forward(entry)
-            old = {p.doc: p for p in pairs.get(entry.entry_id, [])}
-            for doc in sorted(set(seen) | set(old)):
-                ch = transition(old.get(doc), entry, doc, seen.get(doc), trigger)
-                if ch is not None:
-                    changes.append(ch)
+        for i in range(0, len(entries), LOOKUP_BATCH):
+            batch = entries[i : i + LOOKUP_BATCH]
+            for entry, cands in zip(batch, self._looked_up(batch), strict=True):
+                changes.extend(self._reconciled(entry, self.forward(entry, cands), pairs, trigger))
         return self._apply(changes)
+
+    def _looked_up(self, entries: list[Entry]) -> list[list[list[Candidate]]]:
+        """Each entry's candidates by lookup, as /match looks them up (its partner offices, every
+        record), in one batch per office: an Elasticsearch msearch, where a search per lookup was
+        2,712 round trips for 2,000 new entries, 23.8 s of 52 s (cProfile, 5 Dec, night)."""
+        m = self.matcher
+        out: dict[int, list[list[Candidate]]] = {}
+        for office in dict.fromkeys(e.office for e in entries):
+            mine = [(i, self._plan(e)[1]) for i, e in enumerate(entries) if e.office == office]
+            partners = [o for o in OFFICES if o != office]
+            queries = [q for _, w in mine for q in w]
+            found = iter(m.store.candidates_many(queries, partners, m.candidates) if queries else [])
+            out.update((i, [next(found) for _ in w]) for i, w in mine)
+        return [out[i] for i in range(len(entries))]
+
+    def _reconciled(
+        self, entry: Entry, seen: dict[str, Seen], pairs: dict[str, list[Pair]], trigger: str
+    ) -> list[Change]:
+        """What the entry's forward screening changes in its pairs."""
+        old = {p.doc: p for p in pairs.get(entry.entry_id, [])}
+        found = (transition(old.get(doc), entry, doc, seen.get(doc), trigger) for doc in sorted(set(seen) | set(old)))
+        return [ch for ch in found if ch is not None]
 
     def _top_k(self, entry: Entry) -> list[list[Candidate]]:
         """The entry's K best candidates by lookup, as /match looks them up (ids and weights), its
