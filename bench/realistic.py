@@ -233,6 +233,13 @@ def tree_cpu(pid: int) -> float:
     return sum(cpu_seconds(p) for p in processes(pid))
 
 
+def node_cpu(pid: int) -> float:
+    """CPU seconds of an Elasticsearch node's whole process tree (its launcher starts the server
+    JVM as a child, from another thread than its first: every thread's children are read)."""
+    children = {c for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()}
+    return cpu_seconds(pid) + sum(node_cpu(int(c)) for c in children)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
@@ -262,19 +269,25 @@ def quantiles(values: list[float]) -> str:
     return f"p50 {pick(0.5):.2f}  p90 {pick(0.9):.2f}  p99 {pick(0.99):.2f}  max {v[-1]:.2f} ms"
 
 
-def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, str]]], seconds: float) -> None:
+def query(
+    port: int, token: str, pid: int, queries: list[tuple[str, dict[str, str]]], seconds: float, node: int | None = None
+) -> None:
+    """The query phases; ``node``: the Elasticsearch node's pid, whose CPU a query is printed too
+    (it shares this machine's cores with the server)."""
     client = Client(port, token)
     for _, q in queries[:300]:  # warm-up: the store's pages, the name caches
         client.match(q)
     singles = queries[300:]
     by_form: dict[str, list[float]] = {f: [] for f in FORMS}
-    cpu0 = tree_cpu(pid)
+    cpu0, node0 = tree_cpu(pid), node_cpu(node) if node else 0.0
     for form, q in singles:
         by_form[form].append(client.match(q))
-    cpu = tree_cpu(pid) - cpu0
+    cpu, node_used = tree_cpu(pid) - cpu0, node_cpu(node) - node0 if node else 0.0
     every = [x for v in by_form.values() for x in v]
     print(f"single /match, one keep-alive connection, {len(every):,} queries: {quantiles(every)}")
     print(f"  server CPU per query: {cpu / len(every) * 1000:.2f} ms")
+    if node:
+        print(f"  Elasticsearch node CPU per query: {node_used / len(every) * 1000:.2f} ms")
     for form, values in by_form.items():
         print(f"  {form:32} n={len(values):4}  {quantiles(values)}")
 
@@ -293,6 +306,7 @@ def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, st
 
     every_pid = processes(pid)
     per0, t0 = [cpu_seconds(p) for p in every_pid], time.perf_counter()
+    node0 = node_cpu(node) if node else 0.0
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
@@ -300,9 +314,11 @@ def query(port: int, token: str, pid: int, queries: list[tuple[str, dict[str, st
         t.join(seconds + 60)
     elapsed = time.perf_counter() - t0
     per = [cpu_seconds(p) - c for p, c in zip(every_pid, per0, strict=True)]
+    node_used = node_cpu(node) - node0 if node else 0.0
     print(
         f"8 concurrent connections, {elapsed:.0f} s: {len(lat) / elapsed:,.0f} queries/s, {quantiles(lat)}; "
         f"server CPU per query {sum(per) / len(lat) * 1000:.2f} ms"
+        + (f", Elasticsearch node CPU per query {node_used / len(lat) * 1000:.2f} ms" if node else "")
     )
     if len(every_pid) > 1:  # the parent only watches; each request process's share shows the split
         print("  CPU seconds per request process: " + ", ".join(f"{c:.1f}" for c in per[1:]))
@@ -326,10 +342,12 @@ def main() -> None:
     args = parser.parse_args()
     records = generate(args.folder, args.n)
     with contextlib.ExitStack() as stack:
-        es_url = None
+        es_url, node = None, None
         if args.elasticsearch:
             cluster = stack.enter_context(es_harness.running(1, heap=args.heap, folder=args.folder.resolve()))
             es_url = cluster.url
+            started = cluster.nodes[0].process
+            node = started.pid if started is not None else None
             print(f"Elasticsearch {es_harness.VERSION}, one node, heap {args.heap}")
         # A run on Elasticsearch keeps its own files: it must not delete a SQLite run's stores.
         suffix = "-es" if args.elasticsearch else ""
@@ -360,7 +378,7 @@ def main() -> None:
             "SUSPECTS_SERVE_PROCESSES": str(args.processes),
         }
         with served(stores["eleven"], args.port, **unlimited, **backend("eleven")) as server:
-            query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds)
+            query(args.port, token, server.pid, watchlist(records, args.queries, 23), args.seconds, node)
 
 
 def on_disk(settings: Settings) -> int:
