@@ -111,6 +111,7 @@ def record(client: httpx.Client, tokens: dict[str, str]) -> dict[str, dict[str, 
         call("investigator", "GET", base + "/preview", params={"id": "CN-HK:HK-2024-00001"})
         call("investigator", "GET", base + "/suggest/type", params={"prefix": "per"})
         call("investigator", "GET", base + "/suggest/property", params={"prefix": "birth"})
+        call("investigator", "GET", base + "/properties", params={"type": "person"})
     return out
 
 

@@ -147,3 +147,66 @@ def test_preview_needs_read_and_is_audited(api: httpx.Client, tokens: dict[str, 
     auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
     events = api.get("/audit", params={"q": "reconcile_preview"}, headers=auditor).json()
     assert any(e["action"] == "read" and e["detail"].get("record") == record for e in events), events
+
+
+def test_data_extension_adds_the_records_fields_and_their_same_entity(api: httpx.Client) -> None:
+    """OpenRefine's "add columns from reconciled values": the manifest points at the property
+    proposals, and an extension answers each record's fields and, as GET /records does, the other
+    offices' records the scorer judges to be the same entity (schema-checked both ways)."""
+    manifest = api.get("/reconcile").json()
+    assert manifest["extend"]["propose_properties"]["service_path"] == "/properties"
+    people = api.get("/reconcile/properties", params={"type": "person"}).json()
+    valid("data-extension-property-proposal.json", people)
+    assert {"name", "office", "birth_date", "same_entity"} <= {p["id"] for p in people["properties"]}
+    companies = api.get("/reconcile/properties", params={"type": "company", "limit": 50}).json()
+    assert "birth_date" not in {p["id"] for p in companies["properties"]}
+    assert api.get("/reconcile/properties", params={"type": "ship"}).json()["error"]["field"] == "type"
+
+    record, missing = "CN-HK:HK-2024-00001", "CN-HK:no-such-record"
+    query = {"ids": [record, missing], "properties": [{"id": p} for p in ("name", "birth_date", "same_entity")]}
+    valid("data-extension-query.json", query)
+    r = api.post("/reconcile", data={"extend": json.dumps(query)})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    valid("data-extension-response.json", out)
+    assert [m["id"] for m in out["meta"]] == ["name", "birth_date", "same_entity"]
+    row = out["rows"][record]
+    assert row["name"] == [{"str": "CHAN Tai Man"}] and row["birth_date"] == [{"str": "1971-02-11"}]
+    shown = api.get("/records/CN-HK/HK-2024-00001").json()["same_entity"]
+    assert [v["id"] for v in row["same_entity"]] == [f"{m['office']}:{m['record_id']}" for m in shown]
+    assert row["same_entity"], "the sample holds Chan Tai Man in other offices"
+    assert out["rows"][missing] == {"name": [], "birth_date": [], "same_entity": []}
+    again = api.get("/reconcile", params={"extend": json.dumps(query)})
+    assert again.json() == out
+
+
+@pytest.mark.parametrize(
+    ("extend", "field"),
+    [
+        ("{not json", "extend"),
+        ("[]", "extend"),
+        ('{"ids": [], "properties": [{"id": "name"}]}', "extend.ids"),
+        ('{"ids": [3], "properties": [{"id": "name"}]}', "extend.ids"),
+        ('{"ids": ["CN-HK:x"], "properties": []}', "extend.properties"),
+        ('{"ids": ["CN-HK:x"], "properties": [{"id": "name"}, {"id": "shoe_size"}]}', "extend.properties.1"),
+    ],
+)
+def test_bad_extensions_name_the_problem(api: httpx.Client, extend: str, field: str) -> None:
+    r = api.post("/reconcile", data={"extend": extend})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+def test_an_extension_needs_read_and_is_audited(api: httpx.Client, tokens: dict[str, str]) -> None:
+    """Record fields over the extension are what GET /records shows: a key that may only match is
+    refused, and a read is in the audit trail."""
+    base = str(api.base_url)
+    query = json.dumps({"ids": ["CN-HK:HK-2024-00001"], "properties": [{"id": "birth_date"}]})
+    system = httpx.post(f"{base}/reconcile/key/{tokens['system']}", data={"extend": query})
+    assert system.status_code == 403 and "1971" not in system.text
+    keyed = httpx.post(f"{base}/reconcile/key/{tokens['investigator']}", data={"extend": query})
+    assert keyed.json()["rows"]["CN-HK:HK-2024-00001"]["birth_date"] == [{"str": "1971-02-11"}]
+    auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+    events = api.get("/audit", params={"q": "reconcile_extend"}, headers=auditor).json()
+    assert any(e["action"] == "read" and "CN-HK:HK-2024-00001" in e["detail"]["records"] for e in events), events
+    assert api.post("/reconcile", data={}).json()["error"]["field"] == "queries"

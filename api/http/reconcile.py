@@ -11,7 +11,10 @@ manifest gives, so use a short-lived key for it (``suspects keys create --expire
   best candidate, and only when the scorer judges it the same entity — so OpenRefine's
   auto-match takes exactly what ``/match`` would report first. Near misses (score ≥ 50) are listed
   with ``match: false`` for a person to pick from;
-- an HTML preview of a record, and suggest for types and properties.
+- an HTML preview of a record, and suggest for types and properties;
+- data extension: the reconciled records' fields as new columns (``extend``, with the properties
+  each type offers at ``/properties``), including the other offices' records the scorer judges to
+  be the same entity, as ``GET /records`` shows them (the same permission and audit).
 
 A query that cannot be checked (e.g. an unreadable birth date) gets an empty result and is counted
 in the response header ``X-Reconcile-Rejected``; a malformed batch is a 422 naming the query.
@@ -30,6 +33,7 @@ from starlette.background import BackgroundTask
 
 from api.http.deps import key_in_path, principal, state_of
 from api.http.match import LARGE_BATCH
+from indexer.records import Record
 from search.access.keys import Principal
 from search.errors import InvalidInput, NotFound
 from search.matching.query import Query, check_offices
@@ -44,6 +48,18 @@ PROPERTIES = {
     "gender": "Gender 性别",
     "office": "Office 办公室 (e.g. CN-HK)",
 }
+# What a data extension can add as columns, by type (a company has no birth date or gender).
+EXTEND = {
+    "name": "Name 名称",
+    "aliases": "Aliases 别名",
+    "office": "Office 办公室",
+    "record_id": "Record 记录",
+    "id_number": "ID number 证件号码",
+    "birth_date": "Birth date 出生日期",
+    "gender": "Gender 性别",
+    "same_entity": "Same entity, other offices 其他办公室的同一实体",
+}
+NOT_FOR = {"person": frozenset[str](), "company": frozenset({"birth_date", "gender"})}
 NEAR_MISS = 0.5  # candidates below this are noise to a person choosing by hand
 MAX_LIMIT = 25
 BATCH_MAX = 100  # queries per batch; OpenRefine sends 10 by default (manifest batchSize is not in 0.2)
@@ -51,7 +67,7 @@ BATCH_MAX = 100  # queries per batch; OpenRefine sends 10 by default (manifest b
 
 def _service_url(request: Request) -> str:
     path = request.url.path
-    for tail in ("/preview", "/suggest/type", "/suggest/property"):
+    for tail in ("/preview", "/suggest/type", "/suggest/property", "/properties"):
         path = path.removesuffix(tail)
     return str(request.base_url).rstrip("/") + path.rstrip("/")
 
@@ -71,6 +87,10 @@ def manifest(service: str, root: str) -> dict[str, Any]:
             "type": {"service_url": service, "service_path": "/suggest/type"},
             "property": {"service_url": service, "service_path": "/suggest/property"},
         },
+        "extend": {
+            "propose_properties": {"service_url": service, "service_path": "/properties"},
+            "property_settings": [],
+        },
     }
 
 
@@ -84,14 +104,19 @@ def _first_text(v: Any) -> str | None:
     return None
 
 
+def _json(text: str, field: str) -> Any:
+    """A form field's JSON; InvalidInput naming the field if it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{field} is not JSON: {exc.msg} at {exc.pos}", field=field) from exc
+    except RecursionError as exc:  # 3,000 nested arrays were a plain-text 500 (issue #18)
+        raise InvalidInput(f"{field} is nested too deeply", field=field) from exc
+
+
 def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
     """A batch as (query, offices, limit) per key; InvalidInput naming the part that is wrong."""
-    try:
-        batch = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"queries is not JSON: {exc.msg} at {exc.pos}", field="queries") from exc
-    except RecursionError as exc:  # 3,000 nested arrays were a plain-text 500 (issue #18)
-        raise InvalidInput("queries is nested too deeply", field="queries") from exc
+    batch = _json(text, "queries")
     if not isinstance(batch, dict) or not batch:
         raise InvalidInput("queries must be a non-empty JSON object of queries", field="queries")
     if len(batch) > BATCH_MAX:
@@ -136,6 +161,45 @@ def parse_batch(text: str) -> dict[str, tuple[Query, list[str] | None, int]]:
         )
         out[str(key)] = (query, offices or None, max(1, min(MAX_LIMIT, int(limit))))
     return out
+
+
+def proposed(etype: str) -> dict[str, Any]:
+    """The properties a data extension offers for a type (OpenRefine asks before it extends)."""
+    if etype not in TYPES:
+        raise InvalidInput(f"unknown type {etype!r}; known: {', '.join(TYPES)}", field="type")
+    return {"type": etype, "properties": [{"id": k, "name": v} for k, v in EXTEND.items() if k not in NOT_FOR[etype]]}
+
+
+def parse_extend(text: str) -> tuple[list[str], list[str]]:
+    """A data extension query as (record ids, property ids); InvalidInput naming the part that is wrong."""
+    query = _json(text, "extend")
+    if not isinstance(query, dict):
+        raise InvalidInput("extend must be a JSON object with ids and properties", field="extend")
+    ids, props = query.get("ids"), query.get("properties")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput("ids must be a non-empty list of record ids", field="extend.ids")
+    if len(ids) > BATCH_MAX:
+        raise InvalidInput(f"{len(ids)} ids; at most {BATCH_MAX} per request", field="extend.ids")
+    if not isinstance(props, list) or not props:
+        raise InvalidInput("properties must be a non-empty list", field="extend.properties")
+    wanted: list[str] = []
+    for i, p in enumerate(props):
+        pid = p.get("id") if isinstance(p, dict) else None
+        if pid not in EXTEND:
+            raise InvalidInput(f"unknown property {pid!r}; known: {', '.join(EXTEND)}", field=f"extend.properties.{i}")
+        wanted.append(pid)
+    return list(dict.fromkeys(ids)), list(dict.fromkeys(wanted))
+
+
+def _values(rec: Record, pid: str, same: list[Match]) -> list[dict[str, str]]:
+    """One cell of an extension: the record's values of one property."""
+    if pid == "same_entity":
+        return [{"id": doc_id(m.record.office, m.record.record_id), "name": m.record.name} for m in same]
+    if pid == "aliases":
+        return [{"str": a} for a in rec.aliases]
+    value = getattr(rec, pid) if pid not in NOT_FOR[rec.entity_type] else None
+    # A birth date stays text: the schema's dates are full timestamps, and offices write a year alone.
+    return [{"str": str(value)}] if value else []
 
 
 def candidate(rank: int, m: Match) -> dict[str, Any]:
@@ -194,19 +258,59 @@ def add_routes(router: APIRouter, caller: Callable[..., Awaitable[Principal]]) -
         trim = BackgroundTask(give_back_memory) if len(batch) >= LARGE_BATCH else None
         return JSONResponse(out, headers={"X-Reconcile-Rejected": str(rejected)}, background=trim)
 
-    @router.get("", summary="Reconciliation manifest (or a batch in ?queries=)")
-    async def get_service(request: Request, who: Who, queries: str | None = None) -> JSONResponse:
+    async def extension(request: Request, who: Who, text: str) -> JSONResponse:
+        # A record's fields: the same permission and audit as GET /records and the preview.
+        who.require("read")
+        state = state_of(request)
+        ids, props = parse_extend(text)
+        if len(ids) > 1:
+            state.limiter.take(who.key_id, len(ids) - 1)  # each record a token, as each query
+
+        def run() -> dict[str, Any]:
+            found = state.store.get_many(ids)
+            rows: dict[str, Any] = {}
+            for i in ids:
+                rec = found.get(i)
+                same = state.matcher.same_entity(rec) if rec is not None and "same_entity" in props else []
+                rows[i] = {p: _values(rec, p, same) if rec is not None else [] for p in props}
+            detail = {"records": [i for i in ids if i in found], "properties": props, "reconcile_extend": True}
+            state.audit(who, "read", [r.name for r in found.values()], detail)
+            return {"meta": [{"id": p, "name": EXTEND[p]} for p in props], "rows": rows}
+
+        return JSONResponse(await run_in_threadpool(run))
+
+    @router.get("", summary="Reconciliation manifest (or a batch in ?queries=, an extension in ?extend=)")
+    async def get_service(
+        request: Request, who: Who, queries: str | None = None, extend: str | None = None
+    ) -> JSONResponse:
         if queries is not None:
             return await answer(request, who, queries)
+        if extend is not None:
+            return await extension(request, who, extend)
         who.require("match")
         root = str(request.base_url).rstrip("/")
         return JSONResponse(manifest(_service_url(request), root))
 
-    @router.post("", summary="Reconcile a batch of queries (form field 'queries')")
+    @router.post("", summary="Reconcile a batch of queries (form field 'queries') or extend records ('extend')")
     async def post_service(
-        request: Request, who: Who, queries: Annotated[str, Form(max_length=1_000_000)]
+        request: Request,
+        who: Who,
+        queries: Annotated[str | None, Form(max_length=1_000_000)] = None,
+        extend: Annotated[str | None, Form(max_length=1_000_000)] = None,
     ) -> JSONResponse:
-        return await answer(request, who, queries)
+        if queries is not None:
+            return await answer(request, who, queries)
+        if extend is not None:
+            return await extension(request, who, extend)
+        raise InvalidInput("a form field queries (a batch) or extend (a data extension) is required", field="queries")
+
+    @router.get("/properties", summary="Properties a data extension offers for a type")
+    def properties(who: Who, type: str = "person", limit: int | None = None) -> dict[str, Any]:
+        who.require("match")
+        out = proposed(type)
+        if limit is not None and limit >= 0:
+            out["properties"] = out["properties"][:limit]
+        return out
 
     # No response_class: the errors stay documented as JSON; the 200 is documented as HTML.
     @router.get("/preview", summary="HTML preview of a record", responses={200: {"content": {"text/html": {}}}})
