@@ -13,8 +13,8 @@ manifest gives, so use a short-lived key for it (``suspects keys create --expire
   with ``match: false`` for a person to pick from;
 - an HTML preview of a record, and suggest for types and properties;
 - data extension: the reconciled records' fields as new columns (``extend``, with the properties
-  each type offers at ``/properties``), including the other offices' records the scorer judges to
-  be the same entity, as ``GET /records`` shows them (the same permission and audit).
+  each type offers at ``/properties``), including the other records the scorer judges to be the
+  same entity, as ``GET /records`` shows them (the same permission and audit).
 
 A query that cannot be checked (e.g. an unreadable birth date) gets an empty result and is counted
 in the response header ``X-Reconcile-Rejected``; a malformed batch is a 422 naming the query.
@@ -57,7 +57,7 @@ EXTEND = {
     "id_number": "ID number 证件号码",
     "birth_date": "Birth date 出生日期",
     "gender": "Gender 性别",
-    "same_entity": "Same entity, other offices 其他办公室的同一实体",
+    "same_entity": "Same entity, other records 同一实体的其他记录",
 }
 NOT_FOR = {"person": frozenset[str](), "company": frozenset({"birth_date", "gender"})}
 NEAR_MISS = 0.5  # candidates below this are noise to a person choosing by hand
