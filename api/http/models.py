@@ -162,7 +162,9 @@ class RecordOut(BaseModel):
 
 class RecordResponse(BaseModel):
     record: RecordOut
-    same_entity: list[MatchOut] = Field(description="Other offices' records the scorer judges to be the same entity.")
+    same_entity: list[MatchOut] = Field(
+        description="Other records (of any office) the scorer judges to be the same entity."
+    )
 
 
 class ErrorBody(BaseModel):

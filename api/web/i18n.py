@@ -95,7 +95,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "case_id": ("Case id", "案件编号"),
     "case_date": ("Case date", "立案日期"),
     "offence": ("Offence", "违法行为"),
-    "same_entity": ("The same entity in other offices", "其他办公室中的同一对象"),
+    "same_entity": ("The same entity in other records", "其他记录中的同一对象"),
     "none_elsewhere": (
         "No other office holds a record judged the same entity.",
         "其他办公室没有判定为同一对象的记录。",
