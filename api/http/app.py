@@ -35,7 +35,7 @@ from search.screening.factory import open_jobs
 from search.settings import Settings, get_settings
 from search.storage.base import Store
 from search.storage.elastic_async import AsyncCandidates
-from search.storage.factory import open_store
+from search.storage.factory import open_store, warm_store
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         await anyio.to_thread.run_sync(warm_up)
+        await anyio.to_thread.run_sync(warm_store, cfg)
         # The name tables are ~500,000 objects that live as long as the process: out of the
         # collector's sight, a full collection takes 0.003 ms instead of 194 ms (measured after
         # warm_up), a pause every request in flight used to wait through (bench/abuse.py p99).

@@ -9,6 +9,7 @@ from search.errors import NoRecords, StaleKeys
 from search.settings import Settings
 from search.storage.base import Rekeyed, Store
 from search.storage.sqlite import SQLiteStore
+from search.storage.sqlite_conn import prefetch
 
 
 def open_store(settings: Settings) -> Store:
@@ -20,6 +21,15 @@ def open_store(settings: Settings) -> Store:
 
         return ElasticsearchStore(settings.es_url, settings.es_index_prefix, timeout=settings.es_timeout)
     return SQLiteStore(settings.store)
+
+
+def warm_store(settings: Settings) -> int:
+    """Before a server answers: the embedded store's file read into the page cache in the
+    background (:func:`~search.storage.sqlite_conn.prefetch`); a cluster keeps its own. The bytes
+    asked for."""
+    if settings.es_url or not settings.store.exists():
+        return 0
+    return prefetch(settings.store)
 
 
 def open_records(settings: Settings) -> Store:

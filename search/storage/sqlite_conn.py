@@ -3,6 +3,8 @@ one-connection-per-thread for the small stores beside the records (keys and audi
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -10,6 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from search.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+# The kernel reads ahead 8 MB for one POSIX_FADV_WILLNEED over a whole file (a 977 MB store: 8 MB
+# cached after it); asked for each 8 MB in turn it reads the whole file in the background (issued
+# in 0.15 s, all of it cached about 2 s later, no CPU of ours).
+_ADVISE_CHUNK = 8 << 20
 
 
 def connect(path: Path, cache_mb: int) -> sqlite3.Connection:
@@ -106,3 +115,32 @@ def schema_version(conn: sqlite3.Connection) -> int | None:
         return None
     row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
     return int(row[0]) if row is not None else None
+
+
+def prefetch(path: Path) -> int:
+    """Ask the kernel to read the store file (and its WAL) into the page cache in the background;
+    the bytes asked for. A server whose store other work had pushed out of the page cache answered
+    its first 3,000 queries of the realistic million at p50 4.56-4.75 and p99 18.1-18.3 ms against
+    2.93 and 11.16 ms warm (bench/HISTORY.md, 6 Dec). Skipped for a file larger than half the
+    machine's memory, whose reading would push out more than it brings in."""
+    advise = getattr(os, "posix_fadvise", None)  # not on macOS: a store there warms as it is read
+    if advise is None:
+        return 0
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    asked = 0
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            fd = os.open(file, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            size = os.fstat(fd).st_size
+            if asked + size > memory // 2:
+                logger.info("not prefetching %s: %d bytes, more than half the memory", file, size)
+                continue
+            for offset in range(0, size, _ADVISE_CHUNK):
+                advise(fd, offset, _ADVISE_CHUNK, os.POSIX_FADV_WILLNEED)
+            asked += size
+        finally:
+            os.close(fd)
+    return asked
