@@ -97,8 +97,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "offence": ("Offence", "违法行为"),
     "same_entity": ("The same entity in other records", "其他记录中的同一对象"),
     "none_elsewhere": (
-        "No other office holds a record judged the same entity.",
-        "其他办公室没有判定为同一对象的记录。",
+        "No other record is judged the same entity.",
+        "没有判定为同一对象的其他记录。",
     ),
     "upload": ("Upload a watchlist", "上传名单"),
     "upload_help": (
