@@ -1,13 +1,17 @@
 """The server reads the embedded store into the page cache before it answers: a store that other
 work had pushed out of the cache answered its first 3,000 queries of the realistic million at p99
 18 ms against 11 ms warm (bench/HISTORY.md, 6 Dec). Checked with the kernel's own account of which
-pages of the file are cached (mincore), on a file whose pages were first dropped."""
+pages of the file are cached (mincore), on a file whose pages were first dropped; and without
+touching the locks this process's SQLite connections hold on the store."""
 
 from __future__ import annotations
 
 import ctypes
 import mmap
 import os
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +70,27 @@ def test_warm_store_only_for_an_embedded_store_that_exists(tmp_path: Path) -> No
     expected = 4096 + 8192 if hasattr(os, "posix_fadvise") else 0
     assert warm_store(Settings(store=path)) == expected
     assert warm_store(Settings(store=path, es_url="http://127.0.0.1:9")) == 0  # a cluster keeps its own
+
+
+TRY_WRITE = (
+    "import sqlite3, sys; sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None).execute('BEGIN IMMEDIATE')"
+)
+
+
+def test_prefetch_keeps_the_locks_this_process_holds_on_the_store(tmp_path: Path) -> None:
+    """Closing any descriptor on a file drops every POSIX lock the process holds on it: a prefetch
+    that opened and closed the store in the server's process let a connection's write lock go, and
+    three tests on a store shared by in-process servers found it malformed. A connection here
+    holds the write lock; after the prefetch another process still cannot take it."""
+    path = tmp_path / "suspects.db"
+    conn = sqlite3.connect(path, isolation_level=None)  # a rollback journal: the lock is on this file
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (1)")
+    try:
+        prefetch(path)
+        other = subprocess.run([sys.executable, "-c", TRY_WRITE, str(path)], capture_output=True, text=True, timeout=60)
+        assert other.returncode != 0 and "database is locked" in other.stderr, other.stderr
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()

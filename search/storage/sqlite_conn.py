@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,30 +119,42 @@ def schema_version(conn: sqlite3.Connection) -> int | None:
     return int(row[0]) if row is not None else None
 
 
+# The reading is asked for from a child process: closing a file descriptor on the store drops every
+# POSIX lock this process holds on it, its SQLite connections' too (tests/backends.py copy_store),
+# and a store written under lost locks is corrupted. Done in the server's own process, it was:
+# three tests on a store shared by in-process servers failed with "database disk image is
+# malformed" (a fresh clone's `make test`, 6 Dec).
+_ADVISE = """
+import os, sys
+chunk = int(sys.argv[1])
+for name in sys.argv[2:]:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        for offset in range(0, os.fstat(fd).st_size, chunk):
+            os.posix_fadvise(fd, offset, chunk, os.POSIX_FADV_WILLNEED)
+    finally:
+        os.close(fd)
+"""
+
+
 def prefetch(path: Path) -> int:
     """Ask the kernel to read the store file (and its WAL) into the page cache in the background;
     the bytes asked for. A server whose store other work had pushed out of the page cache answered
     its first 3,000 queries of the realistic million at p50 4.56-4.75 and p99 18.1-18.3 ms against
-    2.93 and 11.16 ms warm (bench/HISTORY.md, 6 Dec). Skipped for a file larger than half the
+    2.93 and 11.16 ms warm (bench/HISTORY.md, 6 Dec). Skipped for files larger than half the
     machine's memory, whose reading would push out more than it brings in."""
-    advise = getattr(os, "posix_fadvise", None)  # not on macOS: a store there warms as it is read
-    if advise is None:
+    if not hasattr(os, "posix_fadvise"):  # not on macOS: a store there warms as it is read
         return 0
+    files = [f for f in (path, path.with_name(path.name + "-wal")) if f.is_file()]
+    size = sum(f.stat().st_size for f in files)  # stat opens no descriptor
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    asked = 0
-    for file in (path, path.with_name(path.name + "-wal")):
-        try:
-            fd = os.open(file, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            size = os.fstat(fd).st_size
-            if asked + size > memory // 2:
-                logger.info("not prefetching %s: %d bytes, more than half the memory", file, size)
-                continue
-            for offset in range(0, size, _ADVISE_CHUNK):
-                advise(fd, offset, _ADVISE_CHUNK, os.POSIX_FADV_WILLNEED)
-            asked += size
-        finally:
-            os.close(fd)
-    return asked
+    if not files or size > memory // 2:
+        if files:
+            logger.info("not prefetching %s: %d bytes, more than half the memory", path, size)
+        return 0
+    try:
+        subprocess.run([sys.executable, "-c", _ADVISE, str(_ADVISE_CHUNK), *map(str, files)], check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:  # a cold cache is slower, not wrong
+        logger.warning("could not prefetch %s: %s", path, exc)
+        return 0
+    return size
