@@ -161,6 +161,9 @@ def test_data_extension_adds_the_records_fields_and_their_same_entity(api: httpx
     companies = api.get("/reconcile/properties", params={"type": "company", "limit": 50}).json()
     assert "birth_date" not in {p["id"] for p in companies["properties"]}
     assert api.get("/reconcile/properties", params={"type": "ship"}).json()["error"]["field"] == "type"
+    assert api.get("/reconcile/properties", params={"limit": 2}).json()["properties"] == people["properties"][:2]
+    negative = api.get("/reconcile/properties", params={"limit": -1})
+    assert negative.status_code == 422 and "limit" in negative.json()["error"]["field"]
 
     record, missing = "CN-HK:HK-2024-00001", "CN-HK:no-such-record"
     query = {"ids": [record, missing], "properties": [{"id": p} for p in ("name", "birth_date", "same_entity")]}

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Query as Param  # the matcher's Query is this module's other Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.background import BackgroundTask
@@ -305,10 +306,10 @@ def add_routes(router: APIRouter, caller: Callable[..., Awaitable[Principal]]) -
         raise InvalidInput("a form field queries (a batch) or extend (a data extension) is required", field="queries")
 
     @router.get("/properties", summary="Properties a data extension offers for a type")
-    def properties(who: Who, type: str = "person", limit: int | None = None) -> dict[str, Any]:
+    def properties(who: Who, type: str = "person", limit: Annotated[int | None, Param(ge=0)] = None) -> dict[str, Any]:
         who.require("match")
         out = proposed(type)
-        if limit is not None and limit >= 0:
+        if limit is not None:
             out["properties"] = out["properties"][:limit]
         return out
 
