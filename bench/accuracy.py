@@ -28,7 +28,11 @@ def main() -> None:
     s = summary(tallies)
     print(f"## Synthetic benchmark (seed {args.seed}, {int(s['pairs'])} pairs, {time.perf_counter() - t0:.1f} s)\n")
     print(
-        f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  F1 {s['f1']:.4f}  blocking recall {s['blocking_recall']:.4f}\n"
+        f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  F1 {s['f1']:.4f}  blocking recall {s['blocking_recall']:.4f}"
+    )
+    print(
+        f"positives whose right verdict is possible: found {s['possible_found']:.4f}, "
+        f"confirmed on the name alone {s['possible_confirmed']:.4f}\n"
     )
     print(format_table(tallies))
     misses = [(k, m) for k, t in tallies.items() for m in t.misses[:3]]

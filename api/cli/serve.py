@@ -191,6 +191,7 @@ def evaluate(seed: int, per_category: int) -> None:
     tallies = benchmark(seed, per_category)
     s = summary(tallies)
     click.echo(f"precision {s['precision']:.4f} recall {s['recall']:.4f} F1 {s['f1']:.4f}")
+    click.echo(f"possible expected: found {s['possible_found']:.4f}, confirmed {s['possible_confirmed']:.4f}")
     click.echo(format_table(tallies))
     legco = run_evaluation(legco_pairs())
     s2 = summary(legco)

@@ -236,6 +236,7 @@ _EXPLAIN_ZH: tuple[tuple[str, str], ...] = tuple(
             "is below the": "低于匹配所需的",
             "of a match": "分",
             "rests on": "基于",
+            "other characters that sound the same": "字不同而读音相同",
             "guesses": "处推测",
             "taken for a slip": "视为笔误",
             "differs by a whole syllable": "相差一个完整音节",

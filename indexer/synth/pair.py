@@ -17,6 +17,10 @@ class Pair:
     query: dict[str, Any]
     record: dict[str, Any]
     notes: dict[str, Any] = field(default_factory=dict)
+    # The right verdict on a positive pair: "match", or "possible" where nothing confirms what the
+    # name alone cannot (issue #14: "a homophone with different characters and nothing else to
+    # confirm" is worth a look, not a confirmed match).
+    expect: str = "match"
 
 
 PairFn = Callable[[Generator, random.Random], Pair | None]

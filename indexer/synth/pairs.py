@@ -40,6 +40,7 @@ from indexer.synth.pairs_people import (
     hk_romanized,
     hk_romanized_hyphen,
     homophone_typo,
+    homophone_typo_dated,
     id_match_name_variant,
     latin_typo,
     lyu_spelling,
@@ -83,7 +84,7 @@ CATEGORIES: dict[str, PairFn] = {
         taiwan_passport, titled_name,
         stacked_fuzzy_other_person, rare_reading_other_name, pinyin_wg_collision,
         company_english_trade_word, company_english_other_trade,
-        wade_giles_typo,  # last: the categories before it keep their pairs
+        wade_giles_typo, homophone_typo_dated,  # last: the categories before them keep their pairs
     )
 }  # fmt: skip
 

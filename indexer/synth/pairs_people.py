@@ -126,14 +126,32 @@ def wade_giles_stripped(g: Generator, r: random.Random) -> Pair | None:
     )
 
 
-def homophone_typo(g: Generator, r: random.Random) -> Pair | None:
+def _homophone_typo(g: Generator, r: random.Random) -> tuple[Person, str] | None:
     p = g.person()
     i = r.randrange(len(p.given))
     alt = render.homophone(r, p.given[i])
     if alt is None:
         return None
-    typo = p.surname.simplified + p.given[:i] + alt + p.given[i + 1 :]
-    return Pair("homophone_typo", True, _query(typo), _record(p))
+    return p, p.surname.simplified + p.given[:i] + alt + p.given[i + 1 :]
+
+
+def homophone_typo(g: Generator, r: random.Random) -> Pair | None:
+    """A typist's homophone with nothing else: the same person, but as likely another one (李阳 / 李杨
+    in a store of many records), so the right answer is "possible"."""
+    made = _homophone_typo(g, r)
+    if made is None:
+        return None
+    p, typo = made
+    return Pair("homophone_typo", True, _query(typo), _record(p), expect="possible")
+
+
+def homophone_typo_dated(g: Generator, r: random.Random) -> Pair | None:
+    """The same homophone with the record's birth date: confirmed, a match."""
+    made = _homophone_typo(g, r)
+    if made is None:
+        return None
+    p, typo = made
+    return Pair("homophone_typo_dated", True, _query(typo, birth_date=p.birth_date), _record(p))
 
 
 _POLYPHONIC = ("曾", "单", "区", "解", "查", "仇", "覃", "朴", "缪", "乐", "盖", "翟", "尉")

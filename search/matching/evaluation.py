@@ -26,6 +26,7 @@ from search.matching.scorer import score
 @dataclass(slots=True)
 class Tally:
     positive: bool
+    expect: str = "match"  # a positive category's right verdict (indexer.synth.pair.Pair.expect)
     n: int = 0
     said_match: int = 0
     said_possible: int = 0  # judged possible (worth a look), not a match
@@ -56,7 +57,7 @@ def evaluate(pairs: Iterable[Pair], threshold: float | None = None) -> dict[str,
     """Score every pair; tally per category. ``threshold`` overrides the scorer's own."""
     tallies: dict[str, Tally] = {}
     for pair in pairs:
-        t = tallies.setdefault(pair.category, Tally(pair.positive))
+        t = tallies.setdefault(pair.category, Tally(pair.positive, pair.expect))
         q, rec = _profile(pair.query), _profile(pair.record)
         decision = score(q, rec)
         blocked = bool(set(query_keys(q)) & set(profile_keys(rec)))
@@ -67,27 +68,35 @@ def evaluate(pairs: Iterable[Pair], threshold: float | None = None) -> dict[str,
         t.said_match += int(matched)
         t.said_possible += int(blocked and threshold is None and decision.verdict == "possible")
         t.blocked += int(blocked)
-        if matched != pair.positive and len(t.misses) < 5:
+        flagged = matched or (blocked and decision.verdict == "possible")
+        missed = not flagged if pair.expect == "possible" else matched != pair.positive
+        if missed and len(t.misses) < 5:
             t.misses.append(f"{pair.query['name']} | {pair.record['name']} | {decision.score}")
     return tallies
 
 
 def summary(tallies: dict[str, Tally]) -> dict[str, float]:
-    """Overall precision, recall and F1 (positives and negatives pooled)."""
-    tp = sum(t.said_match for t in tallies.values() if t.positive)
-    fn = sum(t.n - t.said_match for t in tallies.values() if t.positive)
+    """Overall precision, recall and F1 (positives and negatives pooled). Recall is of the positives
+    whose right verdict is a match; those whose right verdict is "possible" are reported apart:
+    the share found (match or possible) and the share confirmed on the name alone."""
+    tp = sum(t.said_match for t in tallies.values() if t.positive and t.expect == "match")
+    fn = sum(t.n - t.said_match for t in tallies.values() if t.positive and t.expect == "match")
     fp = sum(t.said_match for t in tallies.values() if not t.positive)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     blocked = sum(t.blocked for t in tallies.values() if t.positive)
     positives = sum(t.n for t in tallies.values() if t.positive)
+    worth_a_look = [t for t in tallies.values() if t.positive and t.expect == "possible"]
+    looked = sum(t.n for t in worth_a_look)
     return {
         "precision": precision,
         "recall": recall,
         "f1": f1,
         "blocking_recall": blocked / positives if positives else 0.0,
         "pairs": float(sum(t.n for t in tallies.values())),
+        "possible_found": sum(t.said_match + t.said_possible for t in worth_a_look) / looked if looked else 1.0,
+        "possible_confirmed": sum(t.said_match for t in worth_a_look) / looked if looked else 0.0,
     }
 
 
@@ -151,7 +160,7 @@ def format_table(tallies: dict[str, Tally]) -> str:
     ]
     for name in sorted(tallies, key=lambda k: (not tallies[k].positive, k)):
         t = tallies[name]
-        kind = "positive" if t.positive else "negative"
+        kind = ("positive" if t.expect == "match" else "positive, possible expected") if t.positive else "negative"
         rate = f"{t.rate:.3f}" if t.positive else f"{t.rate:.3f} FA"
         both = f"{t.rate_with_possible:.3f}" if t.positive else f"{t.rate_with_possible:.3f} flagged"
         block = f"{t.blocked / t.n:.3f}" if t.positive and t.n else "—"

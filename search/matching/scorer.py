@@ -20,7 +20,14 @@ from typing import Any
 from indexer.names.identifiers import Identifier
 from indexer.names.text import fold_width
 from indexer.records import EntityProfile
-from search.matching.similarity import SYSTEM_LABELS, NameMatch, company_similarity, guesses, person_similarity
+from search.matching.similarity import (
+    HOMOPHONE_STEP,
+    SYSTEM_LABELS,
+    NameMatch,
+    company_similarity,
+    guesses,
+    person_similarity,
+)
 
 # Verdict threshold. Dev-seed sweep (bench/accuracy.py --sweep): F1 is flat between 0.78 and 0.84.
 THRESHOLD = 0.80
@@ -254,10 +261,11 @@ def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirme
     if s >= THRESHOLD:
         weight = guesses(steps)
         if weight > MAX_STEPS and not confirmed:
-            return (
-                "possible",
-                f"rests on {weight} guesses ({'; '.join(steps)}): an ID number or birth date would confirm it",
-            )
+            if all(s.startswith(HOMOPHONE_STEP) for s in steps):
+                why = f"other characters that sound the same ({'; '.join(steps)})"
+            else:
+                why = f"rests on {weight} guesses ({'; '.join(steps)})"
+            return "possible", f"{why}: an ID number or birth date would confirm it"
         return "match", None
     conflict = any(isinstance(f.value, float) and f.value <= -1.0 for f in features)
     if s >= POSSIBLE and not conflict:

@@ -34,7 +34,7 @@ SYSTEM_LABELS = {
 # deterministic from the characters; Cantonese spellings collide more (王 and 黃 are both Wong),
 # but a cross-script match must still clear the threshold on its own (benchmark: hk_cantonese).
 EXACT_READING = {"py": 0.96, "wg": 0.95, "ct": 0.95, "latin": 0.97}
-HOMOPHONE = 0.90  # same pinyin, different given-name characters (陈大文 / 陈达文): IME typo
+HOMOPHONE = 0.90  # same pinyin, different given-name characters (陈大文 / 陈达文): a match only if confirmed
 SURNAME_HOMOPHONE = 0.72  # same pinyin, different surname (张伟 / 章伟): usually another person
 # The same Cantonese reading of every character, not the same pinyin (王育敏 / 黃毓民): as above.
 CANTONESE_HOMOPHONE = SURNAME_HOMOPHONE
@@ -131,13 +131,20 @@ def _usable(form: NameForm, other: NameForm, system: str) -> tuple[Reading, ...]
 
 
 # Guesses that weigh as two on their own: a reading names rarely use ("Wang Xiang" reaches 王洋
-# only through 洋 xiang), and one real syllable for another.
+# only through 洋 xiang), one real syllable for another, and other characters that sound the same.
+# A homophone is what a typist's slip looks like (陈大文 / 陈达文), but in a store of many records it
+# is far more often another person: on the realistic 100k workload, name-only queries of stored
+# suspects matched 938 records through a homophone, 85 of them the suspect's own and 853 another
+# person's (李阳 ⇄ 李杨, 李洋; /tmp script, then bench/store_precision.py). Issue #14 lists "a homophone
+# with different characters and nothing else to confirm" among the possibles.
 RARE_READING = "a reading names rarely use"
+HOMOPHONE_STEP = "homophone "  # a step "homophone 阳/杨" (not "Cantonese homophone", already below 0.80)
 
 
 def guesses(steps: tuple[str, ...]) -> int:
-    """How many guesses the steps weigh: a rare reading or a different syllable counts two."""
-    return sum(2 if RARE_READING in s or DIFFERENT_SYLLABLE in s else 1 for s in steps)
+    """How many guesses the steps weigh: a rare reading, a different syllable or a homophone
+    counts two."""
+    return sum(2 if RARE_READING in s or DIFFERENT_SYLLABLE in s or s.startswith(HOMOPHONE_STEP) else 1 for s in steps)
 
 
 # What one uncertain step costs when choosing between agreements: an exact reading reached by
