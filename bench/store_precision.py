@@ -48,11 +48,18 @@ FORMS = (
 )
 
 
-def draw(records: list[SampleRecord], rng: random.Random) -> tuple[str, SampleRecord, str]:
+class Pools:
+    """The stored records a query may come from."""
+
+    def __init__(self, records: list[SampleRecord]) -> None:
+        self.people = [r for r in records if r.fields["entity_type"] == "person"]
+        self.han_people = [r for r in self.people if r.office not in ("CN-HK", "CN-MO")]
+        self.companies = [r for r in records if r.fields["entity_type"] == "company"]
+
+
+def draw(pools: Pools, rng: random.Random) -> tuple[str, SampleRecord, str]:
     """(form, the stored record the query comes from, the name typed)."""
-    people = [r for r in records if r.fields["entity_type"] == "person"]
-    han_people = [r for r in people if r.office not in ("CN-HK", "CN-MO")]
-    companies = [r for r in records if r.fields["entity_type"] == "company"]
+    people, han_people, companies = pools.people, pools.han_people, pools.companies
     form = rng.choice(FORMS)
     if form == "person as an office wrote it":
         src = rng.choice(people)
@@ -79,6 +86,8 @@ def how_met(m: Match) -> str:
         return "identical name"
     if "⇄" not in name.detail:
         return "a near reading"
+    if m.record.entity_type == "company" and "(characters:" in name.detail:
+        return "the same brand in characters, another firm"
     both_han = has_han(name.query or "") and has_han(name.candidate or "")
     return "other characters that sound the same" if both_han else "the same reading in another script"
 
@@ -100,12 +109,13 @@ def main() -> None:
         records_of[r.entity].add((r.office, str(r.fields["record_id"])))
     matcher = Matcher(SQLiteStore(store_path))
     rng = random.Random(args.seed)
+    pools = Pools(records)
     per_form: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])  # queries, matches, wrong
     wrong_by: collections.Counter[str] = collections.Counter()
     examples: dict[str, list[str]] = collections.defaultdict(list)
     own = own_matched = own_flagged = possible = 0
     for _ in range(args.queries):
-        form, src, name = draw(records, rng)
+        form, src, name = draw(pools, rng)
         result = matcher.match(Query(name=name, entity_type=str(src.fields["entity_type"])), limit=50)
         counts = per_form[form]
         counts[0] += 1

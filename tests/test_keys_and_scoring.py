@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.keys import KEY_WEIGHTS, MAX_KEYS, key_type, profile_keys
-from indexer.records import profile
+from indexer.records import Record, profile, record_profile
 from search.matching.scorer import THRESHOLD, score
 
 SAME_PERSON = [
@@ -253,3 +253,19 @@ def test_wade_giles_szu_is_ssu() -> None:
     # 思 si is Wade-Giles ssu or szu (Szechwan): one spelling, not another syllable.
     assert score(profile("person", "Wu Szu-yao"), profile("person", "吳思瑤")).match
     assert score(profile("person", "Wu Ssu-yao"), profile("person", "吳思瑤")).match
+
+
+def test_a_record_s_chinese_alias_names_its_region_for_the_english_name() -> None:
+    # A Hong Kong record keeps the firm's Chinese name as an alias: its place counts even when the
+    # name agreement came through the English name (the Zhaotong firm is not the Shenzhen one).
+    query = profile("company", "维尔逊眼镜（深圳）有限责任公司")
+    hk = record_profile(
+        Record("CN-HK", "h1", "company", "Wai Yi Shun Optical Limited", aliases=["昭通市維爾遜眼鏡股份有限公司"])
+    )
+    decision = score(query, hk)
+    assert decision.verdict == "none", decision
+    assert "region conflicts: 深圳 vs 昭通" in [f.detail for f in decision.features]
+    same = record_profile(
+        Record("CN-HK", "h2", "company", "Wai Yi Shun Optical Limited", aliases=["深圳市維爾遜眼鏡有限責任公司"])
+    )
+    assert score(query, same).match

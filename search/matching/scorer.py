@@ -14,9 +14,10 @@ a different seed (bench/accuracy.py); each one names the benchmark category it f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from indexer.names.companies import CompanyForm
 from indexer.names.identifiers import Identifier
 from indexer.names.text import fold_width
 from indexer.records import EntityProfile
@@ -238,7 +239,7 @@ def score(query: EntityProfile, candidate: EntityProfile) -> Decision:
         )
 
     if query.entity_type == "company":
-        s = _company_evidence(query, candidate, s, features, same_id is not None)
+        s = _company_evidence(query, candidate, s, features, same_id is not None, name)
 
     s = max(0.0, min(1.0, s))
     system = name.system if name is not None else None
@@ -274,11 +275,32 @@ def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirme
     return "none", None
 
 
+def _evidence_form(p: EntityProfile, matched: str | None) -> CompanyForm | None:
+    """The company form whose name agreed, and where it names no place, with the place another
+    form of the same record names. A Hong Kong or Macau record keeps its Chinese name as an alias
+    ("Wai Yi Shun Optical Limited" / 昭通市維爾遜眼鏡股份有限公司): reading the English name's
+    region (none) let 维尔逊眼镜（深圳） match the Zhaotong firm at 0.97, the region conflict unseen
+    (bench/store_precision.py on the realistic million)."""
+    if not p.companies:
+        return None
+    form = next((f for f in p.companies if f.original == matched), p.companies[0])
+    if form.region is None:
+        placed = next((f for f in p.companies if f.region is not None), None)
+        if placed is not None:
+            form = replace(form, region=placed.region, region_alternatives=placed.region_alternatives)
+    return form
+
+
 def _company_evidence(
-    query: EntityProfile, candidate: EntityProfile, s: float, features: list[Feature], id_match: bool
+    query: EntityProfile,
+    candidate: EntityProfile,
+    s: float,
+    features: list[Feature],
+    id_match: bool,
+    name: NameMatch | None,
 ) -> float:
-    q = query.companies[0] if query.companies else None
-    c = candidate.companies[0] if candidate.companies else None
+    q = _evidence_form(query, name.query if name is not None else None)
+    c = _evidence_form(candidate, name.candidate if name is not None else None)
     if q is None or c is None:
         return s
     rel = q.region_relation(c)
