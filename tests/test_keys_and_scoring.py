@@ -269,3 +269,13 @@ def test_a_record_s_chinese_alias_names_its_region_for_the_english_name() -> Non
         Record("CN-HK", "h2", "company", "Wai Yi Shun Optical Limited", aliases=["深圳市維爾遜眼鏡有限責任公司"])
     )
     assert score(query, same).match
+
+
+def test_the_same_letters_with_another_word_marked_as_the_surname_are_another_person() -> None:
+    # Capitals mark the surname: "Guo CHEN" is 陈国, "GUO Chen" 郭臣 (a record's alias).
+    other = score(profile("person", "Guo CHEN"), profile("person", "GUO Chen"))
+    assert other.verdict == "none", other
+    same = score(profile("person", "Chan Tai Man"), profile("person", "CHAN Tai Man"))
+    assert same.match and same.features[0].detail == "Chan Tai Man = CHAN Tai Man (spelling: identical)"
+    reordered = score(profile("person", "Guo CHEN"), profile("person", "CHEN Guo"))
+    assert reordered.match
