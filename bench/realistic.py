@@ -166,6 +166,18 @@ def load(folder: Path, records: list[SampleRecord], backend: Callable[[str], dic
     )
 
 
+def spelled(form: str, han: str) -> str:
+    """A name in characters as an investigator types it in one of the person ``FORMS``."""
+    py = lazy_pinyin(han)
+    if form == "person traditional":
+        return render.traditional(han)
+    if form == "person pinyin":
+        return f"{py[0].capitalize()} {''.join(py[1:]).capitalize()}"
+    if form == "person pinyin reversed":
+        return f"{''.join(py[1:]).capitalize()} {py[0].upper()}"
+    return " ".join(s.capitalize() for s in render.wade_giles(py))
+
+
 def watchlist(records: list[SampleRecord], size: int, seed: int) -> list[tuple[str, dict[str, str]]]:
     """(form, query) pairs: suspects the offices hold, in every script, and names nobody stored."""
     rng = random.Random(seed)
@@ -179,17 +191,7 @@ def watchlist(records: list[SampleRecord], size: int, seed: int) -> list[tuple[s
         if form == "person as an office wrote it":
             name, kind = rng.choice(people).fields["name"], "person"
         elif form.startswith("person") and form != "person nobody stored":
-            han = rng.choice(han_people).fields["name"]
-            py = lazy_pinyin(han)
-            if form == "person traditional":
-                name = render.traditional(han)
-            elif form == "person pinyin":
-                name = f"{py[0].capitalize()} {''.join(py[1:]).capitalize()}"
-            elif form == "person pinyin reversed":
-                name = f"{''.join(py[1:]).capitalize()} {py[0].upper()}"
-            else:
-                name = " ".join(s.capitalize() for s in render.wade_giles(py))
-            kind = "person"
+            name, kind = spelled(form, rng.choice(han_people).fields["name"]), "person"
         elif form == "company as an office wrote it":
             name, kind = rng.choice(companies).fields["name"], "company"
         elif form == "company brand + industry":

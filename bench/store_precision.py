@@ -24,28 +24,19 @@ import random
 import sys
 from pathlib import Path
 
-from pypinyin import lazy_pinyin
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from realistic import generate
+import realistic
 
 from indexer.names.text import has_han
-from indexer.synth import render
 from indexer.synth.offices import SampleRecord
 from search.matching.matcher import Matcher
 from search.matching.query import Query
 from search.matching.results import Match
 from search.storage.sqlite import SQLiteStore
 
-FORMS = (
-    "person as an office wrote it",
-    "person traditional",
-    "person pinyin",
-    "person pinyin reversed",
-    "person Wade-Giles",
-    "company as an office wrote it",
-)
+# The forms of a suspect the offices hold (not the names nobody stored, nor a brand alone).
+FORMS = tuple(f for f in realistic.FORMS if not f.endswith("nobody stored") and f != "company brand + industry")
 
 
 class Pools:
@@ -68,15 +59,7 @@ def draw(pools: Pools, rng: random.Random) -> tuple[str, SampleRecord, str]:
         src = rng.choice(companies)
         return form, src, str(src.fields["name"])
     src = rng.choice(han_people)
-    han = str(src.fields["name"])
-    py = lazy_pinyin(han)
-    if form == "person traditional":
-        return form, src, render.traditional(han)
-    if form == "person pinyin":
-        return form, src, f"{py[0].capitalize()} {''.join(py[1:]).capitalize()}"
-    if form == "person pinyin reversed":
-        return form, src, f"{''.join(py[1:]).capitalize()} {py[0].upper()}"
-    return form, src, " ".join(s.capitalize() for s in render.wade_giles(py))
+    return form, src, realistic.spelled(form, str(src.fields["name"]))
 
 
 def how_met(m: Match) -> str:
@@ -102,7 +85,7 @@ def main() -> None:
     store_path = args.folder / f"eleven-{args.n}.db"
     if not store_path.exists():
         sys.exit(f"no store {store_path}: run python bench/realistic.py --n {args.n} --folder {args.folder} first")
-    records = generate(args.folder, args.n)
+    records = realistic.generate(args.folder, args.n)
     entity_of = {(r.office, str(r.fields["record_id"])): r.entity for r in records}
     records_of: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
     for r in records:
