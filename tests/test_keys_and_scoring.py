@@ -279,3 +279,18 @@ def test_the_same_letters_with_another_word_marked_as_the_surname_are_another_pe
     assert same.match and same.features[0].detail == "Chan Tai Man = CHAN Tai Man (spelling: identical)"
     reordered = score(profile("person", "Guo CHEN"), profile("person", "CHEN Guo"))
     assert reordered.match
+
+
+def test_a_company_brand_that_only_sounds_the_same_is_possible() -> None:
+    # 祥源 / 乡元 (xiang yuan): on the realistic million every such match was another firm.
+    alone = score(profile("company", "来宾市祥源食品有限公司"), profile("company", "乡元食品有限公司"))
+    assert alone.verdict == "possible", alone
+    assert alone.doubt is not None and alone.doubt.startswith(
+        "other characters that sound the same (homophone 祥源/乡元)"
+    )
+    uscc = "91440101MA59TEST5X"
+    same = score(
+        profile("company", "来宾市祥源食品有限公司", id_number=uscc),
+        profile("company", "乡元食品有限公司", id_number=uscc),
+    )
+    assert same.match, same
