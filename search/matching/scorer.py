@@ -262,7 +262,7 @@ def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirme
     if s >= THRESHOLD:
         weight = guesses(steps)
         if weight > MAX_STEPS and not confirmed:
-            if all(s.startswith(HOMOPHONE_STEP) for s in steps):
+            if all(step.startswith(HOMOPHONE_STEP) for step in steps):
                 why = f"other characters that sound the same ({'; '.join(steps)})"
             else:
                 why = f"rests on {weight} guesses ({'; '.join(steps)})"
