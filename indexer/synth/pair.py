@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from indexer.synth.entities import Generator
 
@@ -20,7 +20,7 @@ class Pair:
     # The right verdict on a positive pair: "match", or "possible" where nothing confirms what the
     # name alone cannot (issue #14: "a homophone with different characters and nothing else to
     # confirm" is worth a look, not a confirmed match).
-    expect: str = "match"
+    expect: Literal["match", "possible"] = "match"
 
 
 PairFn = Callable[[Generator, random.Random], Pair | None]

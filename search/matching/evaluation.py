@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from indexer.keys import profile_keys, query_keys
 from indexer.names.romanized import _is_syllabic, _single_syllable
@@ -26,7 +26,9 @@ from search.matching.scorer import score
 @dataclass(slots=True)
 class Tally:
     positive: bool
-    expect: str = "match"  # a positive category's right verdict (indexer.synth.pair.Pair.expect)
+    expect: Literal["match", "possible"] = (
+        "match"  # a positive category's right verdict (indexer.synth.pair.Pair.expect)
+    )
     n: int = 0
     said_match: int = 0
     said_possible: int = 0  # judged possible (worth a look), not a match

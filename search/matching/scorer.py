@@ -22,11 +22,11 @@ from indexer.names.identifiers import Identifier
 from indexer.names.text import fold_width
 from indexer.records import EntityProfile
 from search.matching.similarity import (
-    HOMOPHONE_STEP,
     SYSTEM_LABELS,
     NameMatch,
     company_similarity,
     guesses,
+    is_homophone,
     person_similarity,
 )
 
@@ -262,7 +262,7 @@ def _verdict(s: float, name: NameMatch | None, features: list[Feature], confirme
     if s >= THRESHOLD:
         weight = guesses(steps)
         if weight > MAX_STEPS and not confirmed:
-            if all(step.startswith(HOMOPHONE_STEP) for step in steps):
+            if all(is_homophone(step) for step in steps):
                 why = f"other characters that sound the same ({'; '.join(steps)})"
             else:
                 why = f"rests on {weight} guesses ({'; '.join(steps)})"

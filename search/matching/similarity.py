@@ -3,8 +3,8 @@
 Each comparison returns a :class:`NameMatch`: a similarity in [0, 1], the system that bridged the two
 forms (characters, pinyin, Wade-Giles, Cantonese), and the two readings compared, so the explanation
 can say "chan tai man (Cantonese) = 陳大文". Characters outrank sound: identical characters score
-1.0, the same pinyin with other characters (a homophone, 陈大文/陈达文) 0.90, and a romanized form
-that reads exactly like the Han form 0.95.
+1.0, the same pinyin with other characters (a homophone, 陈大文/陈达文) 0.90 but a step that needs
+confirming (see :func:`guesses`), and a romanized form that reads exactly like the Han form 0.95.
 """
 
 from __future__ import annotations
@@ -141,10 +141,15 @@ RARE_READING = "a reading names rarely use"
 HOMOPHONE_STEP = "homophone "  # a step "homophone 阳/杨" (not "Cantonese homophone", already below 0.80)
 
 
+def is_homophone(step: str) -> bool:
+    """Is this step other characters of the same pinyin (a name's or a brand's)?"""
+    return step.startswith(HOMOPHONE_STEP)
+
+
 def guesses(steps: tuple[str, ...]) -> int:
     """How many guesses the steps weigh: a rare reading, a different syllable or a homophone
     counts two."""
-    return sum(2 if RARE_READING in s or DIFFERENT_SYLLABLE in s or s.startswith(HOMOPHONE_STEP) else 1 for s in steps)
+    return sum(2 if RARE_READING in s or DIFFERENT_SYLLABLE in s or is_homophone(s) else 1 for s in steps)
 
 
 # What one uncertain step costs when choosing between agreements: an exact reading reached by
@@ -304,7 +309,7 @@ def _person_similarity(a: NameForm, b: NameForm) -> NameMatch:
             # to a typist (benchmark: one_char_off). Each different character is one guess: a
             # typist slips once; 陳學聖 / 陳雪生 (two) are two people (real-name benchmark).
             sim = HOMOPHONE if a.surname == b.surname else SURNAME_HOMOPHONE
-            steps = tuple(f"homophone {x}/{y}" for x, y in zip(a.han, b.han, strict=False) if x != y)
+            steps = tuple(f"{HOMOPHONE_STEP}{x}/{y}" for x, y in zip(a.han, b.han, strict=False) if x != y)
             return NameMatch(sim, "py", a.original, b.original, _shown(a.py[0]), _shown(b.py[0]), steps)
         char_sim = string_similarity(a.han, b.han)
         sound_sim = reading_similarity(a.py[0], b.py[0], "py") * EXACT_READING["py"] if a.py and b.py else 0.0
